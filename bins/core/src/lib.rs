@@ -1,0 +1,20 @@
+//! The library behind the dbgpipe tools: record types (the JSON-lines schema), one parser per
+//! input format, the filters, and the output writers.
+//!
+//! Every binary under `bins/` is a thin shell around a `run` function here, so that all of the
+//! logic is tested without spawning processes.
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod frame;
+pub mod input;
+pub mod memcheck;
+pub mod suppressions;
+pub mod wildcard;
+
+pub use error::Error;
+pub use frame::Frame;
+pub mod cli;
+pub mod output;
+pub mod project;
+pub mod vgfilter;

@@ -1,0 +1,120 @@
+//! Valgrind Memcheck reports: the record type, and one parser per input format.
+//!
+//! [`text`] reads the human log (`==PID==` prefixed, or prefix-less as in Valgrind's own
+//! filtered test outputs) and [`xml`] reads `--xml=yes` output (protocols 4 to 6). Both produce
+//! the same [`Record`] for the same error, so everything after parsing is format-blind.
+
+pub mod header;
+pub mod text;
+pub mod xml;
+
+use crate::frame::Frame;
+use serde::{Deserialize, Serialize};
+
+/// One auxiliary description with its own stack, such as
+/// "Address 0x… is 0 bytes after a block of size 10 alloc'd" followed by the allocation stack,
+/// or "Uninitialised value was created by a heap allocation".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuxStack {
+    /// The description line, without indentation or PID prefix.
+    pub what: String,
+    /// Its frames; empty when the description stands alone.
+    pub stack: Vec<Frame>,
+}
+
+/// One Memcheck error or leak record, as parsed from either format.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// The XML `<kind>` name: `InvalidRead`, `Leak_DefinitelyLost`, … (see [`header::KINDS`]).
+    pub kind: String,
+    /// Process that reported it; `None` for prefix-less text.
+    pub pid: Option<u32>,
+    /// Valgrind thread id when the input gives it (XML `<tid>`, text `Thread N:` lines).
+    pub tid: Option<u32>,
+    /// The header line, e.g. `Invalid read of size 1`.
+    pub what: String,
+    /// Leaks: total bytes (direct + indirect).
+    pub bytes: Option<u64>,
+    /// Leaks: directly lost bytes, when Valgrind splits them.
+    pub direct: Option<u64>,
+    /// Leaks: indirectly lost bytes, when Valgrind splits them.
+    pub indirect: Option<u64>,
+    /// Leaks: number of blocks.
+    pub blocks: Option<u64>,
+    /// Leaks: `loss record N of M` → N.
+    pub loss_record: Option<u64>,
+    /// Leaks: `loss record N of M` → M.
+    pub loss_records_total: Option<u64>,
+    /// The main stack, innermost frame first.
+    pub stack: Vec<Frame>,
+    /// Auxiliary descriptions and their stacks, in input order.
+    pub aux: Vec<AuxStack>,
+    /// The input ended inside this record: its stack may be incomplete.
+    pub truncated: bool,
+}
+
+impl Record {
+    /// True for the four `Leak_*` kinds.
+    pub fn is_leak(&self) -> bool {
+        self.kind.starts_with("Leak_")
+    }
+}
+
+/// What a parser saw besides records, so that nothing is passed over silently.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParseStats {
+    /// Lines read (text), or lines spanned (XML).
+    pub lines: u64,
+    /// Records produced (including truncated ones). Not serialised: the tools' summaries
+    /// report records themselves, after filtering.
+    #[serde(skip)]
+    pub records: u64,
+    /// Lines that were neither part of a record nor known Valgrind chatter (preamble,
+    /// summaries, the program's own output). Counted, not fatal.
+    pub unparsed_lines: u64,
+    /// Lines of Valgrind's own chatter (preamble, summaries, warnings), the program's output,
+    /// and blank separators: read and deliberately not records.
+    pub other_lines: u64,
+    /// Records the input ended inside of (kept, flagged `truncated`).
+    pub truncated_records: u64,
+    /// Lines longer than [`crate::input::MAX_LINE`], cut.
+    pub long_lines: u64,
+    /// Frames dropped because a stack exceeded [`MAX_FRAMES`].
+    pub dropped_frames: u64,
+    /// XML elements of unknown names that were skipped.
+    pub unknown_elements: u64,
+}
+
+impl ParseStats {
+    /// Adds another input's counts to these.
+    pub fn add(&mut self, other: &ParseStats) {
+        self.lines += other.lines;
+        self.records += other.records;
+        self.unparsed_lines += other.unparsed_lines;
+        self.other_lines += other.other_lines;
+        self.truncated_records += other.truncated_records;
+        self.long_lines += other.long_lines;
+        self.dropped_frames += other.dropped_frames;
+        self.unknown_elements += other.unknown_elements;
+    }
+}
+
+/// Deepest stack kept per record; Valgrind's own `--num-callers` maximum is 500.
+pub const MAX_FRAMES: usize = 500;
+
+/// The two input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `==PID==` text log.
+    Text,
+    /// `--xml=yes` output.
+    Xml,
+}
+
+/// Tells the format from the first bytes of an input: XML starts (after blanks) with `<`.
+pub fn detect(head: &[u8]) -> Format {
+    match head.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'<') => Format::Xml,
+        _ => Format::Text,
+    }
+}

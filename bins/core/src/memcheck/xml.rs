@@ -1,0 +1,1387 @@
+//! Valgrind Memcheck `--xml=yes` output (protocols 4, 5 and 6), read as a stream.
+//!
+//! The input is read event by event with `quick-xml` into one reused buffer, and each `<error>`
+//! is handed to the caller as soon as it closes, so memory stays flat however long the run was:
+//! no DOM is built and nothing but the error being read is kept.
+//!
+//! What this reader takes from the protocol (Valgrind's
+//! `docs/internals/xml-output-protocol*.txt`):
+//!
+//! ```text
+//! <valgrindoutput>            a new document: its <pid> applies to the errors that follow
+//!   <pid>                     Record::pid ("..." in Valgrind's filtered test outputs: None)
+//!   <error>                   one Record
+//!     <tid> <kind>            Record::tid, Record::kind
+//!     <what> | <xwhat><text>  Record::what; a second one before the stack is an aux line
+//!     <xwhat><leakedbytes>    bytes and blocks when the sentence does not give them
+//!     <stack><frame>          the first stack is the main one: ip fn obj dir file line
+//!     <auxwhat> | <xauxwhat>  each starts an AuxStack; the <stack> after it is its stack
+//! ```
+//!
+//! Everything else the protocols define (preamble, args, status, suppressions, counts, the
+//! summaries of protocol 6, client messages, fatal signals, …) is skipped quietly; elements no
+//! protocol defines are skipped too but counted in [`ParseStats::unknown_elements`], so that a
+//! format change shows up in the summary instead of passing unnoticed.
+//!
+//! Several documents may follow each other in one stream (`cat vg.*.xml`); even one cut short in
+//! the middle of an error is followed correctly by the next, since a `<valgrindoutput>` always
+//! starts afresh.
+
+use std::borrow::Cow;
+use std::io::{self, BufRead, Read};
+
+use quick_xml::errors::IllFormedError;
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+use super::{header, AuxStack, ParseStats, Record, MAX_FRAMES};
+use crate::frame::Frame;
+use crate::input::MAX_LINE;
+use crate::Error;
+
+/// Deepest element nesting accepted. Valgrind never goes beyond 6; the bound keeps the stack of
+/// open element names that quick-xml checks end tags against from growing without limit on
+/// hostile input.
+const MAX_DEPTH: usize = 10_000;
+
+/// Element names the protocols (4 to 6, plus the Helgrind/DRD parts of the common grammar)
+/// define. Those we do not use are skipped without being counted as unknown.
+const KNOWN: &[&[u8]] = &[
+    // Top level and preamble.
+    b"valgrindoutput",
+    b"protocolversion",
+    b"protocoltool",
+    b"preamble",
+    b"line",
+    b"pid",
+    b"ppid",
+    b"tool",
+    b"logfilequalifier",
+    b"var",
+    b"value",
+    b"usercomment",
+    b"args",
+    b"vargv",
+    b"argv",
+    b"exe",
+    b"arg",
+    b"status",
+    b"state",
+    b"time",
+    // Errors.
+    b"error",
+    b"unique",
+    b"tid",
+    b"threadname",
+    b"kind",
+    b"what",
+    b"xwhat",
+    b"auxwhat",
+    b"xauxwhat",
+    b"text",
+    b"leakedbytes",
+    b"leakedblocks",
+    b"stack",
+    b"frame",
+    b"ip",
+    b"obj",
+    b"fn",
+    b"dir",
+    b"file",
+    b"suppression",
+    b"sname",
+    b"skind",
+    b"skaux",
+    b"sframe",
+    b"fun",
+    b"rawtext",
+    // Protocol 5 core errors (--track-fds).
+    b"fd",
+    b"path",
+    // Counts.
+    b"errorcounts",
+    b"suppcounts",
+    b"pair",
+    b"count",
+    b"name",
+    // Client messages and fatal signals.
+    b"clientmsg",
+    b"fatal_signal",
+    b"signo",
+    b"signame",
+    b"sicode",
+    b"event",
+    b"siaddr",
+    // Protocol 6 summaries.
+    b"error_summary",
+    b"errors",
+    b"error_contexts",
+    b"suppressed",
+    b"suppressed_contexts",
+    b"heap_summary",
+    b"memory_in_use_at_exit",
+    b"total_heap_usage",
+    b"bytes",
+    b"blocks",
+    b"allocs",
+    b"frees",
+    b"bytes_allocated",
+    b"all_heap_blocks_freed",
+    b"leak_summary",
+    b"definitely_lost",
+    b"indirectly_lost",
+    b"possibly_lost",
+    b"still_reachable",
+    b"in_blocks",
+    b"reachable_heuristic",
+    // Helgrind and DRD, which share the grammar.
+    b"announcethread",
+    b"hthreadid",
+    b"threadid",
+];
+
+/// Parses one XML input, calling `on_record` for each `<error>` as soon as it closes.
+///
+/// `input` names the input in error messages. Counts go to `stats`: records, truncated records,
+/// dropped frames, unknown elements, and `lines`, the newline-terminated lines consumed.
+/// Malformed XML is an [`Error`] naming the line; records emitted before it stay emitted.
+/// An input that ends inside an `<error>` is not an error: the record is emitted with
+/// `truncated: true` when it already has a kind.
+pub fn parse<R: BufRead>(
+    input: &str,
+    reader: R,
+    stats: &mut ParseStats,
+    on_record: &mut dyn FnMut(Record),
+) -> Result<(), Error> {
+    let mut xml = Reader::from_reader(LineCounter {
+        inner: reader,
+        newlines: 0,
+    });
+    // `<fn/>` then behaves like `<fn></fn>`, so there is one code path per element.
+    xml.config_mut().expand_empty_elements = true;
+    let result = read_events(input, &mut xml, stats, on_record);
+    stats.lines += xml.get_ref().newlines;
+    result
+}
+
+/// The event loop of [`parse`], apart so that the line count is taken on every way out.
+fn read_events<R: BufRead>(
+    input: &str,
+    xml: &mut Reader<LineCounter<R>>,
+    stats: &mut ParseStats,
+    on_record: &mut dyn FnMut(Record),
+) -> Result<(), Error> {
+    let mut buf = Vec::new();
+    let mut state = State::default();
+    loop {
+        buf.clear();
+        // Each call starts at a text run or at the `<` of a markup, and only markup fails, so
+        // the line where the call starts is the line of the offending `<`.
+        let line = xml.get_ref().newlines + 1;
+        let fail = |message: String| Error::at(input, Some(line), message);
+        match xml.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) => {
+                let name = e.name();
+                let name = name.as_ref();
+                if is_xml_name(name) {
+                    state.start(name, stats, on_record).map_err(fail)?;
+                } else if let Some(rest) = cut_by_next_document(name) {
+                    // `<fra` + `<?xml …?>`: a document cut inside a tag, then the next one
+                    // (`cat vg.*.xml` after a crash). quick-xml took both for one tag.
+                    if rest.starts_with(b"valgrindoutput") {
+                        state
+                            .start(b"valgrindoutput", stats, on_record)
+                            .map_err(fail)?;
+                    } else {
+                        state.start_cut();
+                    }
+                } else {
+                    return Err(fail(format!("invalid element name `{}`", shown(name))));
+                }
+            }
+            Ok(Event::End(_)) => state.end(stats, on_record),
+            Ok(Event::Text(t)) => {
+                if state.at_top_level() {
+                    if let Some(offset) = first_content(&t) {
+                        let before = t.get(..offset).unwrap_or_default();
+                        let line = line + newlines_in(before);
+                        return Err(Error::at(
+                            input,
+                            Some(line),
+                            "text outside of any XML element",
+                        ));
+                    }
+                } else if state.capturing() {
+                    let raw = String::from_utf8_lossy(&t);
+                    // A stray `&` or an unknown entity in one symbol name should not cost the
+                    // whole log: the text is then kept as written.
+                    let text = quick_xml::escape::unescape(&raw).unwrap_or(Cow::Borrowed(&*raw));
+                    state.push_text(&text, stats);
+                }
+            }
+            Ok(Event::CData(c)) => {
+                if state.capturing() {
+                    state.push_text(&String::from_utf8_lossy(&c), stats);
+                }
+            }
+            Ok(Event::Eof) => break,
+            // Declarations (one per concatenated document), comments, PIs, doctypes.
+            Ok(_) => {}
+            Err(quick_xml::Error::Io(e)) => return Err(Error::io(input, &e)),
+            // quick-xml reports markup cut by the end of input (`<fra`, `<!-- …`) as a syntax
+            // error; for us that is a truncated input, as when the cut falls between tags.
+            Err(quick_xml::Error::Syntax(_)) if at_eof(xml.get_mut()) => break,
+            // The end-tag side of the same cut (`</fra` + `<?xml …?>`, or the end tag of a
+            // start tag that swallowed a declaration): quick-xml has closed the element anyway.
+            Err(quick_xml::Error::IllFormed(IllFormedError::MismatchedEndTag {
+                expected,
+                found,
+            })) if expected.contains('<') || found.contains('<') => {
+                state.end(stats, on_record);
+            }
+            Err(quick_xml::Error::IllFormed(IllFormedError::UnmatchedEndTag(found)))
+                if found.contains('<') => {}
+            Err(e) => return Err(fail(format!("malformed XML: {e}"))),
+        }
+    }
+    state.finish(stats, on_record);
+    Ok(())
+}
+
+/// Where the reader stands, as far as the record is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    /// Elements still open from a document that a new `<valgrindoutput>` interrupted.
+    Stale(usize),
+    /// Inside `<valgrindoutput>`.
+    Doc,
+    /// Inside `<error>`.
+    Error,
+    /// Inside `<xwhat>` of an error.
+    XWhat,
+    /// Inside `<xauxwhat>` of an error.
+    XAuxWhat,
+    /// Inside a `<stack>` of an error.
+    Stack,
+    /// Inside a `<frame>` of such a stack.
+    Frame,
+    /// Inside an element whose text we keep.
+    Field(Field),
+}
+
+/// The elements whose text goes into a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Pid,
+    Tid,
+    Kind,
+    What,
+    AuxWhat,
+    LeakedBytes,
+    LeakedBlocks,
+    Ip,
+    Obj,
+    Fn,
+    Dir,
+    File,
+    Line,
+}
+
+/// The error being read.
+#[derive(Debug, Default)]
+struct Pending {
+    rec: Record,
+    have_what: bool,
+    main_stack_done: bool,
+    /// The last aux line still waits for its stack.
+    aux_open: bool,
+    leaked_bytes: Option<u64>,
+    leaked_blocks: Option<u64>,
+    stack: Vec<Frame>,
+    frame: Frame,
+}
+
+/// The parser's state between events. Its size is bounded by the protocol's nesting (the
+/// context stack only grows through elements we use) plus the error being read.
+#[derive(Debug, Default)]
+struct State {
+    ctx: Vec<Ctx>,
+    /// Open elements above the context stack that are being skipped.
+    skip: usize,
+    /// The skipped subtree is a `<usercomment>`, whose content is the user's, not Valgrind's:
+    /// its element names are not counted as unknown.
+    quiet: bool,
+    /// All open elements.
+    open: usize,
+    /// The current document's `<pid>`.
+    pid: Option<u32>,
+    pending: Option<Pending>,
+    text: String,
+    text_cut: bool,
+}
+
+impl State {
+    fn at_top_level(&self) -> bool {
+        self.open == 0
+    }
+
+    fn capturing(&self) -> bool {
+        self.skip == 0 && matches!(self.ctx.last(), Some(Ctx::Field(_)))
+    }
+
+    fn push_text(&mut self, s: &str, stats: &mut ParseStats) {
+        let room = MAX_LINE.saturating_sub(self.text.len());
+        if s.len() <= room {
+            self.text.push_str(s);
+            return;
+        }
+        let mut end = room;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.text.push_str(s.get(..end).unwrap_or_default());
+        if !self.text_cut {
+            self.text_cut = true;
+            stats.long_lines += 1;
+        }
+    }
+
+    fn start(
+        &mut self,
+        name: &[u8],
+        stats: &mut ParseStats,
+        on_record: &mut dyn FnMut(Record),
+    ) -> Result<(), String> {
+        if self.open >= MAX_DEPTH {
+            return Err(format!("elements nested more than {MAX_DEPTH} deep"));
+        }
+        if name == b"valgrindoutput" && !self.quiet {
+            self.new_document(stats, on_record);
+            self.open += 1;
+            return Ok(());
+        }
+        self.open += 1;
+        if self.skip > 0 {
+            self.skip += 1;
+            if !self.quiet && !is_known(name) {
+                stats.unknown_elements += 1;
+            }
+            return Ok(());
+        }
+        let next = match (self.ctx.last(), name) {
+            // An `<error>` outside of any document is accepted, for fragments cut out of a log.
+            (None | Some(Ctx::Stale(_)) | Some(Ctx::Doc), b"error") => {
+                self.pending = Some(Pending {
+                    rec: Record {
+                        pid: self.pid,
+                        ..Record::default()
+                    },
+                    ..Pending::default()
+                });
+                Some(Ctx::Error)
+            }
+            (Some(Ctx::Doc), b"pid") => Some(Ctx::Field(Field::Pid)),
+            (Some(Ctx::Error), b"tid") => Some(Ctx::Field(Field::Tid)),
+            (Some(Ctx::Error), b"kind") => Some(Ctx::Field(Field::Kind)),
+            (Some(Ctx::Error), b"what") => Some(Ctx::Field(Field::What)),
+            (Some(Ctx::Error), b"auxwhat") => Some(Ctx::Field(Field::AuxWhat)),
+            (Some(Ctx::Error), b"xwhat") => Some(Ctx::XWhat),
+            (Some(Ctx::Error), b"xauxwhat") => Some(Ctx::XAuxWhat),
+            (Some(Ctx::Error), b"stack") => Some(Ctx::Stack),
+            // Protocol 3 put these directly in the error; accepting them costs nothing.
+            (Some(Ctx::Error | Ctx::XWhat), b"leakedbytes") => Some(Ctx::Field(Field::LeakedBytes)),
+            (Some(Ctx::Error | Ctx::XWhat), b"leakedblocks") => {
+                Some(Ctx::Field(Field::LeakedBlocks))
+            }
+            (Some(Ctx::XWhat), b"text") => Some(Ctx::Field(Field::What)),
+            (Some(Ctx::XAuxWhat), b"text") => Some(Ctx::Field(Field::AuxWhat)),
+            (Some(Ctx::Stack), b"frame") => Some(Ctx::Frame),
+            (Some(Ctx::Frame), b"ip") => Some(Ctx::Field(Field::Ip)),
+            (Some(Ctx::Frame), b"obj") => Some(Ctx::Field(Field::Obj)),
+            (Some(Ctx::Frame), b"fn") => Some(Ctx::Field(Field::Fn)),
+            (Some(Ctx::Frame), b"dir") => Some(Ctx::Field(Field::Dir)),
+            (Some(Ctx::Frame), b"file") => Some(Ctx::Field(Field::File)),
+            (Some(Ctx::Frame), b"line") => Some(Ctx::Field(Field::Line)),
+            _ => None,
+        };
+        match next {
+            Some(ctx) => {
+                match ctx {
+                    Ctx::Field(_) => {
+                        self.text.clear();
+                        self.text_cut = false;
+                    }
+                    Ctx::Stack => {
+                        if let Some(p) = self.pending.as_mut() {
+                            p.stack.clear();
+                        }
+                    }
+                    Ctx::Frame => {
+                        if let Some(p) = self.pending.as_mut() {
+                            p.frame = Frame::default();
+                        }
+                    }
+                    _ => {}
+                }
+                self.ctx.push(ctx);
+            }
+            None => {
+                self.skip = 1;
+                self.quiet = name == b"usercomment";
+                if !self.quiet && !is_known(name) {
+                    stats.unknown_elements += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens a tag cut short by the next document's declaration: skipped, not counted.
+    fn start_cut(&mut self) {
+        self.open += 1;
+        self.skip += 1;
+    }
+
+    /// A `<valgrindoutput>` starts a document, even where the previous one was cut short:
+    /// its pending error is emitted as truncated, and its open elements are set aside.
+    fn new_document(&mut self, stats: &mut ParseStats, on_record: &mut dyn FnMut(Record)) {
+        self.finish(stats, on_record);
+        self.ctx.clear();
+        if self.open > 0 {
+            self.ctx.push(Ctx::Stale(self.open));
+        }
+        self.skip = 0;
+        self.quiet = false;
+        self.pid = None;
+        self.ctx.push(Ctx::Doc);
+    }
+
+    fn end(&mut self, stats: &mut ParseStats, on_record: &mut dyn FnMut(Record)) {
+        self.open = self.open.saturating_sub(1);
+        if self.skip > 0 {
+            self.skip -= 1;
+            if self.skip == 0 {
+                self.quiet = false;
+            }
+            return;
+        }
+        match self.ctx.pop() {
+            Some(Ctx::Stale(n)) if n > 1 => self.ctx.push(Ctx::Stale(n - 1)),
+            Some(Ctx::Field(field)) => self.set_field(field),
+            Some(Ctx::Frame) => self.end_frame(stats),
+            Some(Ctx::Stack) => self.end_stack(),
+            Some(Ctx::Error) => self.emit(false, stats, on_record),
+            _ => {}
+        }
+    }
+
+    fn set_field(&mut self, field: Field) {
+        let text = self.text.trim();
+        if field == Field::Pid {
+            self.pid = text.parse().ok();
+            return;
+        }
+        let Some(p) = self.pending.as_mut() else {
+            return;
+        };
+        match field {
+            Field::Pid => {}
+            Field::Tid => p.rec.tid = text.parse().ok(),
+            Field::Kind => p.rec.kind = text.to_string(),
+            Field::What => {
+                if !p.have_what {
+                    p.rec.what = text.to_string();
+                    p.have_what = true;
+                } else {
+                    // A second what line before the stack belongs to the header and stands
+                    // alone; after the stack it can only be an aux line awaiting a stack.
+                    p.rec.aux.push(AuxStack {
+                        what: text.to_string(),
+                        stack: Vec::new(),
+                    });
+                    p.aux_open = p.main_stack_done;
+                }
+            }
+            Field::AuxWhat => {
+                p.rec.aux.push(AuxStack {
+                    what: text.to_string(),
+                    stack: Vec::new(),
+                });
+                p.aux_open = true;
+            }
+            Field::LeakedBytes => p.leaked_bytes = text.parse().ok(),
+            Field::LeakedBlocks => p.leaked_blocks = text.parse().ok(),
+            Field::Ip => p.frame.addr = non_empty(text),
+            Field::Obj => p.frame.obj = non_empty(text),
+            // `???` is how the text log spells a missing name; keep both formats alike.
+            Field::Fn => p.frame.func = non_empty(text).filter(|f| f != "???"),
+            Field::Dir => p.frame.dir = non_empty(text),
+            Field::File => p.frame.file = non_empty(text),
+            // `...` in Valgrind's filtered test outputs, like any non-number, is no line.
+            Field::Line => p.frame.line = text.parse().ok(),
+        }
+    }
+
+    fn end_frame(&mut self, stats: &mut ParseStats) {
+        let Some(p) = self.pending.as_mut() else {
+            return;
+        };
+        let frame = std::mem::take(&mut p.frame);
+        if p.stack.len() < MAX_FRAMES {
+            p.stack.push(frame);
+        } else {
+            stats.dropped_frames += 1;
+        }
+    }
+
+    fn end_stack(&mut self) {
+        let Some(p) = self.pending.as_mut() else {
+            return;
+        };
+        let frames = std::mem::take(&mut p.stack);
+        if !p.main_stack_done {
+            p.rec.stack = frames;
+            p.main_stack_done = true;
+        } else if let (true, Some(aux)) = (p.aux_open, p.rec.aux.last_mut()) {
+            aux.stack = frames;
+            p.aux_open = false;
+        } else {
+            // A stack with no description of its own (the grammar allows it): keep it, with
+            // an empty description, rather than lose it.
+            p.rec.aux.push(AuxStack {
+                what: String::new(),
+                stack: frames,
+            });
+        }
+    }
+
+    fn emit(&mut self, truncated: bool, stats: &mut ParseStats, on_record: &mut dyn FnMut(Record)) {
+        let Some(p) = self.pending.take() else { return };
+        let mut rec = p.rec;
+        if truncated && rec.kind.is_empty() {
+            // Too little was read to say what it was.
+            return;
+        }
+        if rec.kind.is_empty() {
+            rec.kind = header::kind_of(&rec.what).unwrap_or_default().to_string();
+        }
+        if let Some(h) = header::parse(&rec.what) {
+            rec.bytes = h.bytes;
+            rec.direct = h.direct;
+            rec.indirect = h.indirect;
+            rec.blocks = h.blocks;
+            rec.loss_record = h.loss_record;
+            rec.loss_records_total = h.loss_records_total;
+        }
+        // The sentence is the common ground with the text log; the tagged numbers only fill in
+        // what it does not say (Valgrind's test filters replace numbers by `...`).
+        rec.bytes = rec.bytes.or(p.leaked_bytes);
+        rec.blocks = rec.blocks.or(p.leaked_blocks);
+        rec.truncated = truncated;
+        stats.records += 1;
+        if truncated {
+            stats.truncated_records += 1;
+        }
+        on_record(rec);
+    }
+
+    /// The input ended (or a new document began): an error still open is emitted as truncated,
+    /// with the frames read so far.
+    fn finish(&mut self, stats: &mut ParseStats, on_record: &mut dyn FnMut(Record)) {
+        if self.pending.is_none() || !self.ctx.contains(&Ctx::Error) {
+            self.pending = None;
+            return;
+        }
+        if self.ctx.contains(&Ctx::Frame) {
+            let started = self
+                .pending
+                .as_ref()
+                .is_some_and(|p| p.frame != Frame::default());
+            if started {
+                self.end_frame(stats);
+            }
+        }
+        if self.ctx.contains(&Ctx::Stack) {
+            self.end_stack();
+        }
+        self.emit(true, stats, on_record);
+    }
+}
+
+/// Counts the `\n` bytes consumed, so that errors name a line and the summary counts lines,
+/// without a second pass over the input.
+struct LineCounter<R> {
+    inner: R,
+    newlines: u64,
+}
+
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.newlines += newlines_in(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for LineCounter<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        // Bytes can only be consumed after `fill_buf` has shown them, so this `fill_buf` returns
+        // the same buffer without reading (the `amt == 0` guard avoids a read on an empty one).
+        if amt > 0 {
+            if let Ok(buf) = self.inner.fill_buf() {
+                self.newlines += newlines_in(buf.get(..amt).unwrap_or(buf));
+            }
+        }
+        self.inner.consume(amt);
+    }
+}
+
+fn newlines_in(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+fn at_eof<R: BufRead>(reader: &mut R) -> bool {
+    reader.fill_buf().map(|b| b.is_empty()).unwrap_or(true)
+}
+
+fn is_known(name: &[u8]) -> bool {
+    KNOWN.contains(&name)
+}
+
+/// Where text between documents stops being blank: whitespace and the UTF-8 byte-order marks
+/// that may open each of several concatenated files are blank.
+fn first_content(text: &[u8]) -> Option<usize> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    let mut i = 0;
+    loop {
+        let rest = text.get(i..)?;
+        if rest.starts_with(BOM) {
+            i += BOM.len();
+        } else {
+            match rest.first() {
+                Some(b) if b.is_ascii_whitespace() => i += 1,
+                Some(_) => return Some(i),
+                None => return None,
+            }
+        }
+    }
+}
+
+/// quick-xml takes any bytes up to `>` as a tag; checking the name (ASCII rules, any non-ASCII
+/// byte allowed) is what tells binary garbage such as `<<\x00>` from markup.
+fn is_xml_name(name: &[u8]) -> bool {
+    let Some((&first, rest)) = name.split_first() else {
+        return false;
+    };
+    let start = |b: u8| b.is_ascii_alphabetic() || b == b'_' || b == b':' || b >= 0x80;
+    start(first)
+        && rest
+            .iter()
+            .all(|&b| start(b) || b.is_ascii_digit() || b == b'-' || b == b'.')
+}
+
+/// For a tag name that runs into a new document (`fra<?xml`, `fra<valgrindoutput`), what
+/// follows the `<`.
+fn cut_by_next_document(name: &[u8]) -> Option<&[u8]> {
+    let at = name.iter().position(|&b| b == b'<')?;
+    let rest = name.get(at + 1..)?;
+    (rest.starts_with(b"?xml") || rest.starts_with(b"valgrindoutput")).then_some(rest)
+}
+
+/// A name for an error message: lossy, and short.
+fn shown(name: &[u8]) -> String {
+    String::from_utf8_lossy(name)
+        .chars()
+        .take(40)
+        .collect::<String>()
+        .escape_debug()
+        .to_string()
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::path::{Path, PathBuf};
+
+    /// The shared corpus: `$DBGPIPE_CORPUS`, or `../shared/corpus` beside the workspace. A missing
+    /// corpus fails the tests instead of skipping them, so that a green run means they ran.
+    fn corpus() -> PathBuf {
+        let path = match std::env::var_os("DBGPIPE_CORPUS") {
+            Some(p) => PathBuf::from(p),
+            None => PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/corpus"
+            )),
+        };
+        path.canonicalize().unwrap_or_else(|e| {
+            panic!(
+                "corpus {} is missing ({e}); set DBGPIPE_CORPUS",
+                path.display()
+            )
+        })
+    }
+
+    fn run_reader<R: BufRead>(reader: R) -> Result<(Vec<Record>, ParseStats), Error> {
+        let mut stats = ParseStats::default();
+        let mut records = Vec::new();
+        parse("test.xml", reader, &mut stats, &mut |r| records.push(r))?;
+        Ok((records, stats))
+    }
+
+    fn run(xml: &str) -> Result<(Vec<Record>, ParseStats), Error> {
+        run_reader(xml.as_bytes())
+    }
+
+    fn ok(xml: &str) -> (Vec<Record>, ParseStats) {
+        run(xml).unwrap_or_else(|e| panic!("{e}\n{xml}"))
+    }
+
+    fn frame(addr: &str, func: Option<&str>, file: Option<&str>, line: Option<u32>) -> Frame {
+        Frame {
+            addr: Some(addr.to_string()),
+            func: func.map(str::to_string),
+            file: file.map(str::to_string),
+            line,
+            ..Frame::default()
+        }
+    }
+
+    /// (ip, fn, file, line) of a test frame; `None` leaves the element out.
+    type FrameSpec<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<u32>);
+
+    /// `<stack>` XML for the given frames.
+    fn frames_xml(frames: &[FrameSpec]) -> String {
+        let mut s = String::from("<stack>\n");
+        for (ip, func, file, line) in frames {
+            s += &format!("<frame><ip>{ip}</ip>");
+            if let Some(f) = func {
+                s += &format!("<fn>{f}</fn>");
+            }
+            if let Some(f) = file {
+                s += &format!("<file>{f}</file>");
+            }
+            if let Some(l) = line {
+                s += &format!("<line>{l}</line>");
+            }
+            s += "</frame>\n";
+        }
+        s + "</stack>\n"
+    }
+
+    const HEAD: &str =
+        "<?xml version=\"1.0\"?>\n<valgrindoutput>\n<protocolversion>4</protocolversion>\n\
+        <preamble><line>Memcheck, a memory error detector</line></preamble>\n<pid>4242</pid>\n";
+
+    #[test]
+    fn small_cases() {
+        struct Case {
+            name: &'static str,
+            xml: String,
+            check: fn(&[Record], &ParseStats),
+        }
+        let leak = format!(
+            "{HEAD}<error><unique>0x1</unique><tid>1</tid><kind>Leak_DefinitelyLost</kind>\n\
+             <xwhat><text>168 (48 direct, 120 indirect) bytes in 3 blocks are definitely lost in loss record 5 of 9</text>\
+             <leakedbytes>168</leakedbytes><leakedblocks>3</leakedblocks></xwhat>\n{}\
+             <suppression><sname>x</sname><skind>Memcheck:Leak</skind><sframe><fun>malloc</fun></sframe>\
+             <rawtext><![CDATA[{{ x }}]]></rawtext></suppression>\n</error>\n\
+             <error><unique>0x2</unique><tid>1</tid><kind>Leak_StillReachable</kind>\n\
+             <xwhat><text>... bytes in ... blocks are still reachable in loss record ... of ...</text>\
+             <leakedbytes>16</leakedbytes><leakedblocks>2</leakedblocks></xwhat>\n{}</error>\n\
+             <status><state>FINISHED</state><time>00:00:01</time></status>\n</valgrindoutput>\n",
+            frames_xml(&[
+                ("0x483B7F3", Some("malloc"), Some("vg_replace_malloc.c"), Some(307)),
+                ("0x53C826E", Some("leak"), Some("leaky.c"), Some(9)),
+            ]),
+            frames_xml(&[("0x1", Some("calloc"), None, None)]),
+        );
+        let invalid_read = format!(
+            "{HEAD}<error><unique>0x0</unique><tid>3</tid><threadname>worker</threadname>\
+             <kind>InvalidRead</kind>\n<what>Invalid read of size 1</what>\n{}\
+             <auxwhat>Address 0x55adf18 is 0 bytes after a block of size 8 alloc'd</auxwhat>\n{}</error></valgrindoutput>",
+            frames_xml(&[
+                ("0x53C82B4", Some("badread"), Some("leaky.c"), Some(20)),
+                ("0x4F61C6", None, None, None),
+            ]),
+            frames_xml(&[("0x48417B4", Some("malloc"), None, None)]),
+        );
+        let cases = [
+            Case {
+                name: "leak with xwhat and leakedbytes",
+                xml: leak,
+                check: |recs, stats| {
+                    assert_eq!(recs.len(), 2);
+                    let r = &recs[0];
+                    assert_eq!(r.kind, "Leak_DefinitelyLost");
+                    assert_eq!((r.pid, r.tid), (Some(4242), Some(1)));
+                    assert_eq!(
+                        r.what,
+                        "168 (48 direct, 120 indirect) bytes in 3 blocks are definitely lost in loss record 5 of 9"
+                    );
+                    assert_eq!(
+                        (r.bytes, r.direct, r.indirect, r.blocks, r.loss_record, r.loss_records_total),
+                        (Some(168), Some(48), Some(120), Some(3), Some(5), Some(9))
+                    );
+                    assert_eq!(
+                        r.stack,
+                        [
+                            frame("0x483B7F3", Some("malloc"), Some("vg_replace_malloc.c"), Some(307)),
+                            frame("0x53C826E", Some("leak"), Some("leaky.c"), Some(9)),
+                        ]
+                    );
+                    assert!(r.aux.is_empty() && !r.truncated);
+                    // Filtered numbers: the tagged ones fill in.
+                    let r = &recs[1];
+                    assert_eq!(r.kind, "Leak_StillReachable");
+                    assert_eq!((r.bytes, r.blocks, r.loss_record), (Some(16), Some(2), None));
+                    assert_eq!(stats.unknown_elements, 0);
+                    assert_eq!(stats.records, 2);
+                },
+            },
+            Case {
+                name: "InvalidRead with auxwhat and its stack",
+                xml: invalid_read,
+                check: |recs, stats| {
+                    assert_eq!(recs.len(), 1);
+                    let r = &recs[0];
+                    assert_eq!((r.kind.as_str(), r.tid), ("InvalidRead", Some(3)));
+                    assert_eq!(r.what, "Invalid read of size 1");
+                    assert_eq!(r.bytes, None);
+                    assert_eq!(
+                        r.stack,
+                        [
+                            frame("0x53C82B4", Some("badread"), Some("leaky.c"), Some(20)),
+                            frame("0x4F61C6", None, None, None),
+                        ]
+                    );
+                    assert_eq!(
+                        r.aux,
+                        [AuxStack {
+                            what: "Address 0x55adf18 is 0 bytes after a block of size 8 alloc'd".into(),
+                            stack: vec![frame("0x48417B4", Some("malloc"), None, None)],
+                        }]
+                    );
+                    assert_eq!(stats.unknown_elements, 0);
+                },
+            },
+            Case {
+                name: "entities in names, CDATA, invalid UTF-8 kept lossy",
+                xml: format!(
+                    "{HEAD}<error><kind>InvalidFree</kind>\
+                     <what>Invalid free() / delete / delete[] / realloc()</what><stack>\
+                     <frame><ip>0x1</ip><fn>std::vector&lt;int, std::allocator&lt;int&gt; &gt;::push_back(int const&amp;)</fn>\
+                     <dir>/src/a&amp;b</dir><file>v&#x41;.cpp</file><line>7</line></frame>\
+                     <frame><ip>0x2</ip><fn>caf\u{e9} <![CDATA[<raw & cdata>]]></fn><file>bad\u{fffd}</file></frame>\
+                     <frame><ip>0x3</ip><fn>x &bogus; &amp; y</fn></frame>\
+                     </stack></error></valgrindoutput>"
+                ),
+                check: |recs, _| {
+                    let s = &recs[0].stack;
+                    assert_eq!(
+                        s[0].func.as_deref(),
+                        Some("std::vector<int, std::allocator<int> >::push_back(int const&)")
+                    );
+                    assert_eq!(s[0].dir.as_deref(), Some("/src/a&b"));
+                    assert_eq!(s[0].file.as_deref(), Some("vA.cpp"));
+                    assert_eq!(s[1].func.as_deref(), Some("caf\u{e9} <raw & cdata>"));
+                    // An unknown entity keeps the text as written rather than failing.
+                    assert_eq!(s[2].func.as_deref(), Some("x &bogus; &amp; y"));
+                },
+            },
+            Case {
+                name: "unknown elements skipped and counted, protocol ones not",
+                xml: format!(
+                    "{HEAD}<usercomment><anything><goes/></anything></usercomment>\
+                     <args><vargv><exe>valgrind</exe><arg>--xml=yes</arg></vargv></args>\
+                     <newthing a=\"1\"><deeper/></newthing>\n\
+                     <error><unique>0x1</unique><tid>1</tid><kind>FdBadClose</kind><fd>3</fd><path>/tmp/x</path>\
+                     <what>File descriptor 3: /tmp/x is already closed</what><extra>z</extra><stack><frame>\
+                     <ip>0x1</ip><fn>close</fn><newframefield>q</newframefield></frame></stack></error>\n\
+                     <errorcounts><pair><count>1</count><unique>0x1</unique></pair></errorcounts>\
+                     <error_summary><errors>1</errors></error_summary><all_heap_blocks_freed>true</all_heap_blocks_freed>\
+                     </valgrindoutput>"
+                ),
+                check: |recs, stats| {
+                    assert_eq!(stats.unknown_elements, 4, "newthing, deeper, extra, newframefield");
+                    assert_eq!(recs.len(), 1);
+                    assert_eq!(recs[0].kind, "FdBadClose");
+                    assert_eq!(recs[0].stack, [frame("0x1", Some("close"), None, None)]);
+                },
+            },
+            Case {
+                name: "input cut inside an error",
+                xml: format!(
+                    "{HEAD}<error><kind>Leak_PossiblyLost</kind><xwhat><text>8 bytes in 1 blocks are \
+                     possibly lost in loss record 1 of 2</text></xwhat><stack><frame><ip>0x1</ip><fn>malloc</fn></frame>\
+                     <frame><ip>0x2</ip><fn>mai"
+                ),
+                check: |recs, stats| {
+                    assert_eq!(recs.len(), 1);
+                    let r = &recs[0];
+                    assert!(r.truncated);
+                    assert_eq!((r.bytes, r.loss_records_total), (Some(8), Some(2)));
+                    assert_eq!(r.stack, [frame("0x1", Some("malloc"), None, None), frame("0x2", None, None, None)]);
+                    assert_eq!((stats.records, stats.truncated_records), (1, 1));
+                },
+            },
+            Case {
+                name: "input cut inside a tag",
+                xml: format!("{HEAD}<error><kind>InvalidRead</kind><what>Invalid read of size 4</what><st"),
+                check: |recs, stats| {
+                    assert_eq!(recs.len(), 1);
+                    assert!(recs[0].truncated && recs[0].stack.is_empty());
+                    assert_eq!(stats.truncated_records, 1);
+                },
+            },
+            Case {
+                name: "input cut before the kind, and between errors",
+                xml: format!(
+                    "{HEAD}<error><kind>UninitValue</kind><what>Use of uninitialised value of size 8</what></error>\n\
+                     <error><unique>0x1</unique><tid>1</tid>"
+                ),
+                check: |recs, stats| {
+                    assert_eq!(recs.len(), 1);
+                    assert!(!recs[0].truncated);
+                    assert_eq!((stats.records, stats.truncated_records), (1, 0));
+                },
+            },
+            Case {
+                name: "concatenated documents keep their own pids",
+                xml: format!(
+                    "{HEAD}<error><kind>InvalidRead</kind><what>Invalid read of size 1</what></error>\n\
+                     </valgrindoutput>\n\u{feff}<?xml version=\"1.0\"?>\n<valgrindoutput>\n<pid>77</pid>\n\
+                     <error><kind>InvalidWrite</kind><what>Invalid write of size 2</what></error>\n</valgrindoutput>\n\
+                     <?xml version=\"1.0\"?>\n<valgrindoutput>\n<pid>...</pid>\n\
+                     <error><kind>UninitCondition</kind><what>Conditional jump or move depends on uninitialised value(s)</what></error>\n\
+                     </valgrindoutput>\n"
+                ),
+                check: |recs, _| {
+                    let got: Vec<_> = recs.iter().map(|r| (r.kind.as_str(), r.pid)).collect();
+                    assert_eq!(
+                        got,
+                        [("InvalidRead", Some(4242)), ("InvalidWrite", Some(77)), ("UninitCondition", None)]
+                    );
+                },
+            },
+            Case {
+                name: "a document cut short, then the next one",
+                xml: format!(
+                    "{HEAD}<error><kind>InvalidRead</kind><what>Invalid read of size 1</what><stack><frame><ip>0x1</ip><f\
+                     <?xml version=\"1.0\"?>\n<valgrindoutput>\n<pid>78</pid>\n\
+                     <error><kind>InvalidWrite</kind><what>Invalid write of size 2</what>{}</error>\n</valgrindoutput>\n",
+                    frames_xml(&[("0x9", Some("main"), Some("m.c"), Some(3))])
+                ),
+                check: |recs, stats| {
+                    assert_eq!(recs.len(), 2);
+                    assert!(recs[0].truncated && recs[0].pid == Some(4242));
+                    assert_eq!(recs[0].stack, [frame("0x1", None, None, None)]);
+                    assert!(!recs[1].truncated && recs[1].pid == Some(78));
+                    assert_eq!(recs[1].stack, [frame("0x9", Some("main"), Some("m.c"), Some(3))]);
+                    assert_eq!(stats.truncated_records, 1);
+                },
+            },
+            Case {
+                name: "documents cut inside a tag, then the next ones",
+                xml: format!(
+                    "{HEAD}<error><kind>InvalidRead</kind><what>Invalid read of size 1</what><stack><frame><ip>0x1</ip></fr\
+                     <?xml version=\"1.0\"?>\n<valgrindoutput>\n<pid>79</pid>\n\
+                     <error><kind>InvalidWrite</kind><what>Invalid write of size 2</what><st\
+                     <valgrindoutput>\n<pid>80</pid>\n\
+                     <error><kind>UninitValue</kind><what>Use of uninitialised value of size 8</what>{}</error>\n\
+                     </valgrindoutput>\n"
+                    ,
+                    frames_xml(&[("0x9", Some("main"), Some("m.c"), Some(3))])
+                ),
+                check: |recs, stats| {
+                    let got: Vec<_> = recs.iter().map(|r| (r.kind.as_str(), r.pid, r.truncated, r.stack.len())).collect();
+                    assert_eq!(
+                        got,
+                        [("InvalidRead", Some(4242), true, 1), ("InvalidWrite", Some(79), true, 0), ("UninitValue", Some(80), false, 1)]
+                    );
+                    assert_eq!((stats.truncated_records, stats.unknown_elements), (2, 0));
+                },
+            },
+            Case {
+                name: "second what line, xauxwhat, stack without aux, filtered values",
+                xml: format!(
+                    "{HEAD}<error><tid>...</tid><kind>SyscallParam</kind>\
+                     <what>Syscall param write(buf) points to uninitialised byte(s)</what>\
+                     <what>second line</what>{}\
+                     <xauxwhat><text>Address 0x........ is on thread 1's stack</text><file>a.c</file><line>3</line></xauxwhat>\
+                     <auxwhat>Uninitialised value was created by a heap allocation</auxwhat>{}{}</error>",
+                    frames_xml(&[("0x........", Some("write"), Some("..."), None)]),
+                    frames_xml(&[("0x5", Some("malloc"), None, None)]),
+                    frames_xml(&[("0x6", Some("free"), None, None)]),
+                )
+                .replace("<file>...</file>", "<file>...</file><line>...</line>"),
+                check: |recs, stats| {
+                    let r = &recs[0];
+                    assert_eq!(r.tid, None);
+                    assert_eq!(r.pid, Some(4242));
+                    assert_eq!(r.stack, [frame("0x........", Some("write"), Some("..."), None)]);
+                    let aux: Vec<_> = r.aux.iter().map(|a| (a.what.as_str(), a.stack.len())).collect();
+                    assert_eq!(
+                        aux,
+                        [
+                            ("second line", 0),
+                            ("Address 0x........ is on thread 1's stack", 0),
+                            ("Uninitialised value was created by a heap allocation", 1),
+                            ("", 1),
+                        ]
+                    );
+                    assert_eq!(stats.unknown_elements, 0);
+                },
+            },
+            Case {
+                name: "empty input",
+                xml: String::new(),
+                check: |recs, stats| {
+                    assert!(recs.is_empty());
+                    assert_eq!(*stats, ParseStats::default());
+                },
+            },
+            Case {
+                name: "blank input and a document without errors",
+                xml: format!("\n \n{HEAD}</valgrindoutput>"),
+                check: |recs, stats| {
+                    assert!(recs.is_empty());
+                    assert_eq!((stats.lines, stats.records), (7, 0));
+                },
+            },
+        ];
+        for case in &cases {
+            let (recs, stats) = run(&case.xml).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+            assert_eq!(stats.records, recs.len() as u64, "{}", case.name);
+            assert_eq!(
+                stats.lines,
+                case.xml.matches('\n').count() as u64,
+                "{}",
+                case.name
+            );
+            (case.check)(&recs, &stats);
+        }
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_with_its_line() {
+        let cases: &[(&str, u64, &str)] = &[
+            (
+                "<valgrindoutput>\n<error>\n</stack>\n</valgrindoutput>",
+                3,
+                "stack",
+            ),
+            ("</error>", 1, "error"),
+            (
+                "<valgrindoutput>\n<pid>1</pid>\n<<<>>>\n",
+                3,
+                "invalid element name",
+            ),
+            ("<a>\n\n< b>", 3, "invalid element name"),
+            (
+                "<valgrindoutput>\n<\u{0}\u{1}\u{2}>",
+                2,
+                "invalid element name",
+            ),
+            (
+                "<valgrindoutput></valgrindoutput>\n\n  garbage\n",
+                3,
+                "outside",
+            ),
+            ("\u{7f}ELF\u{2}\u{1}<", 1, "outside"),
+            (
+                "<valgrindoutput>\n  <!x>\n</valgrindoutput>",
+                2,
+                "malformed",
+            ),
+            (
+                "\n<valgrindoutput>\n<error>\n<kind>InvalidRead</kind>\n</kind>\n",
+                5,
+                "kind",
+            ),
+        ];
+        for &(xml, line, needle) in cases {
+            match run(xml) {
+                Ok((recs, _)) => panic!("{xml:?} parsed to {recs:?}"),
+                Err(e) => {
+                    assert_eq!(e.line, Some(line), "{xml:?}: {e}");
+                    assert_eq!(e.input, "test.xml");
+                    assert!(e.message.contains(needle), "{xml:?}: {e}");
+                }
+            }
+        }
+        // Records read before the bad spot are kept.
+        let mut recs = Vec::new();
+        let mut stats = ParseStats::default();
+        let xml = format!("{HEAD}<error><kind>InvalidRead</kind></error>\n<oops></valgrindoutput>");
+        assert!(parse("t", xml.as_bytes(), &mut stats, &mut |r| recs.push(r)).is_err());
+        assert_eq!((recs.len(), stats.lines), (1, 6));
+    }
+
+    #[test]
+    fn never_panics_on_cut_or_mangled_input() {
+        let xml = fs::read_to_string(corpus().join("valgrind/memcheck/tests/xml1.stderr.exp"))
+            .expect("xml1.stderr.exp");
+        let bytes = xml.as_bytes();
+        // Every prefix of a real output is either fine or (never) an error, but never a panic.
+        for cut in (0..bytes.len()).step_by(7) {
+            let prefix = bytes.get(..cut).unwrap_or_default();
+            let (recs, stats) = run_reader(prefix).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+            assert_eq!(stats.records, recs.len() as u64);
+        }
+        // Bytes flipped here and there: errors are allowed, panics are not.
+        for (i, step) in [(0usize, 97usize), (13, 211), (5, 53)] {
+            let mut mangled = bytes.to_vec();
+            for b in mangled.iter_mut().skip(i).step_by(step) {
+                *b = b.wrapping_add(0x5b);
+            }
+            let _ = run_reader(mangled.as_slice());
+        }
+    }
+
+    #[test]
+    fn a_document_cut_anywhere_does_not_spoil_the_next() {
+        let first =
+            fs::read(corpus().join("valgrind/memcheck/tests/xml1.stderr.exp")).expect("xml1");
+        let next = format!(
+            "<?xml version=\"1.0\"?>\n<valgrindoutput>\n<pid>99</pid>\n\
+             <error><kind>InvalidRead</kind><what>Invalid read of size 1</what>{0}</error>\n\
+             <error><kind>InvalidWrite</kind><what>Invalid write of size 1</what>{0}</error>\n</valgrindoutput>\n",
+            frames_xml(&[("0x9", Some("main"), Some("m.c"), Some(3))])
+        );
+        for cut in 0..first.len() {
+            let mut stream = first.get(..cut).unwrap_or_default().to_vec();
+            stream.extend_from_slice(next.as_bytes());
+            let (recs, stats) =
+                run_reader(stream.as_slice()).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+            let tail: Vec<_> = recs
+                .iter()
+                .filter(|r| r.pid == Some(99))
+                .map(|r| (r.kind.as_str(), r.truncated))
+                .collect();
+            assert_eq!(
+                tail,
+                [("InvalidRead", false), ("InvalidWrite", false)],
+                "cut at {cut}"
+            );
+            assert!(stats.truncated_records <= 1, "cut at {cut}");
+            assert_eq!(stats.unknown_elements, 0, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn deep_stacks_are_cut_and_deep_nesting_refused() {
+        let frames: Vec<String> = (0..MAX_FRAMES + 5).map(|i| format!("0x{i:X}")).collect();
+        let list: Vec<_> = frames
+            .iter()
+            .map(|ip| (ip.as_str(), Some("f"), None, None))
+            .collect();
+        let xml = format!(
+            "{HEAD}<error><kind>InvalidRead</kind>{}</error></valgrindoutput>",
+            frames_xml(&list)
+        );
+        let (recs, stats) = ok(&xml);
+        assert_eq!(recs[0].stack.len(), MAX_FRAMES);
+        assert_eq!(
+            recs[0].stack.last().and_then(|f| f.addr.as_deref()),
+            Some("0x1F3")
+        );
+        assert_eq!(stats.dropped_frames, 5);
+
+        let deep = "<a>".repeat(MAX_DEPTH + 1);
+        let e = run(&deep).expect_err("nesting");
+        assert!(e.message.contains("nested"), "{e}");
+    }
+
+    #[test]
+    fn reads_through_a_tiny_buffer() {
+        // Line counts and records must not depend on where the reader's buffer boundaries fall.
+        let path = corpus().join("valgrind/memcheck/tests/xml1.stderr.exp");
+        let whole = ok(&fs::read_to_string(&path).expect("xml1"));
+        let file = fs::File::open(&path).expect("xml1");
+        let tiny = run_reader(io::BufReader::with_capacity(3, file)).expect("xml1 via tiny buffer");
+        assert_eq!(whole, tiny);
+    }
+
+    /// Parses a corpus file (gzip-compressed ones streamed through the decoder) and checks it
+    /// against an independent count of its `<error>` tags and lines.
+    fn check_corpus_file(path: &Path) -> (Vec<Record>, ParseStats) {
+        use std::io::Read as _;
+        let gz = path.extension().is_some_and(|e| e == "gz");
+        let open = || fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let (recs, stats) = if gz {
+            let decoder = flate2::read::GzDecoder::new(io::BufReader::new(open()));
+            run_reader(io::BufReader::new(decoder))
+        } else {
+            run_reader(io::BufReader::new(open()))
+        }
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut raw = Vec::new();
+        if gz {
+            flate2::read::GzDecoder::new(open())
+                .read_to_end(&mut raw)
+                .expect("gunzip");
+        } else {
+            open().read_to_end(&mut raw).expect("read");
+        }
+        let text = String::from_utf8_lossy(&raw);
+        let name = path.display();
+        assert_eq!(
+            recs.len(),
+            text.matches("<error>").count(),
+            "{name}: records"
+        );
+        // Which errors carry a stack, told from the raw text: Valgrind's test filters remove
+        // some (the `exit(status)` error of xml1), so no kind-based rule would do.
+        let has_stack: Vec<bool> = text
+            .split("<error>")
+            .skip(1)
+            .map(|e| {
+                e.split("</error>")
+                    .next()
+                    .unwrap_or_default()
+                    .contains("<stack>")
+            })
+            .collect();
+        assert_eq!(stats.records, recs.len() as u64, "{name}");
+        assert_eq!(
+            stats.lines,
+            text.matches('\n').count() as u64,
+            "{name}: lines"
+        );
+        assert_eq!(
+            stats.unknown_elements, 0,
+            "{name}: every element is in the protocol"
+        );
+        assert_eq!(stats.truncated_records, 0, "{name}");
+        assert_eq!(stats.dropped_frames, 0, "{name}");
+        for (r, has_stack) in recs.iter().zip(has_stack) {
+            assert!(!r.kind.is_empty(), "{name}: record without kind: {r:?}");
+            assert!(!r.what.is_empty(), "{name}: record without what: {r:?}");
+            assert_eq!(!r.stack.is_empty(), has_stack, "{name}: stack of {r:?}");
+            assert!(
+                r.stack.iter().all(|f| f.addr.is_some()),
+                "{name}: frame without ip"
+            );
+            if r.is_leak() {
+                assert!(
+                    r.bytes.is_some() && r.blocks.is_some(),
+                    "{name}: leak without sizes: {r:?}"
+                );
+            }
+        }
+        (recs, stats)
+    }
+
+    fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+        let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                files_under(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn valgrind_expected_outputs() {
+        let mut files = Vec::new();
+        files_under(&corpus().join("valgrind/memcheck/tests"), &mut files);
+        files.retain(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().contains(".stderr.exp"))
+                && fs::read(p)
+                    .is_ok_and(|b| String::from_utf8_lossy(&b).contains("<valgrindoutput>"))
+        });
+        files.sort();
+        assert!(
+            files.len() >= 20,
+            "expected the 20 XML outputs, found {}",
+            files.len()
+        );
+        let mut total = 0;
+        for path in &files {
+            let (recs, _) = check_corpus_file(path);
+            // Valgrind's filter replaces the pid by `...`.
+            assert!(recs.iter().all(|r| r.pid.is_none()), "{}", path.display());
+            total += recs.len();
+        }
+        assert_eq!(total, 67);
+
+        let (recs, _) = check_corpus_file(
+            &corpus().join("valgrind/memcheck/tests/long_namespace_xml.stderr.exp"),
+        );
+        let func = recs[0].stack[0].func.as_deref().unwrap_or_default();
+        assert!(func.starts_with("_ZN5304abcdefghijklmnopqrstuvwxyz") && func.len() > 10_000);
+    }
+
+    #[test]
+    fn cargo_valgrind_fixtures() {
+        let dir = corpus().join("xml-peers/cargo-valgrind");
+        let mut counts = Vec::new();
+        for name in ["version4.xml", "version6.xml", "version6-2.xml"] {
+            let (recs, _) = check_corpus_file(&dir.join(name));
+            counts.push(recs.len());
+        }
+        assert_eq!(counts, [8, 0, 0]);
+    }
+
+    #[test]
+    fn memcheck_logs() {
+        let dir = corpus().join("memcheck-logs");
+        let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+            .expect("memcheck-logs")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.to_string_lossy().ends_with(".xml.gz"))
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), 2);
+        for path in &files {
+            check_corpus_file(path);
+        }
+
+        let (recs, _) = check_corpus_file(&dir.join("py311-leaky-malloc-all.xml.gz"));
+        assert_eq!(recs.len(), 959);
+        assert!(recs.iter().all(|r| r.pid == Some(21481)));
+        let first = &recs[0];
+        assert_eq!(first.kind, "UninitCondition");
+        assert_eq!(
+            first.what,
+            "Conditional jump or move depends on uninitialised value(s)"
+        );
+        assert_eq!(first.tid, Some(1));
+        let top = &first.stack[0];
+        assert_eq!(top.addr.as_deref(), Some("0x53C826E"));
+        assert_eq!(top.func.as_deref(), Some("uninit"));
+        assert_eq!(top.file.as_deref(), Some("leaky.c"));
+        assert_eq!(top.line, Some(14));
+        assert_eq!(top.dir.as_deref(), Some("/opt/example/gen"));
+        assert_eq!(
+            top.obj.as_deref(),
+            Some("/opt/example/gen/leaky.cpython-311-x86_64-linux-gnu.so")
+        );
+        assert_eq!(recs.iter().filter(|r| r.is_leak()).count(), 957);
+        let bad = recs
+            .iter()
+            .find(|r| r.kind == "InvalidRead")
+            .expect("the badread error");
+        assert_eq!(bad.aux.len(), 1);
+        assert_eq!(
+            bad.aux[0].what,
+            "Address 0x55adf18 is 0 bytes after a block of size 8 alloc'd"
+        );
+        assert_eq!(bad.aux[0].stack[1].func.as_deref(), Some("badread"));
+        let last = recs.last().expect("records");
+        assert_eq!(last.loss_records_total, Some(957));
+    }
+}

@@ -1,0 +1,210 @@
+//! Which frames are the user's own code (`--project[=PATTERN]`, `--root DIR`).
+//!
+//! Shared by every tool that classifies frames, so that "project" means the same thing in a
+//! Memcheck record and in a gdb backtrace.
+
+use crate::{wildcard, Frame};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Source file extensions looked for under the root when a frame names a file without its
+/// directory (Valgrind prints base names unless run with `--fullpath-after=`).
+const SOURCE_EXTENSIONS: &[&str] = &[
+    "c", "h", "cc", "cpp", "cxx", "c++", "hh", "hpp", "hxx", "inl", "pyx", "pxd", "pxi", "rs", "m",
+    "mm", "f", "f90", "cu", "i",
+];
+
+/// Most files indexed under the root; a huge tree is indexed partially rather than slowly.
+const MAX_INDEXED_FILES: usize = 200_000;
+
+/// How frames are judged to be the project's.
+#[derive(Debug)]
+pub enum Project {
+    /// No `--project`: every frame counts (nothing is filtered out).
+    Everything,
+    /// `--project=PATTERN`, repeatable: a frame is the project's when its object or source
+    /// path contains a pattern (or matches it as a glob when the pattern has `*` or `?`).
+    Patterns(Vec<String>),
+    /// `--project` alone: frames whose object or source file lies under the root.
+    Under(Root),
+}
+
+/// The project root and what is known about the files under it.
+#[derive(Debug)]
+pub struct Root {
+    dir: PathBuf,
+    prefix: String,
+    /// Relative paths of source files under the root, built on first need.
+    index: Option<Vec<String>>,
+    /// Verdicts for bare file names already looked up.
+    seen: HashMap<String, bool>,
+}
+
+impl Root {
+    /// A root directory; made absolute so that it compares with the absolute paths in logs.
+    pub fn new(dir: &Path) -> Self {
+        let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let mut prefix = dir.to_string_lossy().into_owned();
+        if !prefix.ends_with('/') {
+            prefix.push('/');
+        }
+        Root {
+            dir,
+            prefix,
+            index: None,
+            seen: HashMap::new(),
+        }
+    }
+
+    fn contains_path(&self, path: &str) -> bool {
+        path.starts_with(&self.prefix)
+    }
+
+    /// A relative source name (`leaky.c`, `src/mod.c`) is the project's when a file under
+    /// the root ends with it.
+    fn has_relative_source(&mut self, name: &str) -> bool {
+        if let Some(&known) = self.seen.get(name) {
+            return known;
+        }
+        let dir = &self.dir;
+        let index = self.index.get_or_insert_with(|| index_sources(dir));
+        let suffix = format!("/{name}");
+        let found = index.iter().any(|p| p == name || p.ends_with(&suffix));
+        self.seen.insert(name.to_string(), found);
+        found
+    }
+}
+
+fn index_sources(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if out.len() >= MAX_INDEXED_FILES {
+                return out;
+            }
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            // Hidden directories, VCS data and build trees of other languages hold no
+            // sources of the extension (Cython's generated C lives in build/, kept).
+            if name.starts_with('.') || name == "node_modules" || name == "target" {
+                continue;
+            }
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let path = entry.path();
+            if kind.is_dir() {
+                stack.push(path);
+            } else if path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| SOURCE_EXTENSIONS.contains(&e))
+            {
+                if let Ok(rel) = path.strip_prefix(root) {
+                    out.push(rel.to_string_lossy().into_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
+impl Project {
+    /// True when the frame is the project's.
+    pub fn frame_matches(&mut self, frame: &Frame) -> bool {
+        match self {
+            Project::Everything => true,
+            Project::Patterns(patterns) => {
+                let candidates = [frame.obj.clone(), frame.source_path(), frame.file.clone()];
+                patterns.iter().any(|p| {
+                    candidates.iter().flatten().any(|path| {
+                        if wildcard::has_wildcard(p) {
+                            let base = path.rsplit('/').next().unwrap_or(path);
+                            wildcard::matches(p, path) || wildcard::matches(p, base)
+                        } else {
+                            path.contains(p.as_str())
+                        }
+                    })
+                })
+            }
+            Project::Under(root) => {
+                if let Some(obj) = &frame.obj {
+                    if root.contains_path(obj) {
+                        return true;
+                    }
+                    // An object elsewhere (the interpreter, libc) is not the project's even
+                    // when one of its sources shares a base name with a project file.
+                    if obj.starts_with('/') {
+                        return false;
+                    }
+                }
+                match frame.source_path() {
+                    Some(path) if path.starts_with('/') => root.contains_path(&path),
+                    Some(path) => root.has_relative_source(&path),
+                    None => false,
+                }
+            }
+        }
+    }
+
+    /// Index of the first project frame in a stack.
+    pub fn first_in(&mut self, stack: &[Frame]) -> Option<usize> {
+        stack.iter().position(|f| self.frame_matches(f))
+    }
+
+    /// True when this filter keeps everything.
+    pub fn is_everything(&self) -> bool {
+        matches!(self, Project::Everything)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(obj: Option<&str>, dir: Option<&str>, file: Option<&str>) -> Frame {
+        Frame {
+            obj: obj.map(Into::into),
+            dir: dir.map(Into::into),
+            file: file.map(Into::into),
+            ..Frame::default()
+        }
+    }
+
+    #[test]
+    fn patterns() {
+        let mut p = Project::Patterns(vec!["native-core.so".into(), "*_ddwaf*".into()]);
+        assert!(p.frame_matches(&frame(Some("/x/native-core.so"), None, None)));
+        assert!(p.frame_matches(&frame(Some("/x/_ddwaf.cpython-311.so"), None, None)));
+        assert!(!p.frame_matches(&frame(Some("/usr/bin/python3.11"), None, Some("ceval.c"))));
+    }
+
+    #[test]
+    fn under_root() {
+        let tmp = std::env::temp_dir().join(format!("dbgpipe-project-{}", std::process::id()));
+        std::fs::create_dir_all(tmp.join("src")).unwrap();
+        std::fs::write(tmp.join("src/leaky.c"), "").unwrap();
+        let mut p = Project::Under(Root::new(&tmp));
+        let root = std::fs::canonicalize(&tmp)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(p.frame_matches(&frame(Some(&format!("{root}/build/x.so")), None, None)));
+        assert!(
+            p.frame_matches(&frame(None, None, Some("leaky.c"))),
+            "base name found under the root"
+        );
+        assert!(p.frame_matches(&frame(None, Some(&format!("{root}/src")), Some("leaky.c"))));
+        assert!(!p.frame_matches(&frame(None, None, Some("ceval.c"))));
+        assert!(
+            !p.frame_matches(&frame(Some("/usr/bin/python3.11"), None, Some("leaky.c"))),
+            "object outside wins"
+        );
+        assert!(!p.frame_matches(&frame(None, Some("/elsewhere"), Some("leaky.c"))));
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+}

@@ -1,0 +1,220 @@
+//! Conformance on inputs nobody on this project wrote: Valgrind's own Memcheck expected
+//! outputs, and raw logs of CPython 3.11 under Memcheck (text and XML of the same program).
+
+use dbgpipe_core::memcheck::{self, ParseStats, Record};
+use flate2::read::GzDecoder;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// `$DBGPIPE_CORPUS`, else `../shared/corpus` beside the repository. Missing is a failure:
+/// these are the conformance suites.
+fn corpus() -> PathBuf {
+    let dir = std::env::var_os("DBGPIPE_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
+    assert!(
+        dir.is_dir(),
+        "corpus not found at {} (set DBGPIPE_CORPUS)",
+        dir.display()
+    );
+    dir
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    let raw = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if path.extension().is_some_and(|e| e == "gz") {
+        let mut out = Vec::new();
+        GzDecoder::new(&raw[..]).read_to_end(&mut out).unwrap();
+        out
+    } else {
+        raw
+    }
+}
+
+fn parse(name: &str, data: &[u8]) -> (Vec<Record>, ParseStats) {
+    let mut recs = Vec::new();
+    let mut stats = ParseStats::default();
+    let result = match memcheck::detect(data) {
+        memcheck::Format::Text => {
+            memcheck::text::parse(name, data, &mut stats, &mut |r| recs.push(r))
+        }
+        memcheck::Format::Xml => {
+            memcheck::xml::parse(name, data, &mut stats, &mut |r| recs.push(r))
+        }
+    };
+    result.unwrap_or_else(|e| panic!("{e}"));
+    (recs, stats)
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+fn is_frame(line: &str) -> bool {
+    let t = line.trim_start();
+    line.starts_with(' ') && (t.starts_with("at 0x") || t.starts_with("by 0x"))
+}
+
+/// Every expected output of Valgrind's Memcheck tests parses, and every error header in
+/// it (a column-0 line directly followed by a frame line, outside generated suppression
+/// blocks and fatal-signal reports) became a record of a known kind.
+#[test]
+fn valgrind_expected_outputs_leave_no_header_unparsed() {
+    let mut paths = Vec::new();
+    files(&corpus().join("valgrind/memcheck"), &mut paths);
+    let mut checked = 0;
+    let mut total_records = 0;
+    let mut failures = Vec::new();
+    for path in paths
+        .iter()
+        .filter(|p| p.to_string_lossy().contains(".stderr.exp"))
+    {
+        let data = read(path);
+        let name = path.display().to_string();
+        let (recs, stats) = parse(&name, &data);
+        checked += 1;
+        total_records += recs.len();
+        if memcheck::detect(&data) == memcheck::Format::Xml {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&data);
+        let lines: Vec<&str> = text.lines().collect();
+        let headers = lines
+            .windows(2)
+            .filter(|w| !w[0].starts_with(' ') && !w[0].trim().is_empty() && is_frame(w[1]))
+            .filter(|w| !w[0].starts_with("Process terminating") && !w[0].contains("   at 0x"))
+            .count();
+        let mut unknown: Vec<&str> = recs
+            .iter()
+            .filter(|r| r.kind == "Unknown")
+            .map(|r| r.what.as_str())
+            .collect();
+        // A client's VALGRIND_PRINTF_BACKTRACE whose text is on its own line looks exactly
+        // like an error of a kind we do not know; it is kept (as `Unknown`) rather than
+        // dropped. This is the one such file.
+        if name.ends_with("/client-msg.stderr.exp") {
+            assert_eq!(unknown, ["hello <> <&>%s world"]);
+            unknown.clear();
+        }
+        if recs.len() < headers || !unknown.is_empty() || stats.unparsed_lines > 0 {
+            failures.push(format!(
+                "{name}: {} records for {headers} headers, unknown {unknown:?}, {} unparsed",
+                recs.len(),
+                stats.unparsed_lines
+            ));
+        }
+    }
+    assert!(checked > 450, "only {checked} expected outputs found");
+    assert!(total_records > 1000, "only {total_records} records");
+    assert!(
+        failures.is_empty(),
+        "{} files:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// What must agree between the two formats: kind, sizes and frames (fn, file, line).
+type Key = (
+    String,
+    Option<u64>,
+    Option<u64>,
+    Vec<(Option<String>, Option<String>, Option<u32>)>,
+);
+
+fn key(r: &Record) -> Key {
+    (
+        r.kind.clone(),
+        r.bytes,
+        r.blocks,
+        r.stack
+            .iter()
+            .map(|f| (f.func.clone(), f.file.clone(), f.line))
+            .collect(),
+    )
+}
+
+/// The raw logs of CPython 3.11 with a leaking extension: text and XML of the same program
+/// (two runs, so PIDs and loss record numbers differ) give the same records.
+#[test]
+fn raw_cpython_logs_text_and_xml_agree() {
+    let dir = corpus().join("memcheck-logs");
+    for stem in ["py311-leaky-malloc-all", "py311-big-malloc-all"] {
+        let (text, tstats) = parse(stem, &read(&dir.join(format!("{stem}.log.gz"))));
+        let (xml, _) = parse(stem, &read(&dir.join(format!("{stem}.xml.gz"))));
+        assert_eq!(tstats.unparsed_lines, 0, "{stem}");
+        assert_eq!(tstats.truncated_records, 0, "{stem}");
+        assert!(
+            text.iter().all(|r| r.kind != "Unknown" && r.pid.is_some()),
+            "{stem}"
+        );
+        let mut a: Vec<_> = text.iter().map(key).collect();
+        let mut b: Vec<_> = xml.iter().map(key).collect();
+        a.sort();
+        b.sort();
+        let only_text: Vec<_> = a.iter().filter(|k| !b.contains(k)).collect();
+        let only_xml: Vec<_> = b.iter().filter(|k| !a.contains(k)).collect();
+        // The two runs are separate processes: allow a handful of records that differ
+        // (heap layout makes a few leaks possibly-lost in one run and reachable in the other),
+        // but the bulk must agree exactly.
+        assert!(
+            only_text.len() * 100 <= a.len() && only_xml.len() * 100 <= b.len(),
+            "{stem}: {} text-only, {} xml-only of {}/{}; first: {:?} / {:?}",
+            only_text.len(),
+            only_xml.len(),
+            a.len(),
+            b.len(),
+            only_text.first(),
+            only_xml.first()
+        );
+    }
+}
+
+/// The leaky extension's records are in the raw log with the frames the README names.
+#[test]
+fn raw_log_has_the_extension_records() {
+    let (recs, _) = parse(
+        "leaky",
+        &read(&corpus().join("memcheck-logs/py311-leaky-malloc-all.log.gz")),
+    );
+    let leaky: Vec<&Record> = recs
+        .iter()
+        .filter(|r| {
+            r.stack
+                .iter()
+                .chain(r.aux.iter().flat_map(|a| &a.stack))
+                .any(|f| f.file.as_deref() == Some("leaky.c"))
+        })
+        .collect();
+    let kinds: Vec<&str> = leaky.iter().map(|r| r.kind.as_str()).collect();
+    assert!(
+        kinds.contains(&"UninitCondition") && kinds.contains(&"InvalidRead"),
+        "{kinds:?}"
+    );
+    assert!(kinds.iter().any(|k| k.starts_with("Leak_")), "{kinds:?}");
+    let read = leaky.iter().find(|r| r.kind == "InvalidRead").unwrap();
+    assert_eq!(
+        read.aux[0].what,
+        "Address 0x55adaf8 is 0 bytes after a block of size 8 alloc'd"
+    );
+    assert_eq!(read.aux[0].stack[1].func.as_deref(), Some("badread"));
+    // 957 loss records and 545 error contexts, per the log's own closing lines.
+    let leaks = recs.iter().filter(|r| r.is_leak()).count();
+    assert_eq!(leaks, 957);
+    // Valgrind's ERROR SUMMARY counts error contexts: the non-leak errors plus the loss
+    // records of the kinds --errors-for-leak-kinds names (definite and possible).
+    let counted = recs
+        .iter()
+        .filter(|r| {
+            !r.is_leak() || r.kind == "Leak_DefinitelyLost" || r.kind == "Leak_PossiblyLost"
+        })
+        .count();
+    assert_eq!(counted, 545);
+}

@@ -1,0 +1,173 @@
+//! vg-filter: Valgrind Memcheck logs (text or XML) in, the records that touch your code out.
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use dbgpipe_core::cli::{self, Outcome};
+use dbgpipe_core::output::Sink;
+use dbgpipe_core::project::{Project, Root};
+use dbgpipe_core::suppressions;
+use dbgpipe_core::vgfilter::{Filter, Format, Options};
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const AFTER_HELP: &str = "\
+INPUT:
+  Memcheck text logs (`==PID==` prefixed, as written to stderr or --log-file, or without the
+  prefix) and --xml=yes output (protocols 4, 5, 6), told apart by their first bytes. Logs of
+  several processes interleaved in one stream (--trace-children=yes) are assembled per PID.
+  Valgrind prints source base names only; run it with --fullpath-after= (empty) so that
+  `--project` without a pattern can tell your files from the interpreter's by their path.
+
+OUTPUT (jsonl, the default; schema 1):
+  {\"type\":\"error\",\"kind\":\"Leak_DefinitelyLost\",\"count\":2,\"pids\":[41],\"what\":\"64 bytes in 1 blocks
+   are definitely lost in loss record 3 of 9\",\"bytes\":128,…,\"project_frame\":{\"aux\":null,
+   \"index\":1,\"fn\":\"leak_definite\",\"file\":\"…/dbgpipe_example.c\",\"line\":30,…},
+   \"stack\":[{\"addr\":…,\"fn\":…,\"obj\":…,\"dir\":…,\"file\":…,\"line\":…}],\"aux\":[…],\"inputs\":[…]}
+  one per distinct record (same kind and function frames: merged, bytes summed), then
+  {\"type\":\"summary\",\"tool\":\"vg-filter\",\"schema\":1,\"records\":N,\"kept\":K,\"suppressed\":S,
+   \"not_project\":P,…} where N = K + S + P, and unparsed_lines, truncated_records, long_lines
+  and dropped_frames count what was passed over. csv writes one row per record and the
+  summary line to stderr; sarif writes SARIF 2.1.0 located at each record's project frame.
+
+EXAMPLES:
+  valgrind --leak-check=full --fullpath-after= python3.11-dbg t.py 2>&1 | vg-filter --project
+  vg-filter --project=native-core.so --suppressions suppressions/python3.11-dbg.supp vg.*.log
+  vg-filter --format text --project=mymod vg.xml
+  valgrind --leak-check=full python3.11-dbg -c pass 2>&1 | vg-filter --gen-suppressions > base.supp
+
+EXIT STATUS:
+  0  no record kept (or none of the --fail-on kinds)
+  1  records kept: findings (Leak_StillReachable does not count unless --fail-on names it)
+  2  bad usage, an unreadable input or a malformed suppression file or XML log
+  A closed stdout (| head) ends quietly with status 0.";
+
+/// Keeps the Valgrind Memcheck records that touch your code.
+#[derive(Parser, Debug)]
+#[command(name = "vg-filter", version, after_help = AFTER_HELP, max_term_width = 100)]
+struct Args {
+    /// Log files (text or XML); none or `-` reads standard input.
+    #[arg(value_name = "LOG")]
+    inputs: Vec<String>,
+
+    /// Keep records with a frame whose object or source path contains PATTERN (a glob when it
+    /// has * or ?). Repeatable. Alone: frames whose file or object lies under --root.
+    #[arg(long, value_name = "PATTERN", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    project: Vec<String>,
+
+    /// Project root for --project without a pattern, and for SARIF paths [default: .]
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+
+    /// Valgrind suppression file to apply. Repeatable.
+    #[arg(long = "suppressions", value_name = "FILE")]
+    suppressions: Vec<PathBuf>,
+
+    /// Also list the suppressed records (type "suppressed").
+    #[arg(long)]
+    show_suppressed: bool,
+
+    /// Write a suppression file covering the records that are not the project's instead of
+    /// the report (to FILE, or stdout when no FILE is given).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "-")]
+    gen_suppressions: Option<String>,
+
+    /// Name prefix of generated suppressions.
+    #[arg(long, value_name = "NAME", default_value = "vg-filter")]
+    supp_name: String,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
+    format: FormatArg,
+
+    /// Kinds whose kept records give exit status 1, comma separated (`all` for every kind).
+    /// [default: every kind but Leak_StillReachable]
+    #[arg(long, value_name = "KINDS", value_delimiter = ',')]
+    fail_on: Option<Vec<String>>,
+
+    /// Do not merge identical records.
+    #[arg(long)]
+    no_merge: bool,
+
+    /// Flush output after every line.
+    #[arg(long)]
+    line_buffered: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FormatArg {
+    Jsonl,
+    Csv,
+    Text,
+    Sarif,
+}
+
+fn main() -> ExitCode {
+    cli::main("vg-filter", || run(Args::parse()))
+}
+
+fn run(args: Args) -> anyhow::Result<Outcome> {
+    let root = match &args.root {
+        Some(r) => r.clone(),
+        None => std::env::current_dir().context("current directory")?,
+    };
+    let project = if args.project.is_empty() {
+        Project::Everything
+    } else if args.project.iter().all(String::is_empty) {
+        Project::Under(Root::new(&root))
+    } else {
+        Project::Patterns(
+            args.project
+                .iter()
+                .filter(|p| !p.is_empty())
+                .cloned()
+                .collect(),
+        )
+    };
+    let mut supps = Vec::new();
+    for path in &args.suppressions {
+        let name = path.display().to_string();
+        let text = std::fs::read(path).map_err(|e| dbgpipe_core::Error::io(&name, &e))?;
+        supps.extend(suppressions::parse(&name, &String::from_utf8_lossy(&text))?);
+    }
+    let root_text = std::fs::canonicalize(&root)
+        .unwrap_or(root)
+        .to_string_lossy()
+        .into_owned();
+    let opts = Options {
+        project,
+        suppressions: supps,
+        show_suppressed: args.show_suppressed,
+        format: match args.format {
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Text => Format::Text,
+            FormatArg::Sarif => Format::Sarif,
+        },
+        fail_on: args.fail_on,
+        merge: !args.no_merge,
+        root: Some(root_text),
+    };
+    let mut filter = Filter::new(opts, args.gen_suppressions.is_some());
+    for input in cli::open_inputs(&args.inputs)? {
+        filter.read(&input.name, input.reader)?;
+    }
+    let stdout = io::stdout();
+    if let Some(dest) = &args.gen_suppressions {
+        let text = filter.generated_suppressions(&args.supp_name);
+        if dest == "-" {
+            let mut out = stdout.lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+            return Ok(Outcome::Clean);
+        }
+        std::fs::write(dest, text).with_context(|| format!("writing {dest}"))?;
+    }
+    let mut sink = Sink::new(stdout.lock(), args.line_buffered);
+    let summary = filter.finish(&mut sink, &mut io::stderr())?;
+    Ok(if summary.failing > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
+}

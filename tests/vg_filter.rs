@@ -1,0 +1,507 @@
+//! vg-filter on real Valgrind runs of the bundled example extension (see
+//! examples/dbgpipe_example/README.md), and on bad input.
+//!
+//! The example is built against the debug interpreter's headers and run under real
+//! Memcheck, in text and XML mode, once per test process. These tests need valgrind and
+//! python3.11-dbg (`.ci/run` installs them); they fail, not skip, when either is missing.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+const VG_FILTER: &str = env!("CARGO_BIN_EXE_vg-filter");
+
+struct Runs {
+    /// Text log of `run.py all-defects`.
+    defects_text: PathBuf,
+    /// XML log of the same.
+    defects_xml: PathBuf,
+    /// Text log of `run.py clean`: interpreter records only.
+    clean_text: PathBuf,
+}
+
+fn tmp() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vg_filter");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Builds the example and runs it under Memcheck three times, in parallel.
+fn runs() -> &'static Runs {
+    static RUNS: OnceLock<Runs> = OnceLock::new();
+    RUNS.get_or_init(|| {
+        let python = xtask::example::debug_python()
+            .expect("python3.11-dbg is required (apt-get install python3.11-dbg)");
+        let example =
+            xtask::example::build(&python, &tmp().join("example")).expect("building the example");
+        let dir = tmp();
+        let jobs = [
+            ("all-defects", "defects.log", false),
+            ("all-defects", "defects.xml", true),
+            ("clean", "clean.log", false),
+        ];
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|&(what, file, xml)| {
+                let out = dir.join(file);
+                let (python, example) = (python.clone(), example.dir.clone());
+                let driver = xtask::example::source_dir().join("run.py");
+                std::thread::spawn(move || {
+                    let mut cmd = Command::new("valgrind");
+                    cmd.args([
+                        "--leak-check=full",
+                        "--show-leak-kinds=all",
+                        "--track-origins=yes",
+                        "--fullpath-after=",
+                    ]);
+                    if xml {
+                        cmd.arg("--xml=yes")
+                            .arg(format!("--xml-file={}", out.display()));
+                    } else {
+                        cmd.arg(format!("--log-file={}", out.display()));
+                    }
+                    cmd.arg(&python).arg(&driver).arg(what);
+                    cmd.env("PYTHONMALLOC", "malloc")
+                        .env(xtask::example::DIR_ENV, &example);
+                    let status = cmd
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status()
+                        .expect("valgrind is required");
+                    assert!(status.success(), "valgrind {what}: {status}");
+                    out
+                })
+            })
+            .collect();
+        let mut paths = handles.into_iter().map(|h| h.join().unwrap());
+        Runs {
+            defects_text: paths.next().unwrap(),
+            defects_xml: paths.next().unwrap(),
+            clean_text: paths.next().unwrap(),
+        }
+    })
+}
+
+fn vg_filter(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(VG_FILTER);
+    cmd.args(args).current_dir(xtask::example::repo_root());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    if let Some(data) = stdin {
+        use std::io::Write;
+        let mut pipe = child.stdin.take().unwrap();
+        let data = data.to_vec();
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&data);
+        });
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn lines(out: &Output) -> Vec<Value> {
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn summary(recs: &[Value]) -> &Value {
+    let last = recs.last().expect("output ends with a summary");
+    assert_eq!(last["type"], "summary");
+    last
+}
+
+fn errors(recs: &[Value]) -> Vec<&Value> {
+    recs.iter().filter(|r| r["type"] == "error").collect()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// (kind, project function) of every kept record, sorted.
+fn kept_signature(recs: &[Value]) -> Vec<(String, String)> {
+    let mut v: Vec<_> = errors(recs)
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().to_string(),
+                r["project_frame"]["fn"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn mentions_example(r: &Value) -> bool {
+    let frames = r["stack"].as_array().unwrap().iter().chain(
+        r["aux"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|a| a["stack"].as_array().unwrap().iter()),
+    );
+    frames.clone().any(|f| {
+        f["file"]
+            .as_str()
+            .is_some_and(|p| p.contains("dbgpipe_example"))
+    })
+}
+
+#[test]
+fn project_keeps_exactly_the_example_records() {
+    let runs = runs();
+    let out = vg_filter(&["--project", s(&runs.defects_text)], None);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recs = lines(&out);
+    let sum = summary(&recs);
+    // Every planted defect, at its function.
+    let kept = kept_signature(&recs);
+    for want in [
+        ("Leak_DefinitelyLost", "leak_definite"),
+        ("Leak_DefinitelyLost", "leak_indirect"),
+        ("Leak_IndirectlyLost", "leak_indirect"),
+        ("Leak_PossiblyLost", "leak_possible"),
+        ("InvalidRead", "invalid_read"),
+        ("UninitCondition", "uninit_branch"),
+        ("InvalidFree", "invalid_free"),
+    ] {
+        assert!(
+            kept.contains(&(want.0.to_string(), want.1.to_string())),
+            "missing {want:?} in {kept:?}"
+        );
+    }
+    assert!(
+        errors(&recs).iter().all(|r| mentions_example(r)),
+        "a kept record without an example frame"
+    );
+    // And nothing else: every record of the raw log that has an example frame is kept.
+    let all = lines(&vg_filter(&["--no-merge", s(&runs.defects_text)], None));
+    let with_example = errors(&all).iter().filter(|r| mentions_example(r)).count() as u64;
+    assert_eq!(sum["kept"], with_example);
+    assert!(
+        sum["not_project"].as_u64().unwrap() > 10,
+        "the debug interpreter reports records of its own"
+    );
+    let n = |k: &str| sum[k].as_u64().unwrap();
+    assert_eq!(n("records"), n("kept") + n("suppressed") + n("not_project"));
+    assert_eq!(n("unparsed_lines"), 0);
+    assert_eq!(n("truncated_records"), 0);
+    // A pattern gives the same records as the project root.
+    let by_pattern = lines(&vg_filter(
+        &["--project=dbgpipe_example", s(&runs.defects_text)],
+        None,
+    ));
+    assert_eq!(kept_signature(&by_pattern), kept);
+}
+
+#[test]
+fn text_and_xml_of_the_same_run_agree() {
+    let runs = runs();
+    let text = lines(&vg_filter(&["--project", s(&runs.defects_text)], None));
+    let xml = lines(&vg_filter(&["--project", s(&runs.defects_xml)], None));
+    assert_eq!(kept_signature(&text), kept_signature(&xml));
+    let key = |r: &&Value| {
+        let frames: Vec<_> = r["stack"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["fn"].clone(), f["line"].clone()))
+            .collect();
+        (
+            r["kind"].to_string(),
+            r["what"].to_string(),
+            r["bytes"].clone().to_string(),
+            format!("{frames:?}"),
+        )
+    };
+    let mut a: Vec<_> = errors(&text).iter().map(key).collect();
+    let mut b: Vec<_> = errors(&xml).iter().map(key).collect();
+    // Addresses in the header text differ between two processes; compare the rest.
+    let strip = |v: &mut Vec<(String, String, String, String)>| {
+        for k in v.iter_mut() {
+            k.1 = k.1.split(" 0x").next().unwrap().to_string();
+            k.1 = k.1.split(" in loss record").next().unwrap().to_string();
+        }
+        v.sort();
+    };
+    strip(&mut a);
+    strip(&mut b);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn a_clean_run_keeps_nothing() {
+    let out = vg_filter(&["--project", s(&runs().clean_text)], None);
+    let recs = lines(&out);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(errors(&recs).is_empty(), "{:?}", errors(&recs));
+    assert!(summary(&recs)["records"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn generated_baseline_suppresses_the_interpreter_and_not_the_project() {
+    let runs = runs();
+    let supp = tmp().join("baseline.supp");
+    let gen = vg_filter(
+        &[
+            &format!("--gen-suppressions={}", s(&supp)),
+            s(&runs.clean_text),
+        ],
+        None,
+    );
+    assert!(
+        gen.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
+    let text = std::fs::read_to_string(&supp).unwrap();
+    let entries = text.lines().filter(|l| *l == "{").count();
+    assert!(entries > 0);
+    // Small: far fewer entries than the records they cover.
+    let clean_records = summary(&lines(&gen))["records"].as_u64().unwrap();
+    assert!(
+        (entries as u64) < clean_records,
+        "{entries} entries for {clean_records} records"
+    );
+
+    let before = lines(&vg_filter(&["--project", s(&runs.defects_text)], None));
+    let after = lines(&vg_filter(
+        &[
+            "--project",
+            "--suppressions",
+            s(&supp),
+            s(&runs.defects_text),
+        ],
+        None,
+    ));
+    assert_eq!(
+        kept_signature(&after),
+        kept_signature(&before),
+        "the baseline must not hide project records"
+    );
+    let sum = summary(&after);
+    assert!(sum["suppressed"].as_u64().unwrap() > 0);
+    // The same baseline applied without --project: what remains is (nearly) only the project.
+    let unfiltered = lines(&vg_filter(
+        &["--suppressions", s(&supp), s(&runs.defects_text)],
+        None,
+    ));
+    let left: Vec<_> = errors(&unfiltered)
+        .into_iter()
+        .filter(|r| !mentions_example(r))
+        .collect();
+    assert!(
+        left.len() <= 3,
+        "baseline leaves {} interpreter records: {:?}",
+        left.len(),
+        left.first()
+    );
+}
+
+#[test]
+fn sarif_points_at_the_source_line() {
+    let out = vg_filter(
+        &["--project", "--format", "sarif", s(&runs().defects_text)],
+        None,
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["version"], "2.1.0");
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let loc = &r["locations"][0]["physicalLocation"];
+        assert_eq!(
+            loc["artifactLocation"]["uri"], "examples/dbgpipe_example/dbgpipe_example.c",
+            "{r}"
+        );
+        assert!(loc["region"]["startLine"].as_u64().unwrap() > 0);
+    }
+}
+
+#[test]
+fn text_and_csv_formats() {
+    let log = s(&runs().defects_text);
+    let text = vg_filter(&["--project", "--format", "text", log], None);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("InvalidRead: Invalid read of size 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("invalid_read (") && text.contains("<- project"),
+        "{text}"
+    );
+    assert!(text.lines().last().unwrap().contains("kept"));
+
+    let csv_out = vg_filter(&["--project", "--format", "csv", log], None);
+    let body = String::from_utf8(csv_out.stdout).unwrap();
+    let mut rows = body.lines();
+    assert_eq!(
+        rows.next().unwrap(),
+        "kind,count,bytes,blocks,pids,what,fn,file,line,obj,suppression"
+    );
+    assert!(rows.any(|r| r.starts_with("InvalidRead,1,") && r.contains("invalid_read")));
+    assert!(String::from_utf8_lossy(&csv_out.stderr).starts_with("vg-filter: "));
+}
+
+#[test]
+fn interleaved_processes_and_several_files_merge() {
+    let runs = runs();
+    let a = std::fs::read_to_string(&runs.defects_text).unwrap();
+    let b = std::fs::read_to_string(&runs.clean_text).unwrap();
+    // Interleave the two processes' lines, as --trace-children=yes into one stream does.
+    let (la, lb): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let mut mixed = String::new();
+    for i in 0..la.len().max(lb.len()) {
+        for l in [la.get(i), lb.get(i)].into_iter().flatten() {
+            mixed.push_str(l);
+            mixed.push('\n');
+        }
+    }
+    let together = lines(&vg_filter(&["--project"], Some(mixed.as_bytes())));
+    let apart = lines(&vg_filter(
+        &["--project", s(&runs.defects_text), s(&runs.clean_text)],
+        None,
+    ));
+    assert_eq!(kept_signature(&together), kept_signature(&apart));
+    assert_eq!(summary(&together)["records"], summary(&apart)["records"]);
+    assert_eq!(summary(&together)["unparsed_lines"], 0);
+    // The same log twice: every record merged, counts doubled.
+    let twice = lines(&vg_filter(
+        &["--project", s(&runs.defects_text), s(&runs.defects_text)],
+        None,
+    ));
+    let once = lines(&vg_filter(&["--project", s(&runs.defects_text)], None));
+    assert_eq!(errors(&twice).len(), errors(&once).len());
+    for (t, o) in errors(&twice).iter().zip(errors(&once)) {
+        assert_eq!(
+            t["count"].as_u64().unwrap(),
+            2 * o["count"].as_u64().unwrap()
+        );
+    }
+}
+
+#[test]
+fn a_cut_log_flags_the_cut_record_and_keeps_the_rest() {
+    let log = std::fs::read(&runs().defects_text).unwrap();
+    let full = summary(&lines(&vg_filter(&["--no-merge"], Some(&log)))).clone();
+    let cut = &log[..log.len() * 2 / 3];
+    let recs = lines(&vg_filter(&["--no-merge"], Some(cut)));
+    let sum = summary(&recs);
+    assert!(sum["truncated_records"].as_u64().unwrap() <= 1);
+    assert!(sum["records"].as_u64().unwrap() < full["records"].as_u64().unwrap());
+    assert!(sum["records"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn bad_input_gets_one_line_and_status_2() {
+    let dir = tmp();
+    let missing = dir.join("no-such.log");
+    for (args, needle) in [
+        (vec![s(&missing).to_string()], "no-such.log"),
+        (vec![s(&dir).to_string()], "is a directory"),
+        (
+            vec!["--suppressions".into(), s(&missing).to_string()],
+            "no-such.log",
+        ),
+        (vec!["--format".into(), "yaml".into()], "yaml"),
+    ] {
+        let out = vg_filter(
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            Some(b""),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        if !args.contains(&"--format".to_string()) {
+            assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+            assert!(err.starts_with("vg-filter: "));
+        }
+    }
+    let bad_xml = dir.join("bad.xml");
+    std::fs::write(
+        &bad_xml,
+        "<?xml version=\"1.0\"?>\n<valgrindoutput>\n<error><kind>X</kind></oops>\n",
+    )
+    .unwrap();
+    let out = vg_filter(&[s(&bad_xml)], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("bad.xml:3"), "{err}");
+}
+
+#[test]
+fn odd_input_gives_a_normal_result() {
+    let mut noise = Vec::new();
+    let mut x: u32 = 12345;
+    for _ in 0..100_000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        noise.push((x >> 16) as u8);
+    }
+    let crlf = std::fs::read_to_string(&runs().defects_text)
+        .unwrap()
+        .replace('\n', "\r\n");
+    let mut long = vec![b'x'; 3 << 20];
+    long.push(b'\n');
+    let non_utf8 =
+        b"==1== Invalid read of size 1\n==1==    at 0x1: f (/src/\xff\xfe.c:3)\n==1== \n".to_vec();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", vec![]),
+        ("noise", noise),
+        ("crlf", crlf.into_bytes()),
+        ("long", long),
+        ("non-utf8", non_utf8),
+    ];
+    for (name, data) in cases {
+        let out = vg_filter(&["--no-merge"], Some(&data));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "{name}: {:?} {err}",
+            out.status
+        );
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        let recs = lines(&out);
+        let sum = summary(&recs);
+        match name {
+            "empty" => assert_eq!(sum["records"], 0),
+            "long" => assert_eq!(sum["long_lines"], 1),
+            "crlf" => assert!(sum["records"].as_u64().unwrap() > 10 && sum["unparsed_lines"] == 0),
+            "non-utf8" => assert_eq!(sum["records"], 1),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let mut child = Command::new(VG_FILTER)
+        .arg("--no-merge")
+        .arg(s(&runs().defects_text))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

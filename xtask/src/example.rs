@@ -1,0 +1,388 @@
+//! The `example` task: build the bundled extension `examples/dbgpipe_example` for one Python
+//! interpreter.
+//!
+//! The extension plants one known defect per function (see its README), so the demos and the
+//! end-to-end tests need it built with full debug information and no optimisation, against the
+//! headers of the very interpreter that will import it: a module built for `python3.11-dbg`
+//! (EXT_SUFFIX `.cpython-311d-x86_64-linux-gnu.so`) is not importable by the release
+//! interpreter, and the other way round.
+//!
+//! `cargo xtask example [--python PATH]` builds into `target/dbgpipe/example/<interpreter file
+//! name>/` and prints the path of the `.so`; the driver `examples/dbgpipe_example/run.py` looks
+//! there by default, or in `$DBGPIPE_EXAMPLE_DIR`.
+
+use std::ffi::OsStr;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+use anyhow::{bail, Context};
+use xshell::{cmd, Shell};
+
+use crate::UsageError;
+
+/// The module's import name, and the stem of its source and of the built file.
+pub const MODULE: &str = "dbgpipe_example";
+
+/// The environment variable through which `run.py` is told where the built module is.
+pub const DIR_ENV: &str = "DBGPIPE_EXAMPLE_DIR";
+
+/// The debug interpreters that [`debug_python`] looks for, in order: Debian's `python3.11-dbg`
+/// and the name it links to.
+const DEBUG_PYTHONS: &[&str] = &["python3.11-dbg", "python3.11d"];
+
+/// What the compiler is told, besides the include directory and the files. `-O0` and the frame
+/// pointer keep every planted defect and every frame observable; `-Werror` keeps the source
+/// honest about which defects are deliberate.
+const CFLAGS: &[&str] = &[
+    "-g",
+    "-O0",
+    "-fno-omit-frame-pointer",
+    "-fPIC",
+    "-shared",
+    "-Wall",
+    "-Werror",
+];
+
+/// A built example extension and everything needed to run it.
+#[derive(Debug, Clone)]
+pub struct Example {
+    /// The built module, `<dir>/dbgpipe_example<EXT_SUFFIX>`.
+    pub so: PathBuf,
+    /// The directory holding `so`: what goes on `sys.path`, or into `$DBGPIPE_EXAMPLE_DIR`.
+    pub dir: PathBuf,
+    /// The interpreter it was built for (as given, or as found on `PATH`).
+    pub python: PathBuf,
+    /// `examples/dbgpipe_example/dbgpipe_example.c`.
+    pub source: PathBuf,
+    /// `examples/dbgpipe_example/run.py`, the driver that calls the planted functions by name.
+    pub driver: PathBuf,
+}
+
+impl Example {
+    /// `python run.py` with `$DBGPIPE_EXAMPLE_DIR` set to this build; add the function names
+    /// (and `--rounds N`) as arguments.
+    pub fn driver_command(&self) -> Command {
+        let mut command = Command::new(&self.python);
+        command.arg(&self.driver).env(DIR_ENV, &self.dir);
+        command
+    }
+}
+
+/// The root of the dbgpipe checkout: the parent of the xtask crate.
+pub fn repo_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// `examples/dbgpipe_example/` in the checkout.
+pub fn source_dir() -> PathBuf {
+    repo_root().join("examples").join(MODULE)
+}
+
+/// Where callers build the example for `python` by default:
+/// `target/dbgpipe/example/<interpreter file name>/` under the checkout.
+pub fn default_out_dir(python: &Path) -> PathBuf {
+    let name = python.file_name().unwrap_or_else(|| OsStr::new("python"));
+    repo_root()
+        .join("target")
+        .join("dbgpipe")
+        .join("example")
+        .join(name)
+}
+
+/// The debug interpreter when present (`python3.11-dbg` / `python3.11d` on `PATH`, or in
+/// `/usr/bin`), else `None`.
+pub fn debug_python() -> Option<PathBuf> {
+    DEBUG_PYTHONS.iter().find_map(|name| {
+        find_program(OsStr::new(name)).or_else(|| {
+            let path = Path::new("/usr/bin").join(name);
+            path.is_file().then_some(path)
+        })
+    })
+}
+
+/// What the interpreter says about itself, through `sysconfig`.
+#[derive(Debug)]
+struct Interpreter {
+    include: PathBuf,
+    ext_suffix: String,
+    version: String,
+    debug: bool,
+}
+
+/// Asks `python` for its include directory, EXT_SUFFIX, version and build kind.
+fn query(sh: &Shell, python: &Path) -> anyhow::Result<Interpreter> {
+    // -I: neither PYTHON* variables nor the user's site directory may change the answer.
+    const SCRIPT: &str = "import json, sys, sysconfig; print(json.dumps({\
+        'include': sysconfig.get_paths()['include'], \
+        'ext_suffix': sysconfig.get_config_var('EXT_SUFFIX'), \
+        'version': '%d.%d' % sys.version_info[:2], \
+        'debug': hasattr(sys, 'gettotalrefcount')}))";
+    let output = cmd!(sh, "{python} -I -c {SCRIPT}")
+        .ignore_status()
+        .output()
+        .with_context(|| format!("cannot run {}", python.display()))?;
+    if !output.status.success() {
+        // The command itself is long and says nothing useful; its first complaint does.
+        bail!(
+            "{} failed ({}) when asked for its sysconfig: {}",
+            python.display(),
+            output.status,
+            first_diagnostic(&String::from_utf8_lossy(&output.stderr))
+        );
+    }
+    let output = String::from_utf8_lossy(&output.stdout);
+    let answer: serde_json::Value = serde_json::from_str(&output)
+        .with_context(|| format!("{} printed no sysconfig JSON: {output:?}", python.display()))?;
+    let field = |key: &str| {
+        answer[key]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("{} has no sysconfig value for {key}", python.display()))
+    };
+    Ok(Interpreter {
+        include: PathBuf::from(field("include")?),
+        ext_suffix: field("ext_suffix")?,
+        version: field("version")?,
+        debug: answer["debug"].as_bool().unwrap_or(false),
+    })
+}
+
+/// `program` itself when it is a path, else the first match on `PATH`.
+fn find_program(program: &OsStr) -> Option<PathBuf> {
+    let path = Path::new(program);
+    if path.components().count() > 1 {
+        return path.is_file().then(|| path.to_path_buf());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The C compiler: `$CC` when set, else `cc`, else `gcc`.
+fn compiler() -> anyhow::Result<PathBuf> {
+    if let Some(cc) = std::env::var_os("CC").filter(|cc| !cc.is_empty()) {
+        return find_program(&cc)
+            .with_context(|| format!("CC={} is not an executable on PATH", cc.to_string_lossy()));
+    }
+    ["cc", "gcc"]
+        .iter()
+        .find_map(|name| find_program(OsStr::new(name)))
+        .context("no C compiler (cc or gcc) on PATH: install gcc (apt-get install gcc)")
+}
+
+/// The modification time of `path`, or `None` when it cannot be read.
+fn modified(path: &Path) -> Option<SystemTime> {
+    path.metadata().and_then(|meta| meta.modified()).ok()
+}
+
+/// The line of a failed command's stderr worth putting into a one-line error: the first one
+/// that mentions an error (gcc's `error:`, Python's `...Error:`), else the first one.
+fn first_diagnostic(stderr: &str) -> &str {
+    let mut lines = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty());
+    let first = lines.clone().next();
+    lines
+        .find(|line| line.to_ascii_lowercase().contains("error"))
+        .or(first)
+        .unwrap_or("no diagnostics")
+}
+
+/// Builds the example against the given interpreter's headers, into `out_dir`, rebuilding only
+/// when the source is newer.
+///
+/// `python` is a path or a name looked up on `PATH`. The result is
+/// `out_dir/dbgpipe_example<EXT_SUFFIX>`, compiled with the host `cc` (or `$CC`, or `gcc`) with
+/// `-g -O0 -fno-omit-frame-pointer -fPIC -shared -Wall -Werror`. Every failure is a one-line
+/// error naming what is missing and, where it is a Debian package, which one.
+pub fn build(python: &Path, out_dir: &Path) -> anyhow::Result<Example> {
+    let python = find_program(python.as_os_str()).with_context(|| {
+        format!(
+            "no Python interpreter {}: install python3.11 or python3.11-dbg, or pass --python PATH",
+            python.display()
+        )
+    })?;
+    let source_dir = source_dir();
+    let source = source_dir.join(format!("{MODULE}.c"));
+    let driver = source_dir.join("run.py");
+    let source_time = modified(&source)
+        .with_context(|| format!("the example source {} is missing", source.display()))?;
+
+    let sh = Shell::new()?;
+    let interpreter = query(&sh, &python)?;
+    let so = out_dir.join(format!("{MODULE}{}", interpreter.ext_suffix));
+    let example = Example {
+        so: so.clone(),
+        dir: out_dir.to_path_buf(),
+        python: python.clone(),
+        source: source.clone(),
+        driver,
+    };
+    if modified(&so).is_some_and(|built| built >= source_time) {
+        return Ok(example);
+    }
+
+    let include = &interpreter.include;
+    if !include.join("Python.h").is_file() {
+        let package = format!(
+            "python{}-{}",
+            interpreter.version,
+            if interpreter.debug { "dbg" } else { "dev" }
+        );
+        bail!(
+            "no Python.h in {} for {}: install the {package} headers (apt-get install {package})",
+            include.display(),
+            python.display()
+        );
+    }
+    let cc = compiler()?;
+    sh.create_dir(out_dir)?;
+
+    // Compile to a private name and rename, so that a concurrent build or a test importing the
+    // module never sees half a file.
+    let partial = out_dir.join(format!(
+        ".{MODULE}{}.{}.partial",
+        interpreter.ext_suffix,
+        std::process::id()
+    ));
+    let output = cmd!(sh, "{cc} {CFLAGS...} -I{include} -o {partial} {source}")
+        .ignore_status()
+        .output()?;
+    if !output.status.success() {
+        let _ = std::fs::remove_file(&partial);
+        bail!(
+            "{} could not compile {} for {}: {}",
+            cc.display(),
+            source.display(),
+            python.display(),
+            first_diagnostic(&String::from_utf8_lossy(&output.stderr))
+        );
+    }
+    std::fs::rename(&partial, &so)
+        .with_context(|| format!("cannot move the built module to {}", so.display()))?;
+    Ok(example)
+}
+
+/// `cargo xtask example [--python PATH]`: build for PATH (default: the debug interpreter) into
+/// the default directory and print the path of the built module.
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let mut python = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => {
+                // A closed stdout is not worth reporting for help text.
+                let _ = writeln!(
+                    io::stdout(),
+                    "usage: cargo xtask example [--python PATH]\n\n\
+                     Builds examples/{MODULE} for the interpreter PATH (default: python3.11-dbg)\n\
+                     into target/dbgpipe/example/<interpreter>/ and prints the module's path."
+                );
+                return Ok(());
+            }
+            "--python" => {
+                let value = args
+                    .next()
+                    .ok_or_else(|| UsageError("--python needs a PATH".into()))?;
+                python = Some(PathBuf::from(value));
+            }
+            other => match other.strip_prefix("--python=") {
+                Some(value) => python = Some(PathBuf::from(value)),
+                None => return Err(UsageError(format!("unexpected argument `{other}`")).into()),
+            },
+        }
+    }
+    let python = match python {
+        Some(python) => python,
+        None => debug_python().context(
+            "no debug interpreter (python3.11-dbg): install it (apt-get install python3.11-dbg) \
+             or pass --python PATH",
+        )?,
+    };
+    let example = build(&python, &default_out_dir(&python))?;
+    match writeln!(io::stdout(), "{}", example.so.display()) {
+        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => Err(error.into()),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn debug_interpreter() -> PathBuf {
+        debug_python()
+            .expect("these tests need the debug interpreter: apt-get install python3.11-dbg")
+    }
+
+    #[test]
+    fn builds_for_the_debug_interpreter_which_imports_it_and_calls_clean() {
+        let python = debug_interpreter();
+        let sh = Shell::new().unwrap();
+        let tmp = sh.create_temp_dir().unwrap();
+        let example = build(&python, tmp.path()).unwrap();
+
+        assert_eq!(example.dir, tmp.path());
+        assert!(
+            example.so.is_file(),
+            "{} was not built",
+            example.so.display()
+        );
+        let name = example.so.file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with("dbgpipe_example.cpython-311d"), "{name}");
+
+        let so = &example.so;
+        let dir = &example.dir;
+        let imported = cmd!(
+            sh,
+            "{python} -I -c 'import sys; sys.path.insert(0, sys.argv[1]); import dbgpipe_example as m; print(m.__file__, m.clean())' {dir}"
+        )
+        .read()
+        .unwrap();
+        assert_eq!(imported, format!("{} 2016", so.display()));
+
+        let driven = example.driver_command().arg("clean").output().unwrap();
+        assert!(driven.status.success(), "{driven:?}");
+        assert_eq!(String::from_utf8_lossy(&driven.stdout), "called clean x1\n");
+
+        // Nothing changed, so nothing is rebuilt.
+        let before = modified(so).unwrap();
+        build(&python, tmp.path()).unwrap();
+        assert_eq!(modified(so).unwrap(), before);
+    }
+
+    #[test]
+    fn a_missing_interpreter_is_a_one_line_error_naming_it() {
+        let sh = Shell::new().unwrap();
+        let tmp = sh.create_temp_dir().unwrap();
+        let error = build(Path::new("/nonexistent/python3.11-dbg"), tmp.path()).unwrap_err();
+        let message = format!("{error:#}");
+        assert!(!message.contains('\n'), "{message}");
+        assert!(message.contains("/nonexistent/python3.11-dbg"), "{message}");
+        assert!(message.contains("install python3.11"), "{message}");
+    }
+
+    #[test]
+    fn the_first_diagnostic_is_the_first_error_line() {
+        let gcc = "x.c: In function 'f':\nx.c:3:5: error: expected ';'\nx.c:4:1: error: other\n";
+        assert_eq!(first_diagnostic(gcc), "x.c:3:5: error: expected ';'");
+        let python = "Traceback (most recent call last):\n  File...\nModuleNotFoundError: no x\n";
+        assert_eq!(first_diagnostic(python), "ModuleNotFoundError: no x");
+        assert_eq!(first_diagnostic("\n  warning only\n"), "warning only");
+        assert_eq!(first_diagnostic(""), "no diagnostics");
+    }
+
+    #[test]
+    fn the_default_out_dir_is_named_after_the_interpreter() {
+        assert_eq!(
+            default_out_dir(Path::new("/usr/bin/python3.11-dbg")),
+            repo_root().join("target/dbgpipe/example/python3.11-dbg")
+        );
+        assert!(source_dir().join("dbgpipe_example.c").is_file());
+        assert!(source_dir().join("run.py").is_file());
+    }
+}

@@ -1,0 +1,29 @@
+//! Project automation for dbgpipe, run as `cargo xtask TASK` (the alias lives in
+//! `.cargo/config.toml`).
+//!
+//! Each task is one module with one `run(args)` entry point, and everything a task does is also
+//! a plain function here, so that tests and other tasks can call it without spawning `cargo`.
+//! `main.rs` only dispatches on the task name.
+//!
+//! Tasks:
+//! - [`example`]: build the bundled extension `examples/dbgpipe_example` for a Python
+//!   interpreter, the program the demos and the end-to-end tests run under Valgrind and gdb.
+#![deny(missing_docs)]
+
+use std::fmt;
+
+pub mod example;
+
+/// A mistake in a task's command line, as opposed to a failure of the task itself.
+///
+/// `main` reports it with the usage text and exit status 2, like clap does for the tools.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
