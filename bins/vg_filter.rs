@@ -48,7 +48,7 @@ EXIT STATUS:
 struct Args {
     /// Log files (text or XML); none or `-` reads standard input.
     #[arg(value_name = "LOG")]
-    inputs: Vec<String>,
+    inputs: Vec<PathBuf>,
 
     /// Keep records with a frame whose object or source path contains PATTERN (a glob when it
     /// has * or ?). Repeatable. Alone: frames whose file or object lies under --root.

@@ -10,16 +10,31 @@ struct Task {
     name: &'static str,
     usage: &'static str,
     about: &'static str,
-    run: fn(&[String]) -> anyhow::Result<()>,
+    run: fn(&[String]) -> anyhow::Result<ExitCode>,
 }
 
 /// Every task. A new task is a new module in the library and one entry here.
-const TASKS: &[Task] = &[Task {
-    name: "example",
-    usage: "example [--python PATH]",
-    about: "build examples/dbgpipe_example for PATH (default: python3.11-dbg) and print the .so",
-    run: xtask::example::run,
-}];
+const TASKS: &[Task] = &[
+    Task {
+        name: "demo",
+        usage: "demo",
+        about: "run every recipe on the bundled example and check what each finds",
+        run: xtask::demo::run,
+    },
+    Task {
+        name: "memcheck",
+        usage: "memcheck [-- CMD...]",
+        about: "valgrind (PYTHONMALLOC=malloc, suppressions) | vg-filter --project",
+        run: xtask::memcheck::run,
+    },
+    Task {
+        name: "example",
+        usage: "example [--python PATH]",
+        about:
+            "build examples/dbgpipe_example for PATH (default: python3.11-dbg) and print the .so",
+        run: |args| xtask::example::run(args).map(|()| ExitCode::SUCCESS),
+    },
+];
 
 fn usage() -> String {
     let mut text = String::from("usage: cargo xtask TASK [ARGS...]\n\ntasks:\n");
@@ -45,15 +60,16 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     match (task.run)(&args[1..]) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) if error.is::<UsageError>() => {
             eprintln!("xtask {name}: {error}\nusage: cargo xtask {}", task.usage);
             ExitCode::from(2)
         }
         Err(error) => {
             // `{:#}` prints the whole context chain on one line.
+            // Exit 2: 1 means findings, as for the tools.
             eprintln!("xtask {name}: {error:#}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }

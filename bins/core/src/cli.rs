@@ -8,6 +8,7 @@
 use crate::output::is_broken_pipe;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// What a run found, mapped to an exit status.
@@ -43,8 +44,8 @@ pub struct Input {
 }
 
 /// Opens the inputs named on the command line; none means standard input. A directory or
-/// an unreadable file is an error naming it.
-pub fn open_inputs(paths: &[String]) -> Result<Vec<Input>, crate::Error> {
+/// an unreadable file is an error naming it. Paths need not be UTF-8.
+pub fn open_inputs(paths: &[PathBuf]) -> Result<Vec<Input>, crate::Error> {
     if paths.is_empty() {
         return Ok(vec![stdin_input()]);
     }
@@ -52,21 +53,22 @@ pub fn open_inputs(paths: &[String]) -> Result<Vec<Input>, crate::Error> {
 }
 
 /// Opens one input; `-` is standard input.
-pub fn open_input(path: &str) -> Result<Input, crate::Error> {
-    if path == "-" {
+pub fn open_input(path: &Path) -> Result<Input, crate::Error> {
+    if path == Path::new("-") {
         return Ok(stdin_input());
     }
-    let meta = std::fs::metadata(path).map_err(|e| crate::Error::io(path, &e))?;
+    let name = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| crate::Error::io(&name, &e))?;
     if meta.is_dir() {
         return Err(crate::Error::at(
-            path,
+            &name,
             None,
             "is a directory, not a log file",
         ));
     }
-    let file = File::open(path).map_err(|e| crate::Error::io(path, &e))?;
+    let file = File::open(path).map_err(|e| crate::Error::io(&name, &e))?;
     Ok(Input {
-        name: path.to_string(),
+        name,
         reader: Box::new(BufReader::with_capacity(256 * 1024, file)),
     })
 }

@@ -15,6 +15,7 @@ pub mod wildcard;
 pub use error::Error;
 pub use frame::Frame;
 pub mod cli;
+pub mod demangle;
 pub mod output;
 pub mod project;
 pub mod vgfilter;

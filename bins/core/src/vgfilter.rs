@@ -18,8 +18,9 @@ use crate::memcheck::{self, ParseStats, Record};
 use crate::output::{Sink, SCHEMA};
 use crate::project::Project;
 use crate::suppressions::{self, GenerateOptions, Suppression};
-use crate::{Error, Frame};
+use crate::{demangle, Error, Frame};
 use serde::Serialize;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{self, BufRead, Write};
 
@@ -254,6 +255,8 @@ pub struct Filter {
     /// What `--gen-suppressions` needs; `None` without it.
     baseline: Option<Baseline>,
     summary: Summary,
+    /// Demangled forms of suppression patterns, computed once each.
+    demangled: RefCell<HashMap<String, Option<String>>>,
 }
 
 impl Filter {
@@ -264,6 +267,7 @@ impl Filter {
             kept: Table::default(),
             suppressed: Table::default(),
             baseline: gen_suppressions.then(Baseline::default),
+            demangled: RefCell::default(),
             summary: Summary {
                 kind: "summary",
                 tool: "vg-filter",
@@ -290,7 +294,17 @@ impl Filter {
 
     fn record(&mut self, input: &str, rec: Record) {
         self.summary.records += 1;
-        if let Some(s) = suppressions::find(&self.opts.suppressions, &rec) {
+        // Generated suppressions name functions mangled (`fun:_Znwm`), text logs print them
+        // demangled: try both.
+        let names = &self.demangled;
+        let alt = |p: &str| {
+            names
+                .borrow_mut()
+                .entry(p.to_string())
+                .or_insert_with(|| demangle::demangle(p))
+                .clone()
+        };
+        if let Some(s) = suppressions::find_with(&self.opts.suppressions, &rec, &alt) {
             let name = s.name.clone();
             self.summary.suppressed += 1;
             *self
