@@ -505,3 +505,80 @@ fn a_closed_stdout_ends_quietly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn fail_on_narrows_the_exit_status_and_show_suppressed_lists() {
+    let log = s(&runs().defects_text);
+    // Only still-reachable counts: the example has one (refleak's list), so findings.
+    let out = vg_filter(&["--project", "--fail-on=Leak_StillReachable", log], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(summary(&lines(&out))["failing"], 1);
+    // A kind the example does not plant: no findings, though records are kept.
+    let out = vg_filter(&["--project", "--fail-on=Overlap,InvalidJump", log], None);
+    assert_eq!(out.status.code(), Some(0));
+    let recs = lines(&out);
+    assert!(summary(&recs)["kept"].as_u64().unwrap() >= 8);
+
+    // A hand-written suppression for the planted invalid read: counted by name, listed on
+    // request with its name, and no longer kept.
+    let supp = tmp().join("invalid_read.supp");
+    std::fs::write(
+        &supp,
+        "{\n   planted-invalid-read\n   Memcheck:Addr1\n   fun:invalid_read\n}\n",
+    )
+    .unwrap();
+    let out = vg_filter(
+        &[
+            "--project",
+            "--show-suppressed",
+            "--suppressions",
+            s(&supp),
+            log,
+        ],
+        None,
+    );
+    let recs = lines(&out);
+    let sum = summary(&recs);
+    assert_eq!(sum["suppressed"], 1);
+    assert_eq!(sum["suppressions_used"]["planted-invalid-read"], 1);
+    let listed: Vec<_> = recs.iter().filter(|r| r["type"] == "suppressed").collect();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["suppression"], "planted-invalid-read");
+    assert!(!kept_signature(&recs).contains(&("InvalidRead".into(), "invalid_read".into())));
+}
+
+/// The baseline shipped in suppressions/ (made by `cargo xtask suppressions`) still covers
+/// what this machine's debug interpreter reports on its own, and hides none of the project's
+/// records. When it fails after an interpreter or valgrind upgrade, regenerate the file.
+#[test]
+fn shipped_baseline_covers_the_interpreter_and_not_the_project() {
+    let runs = runs();
+    let supp = xtask::example::repo_root().join("suppressions/python3.11-dbg.supp");
+    let clean = lines(&vg_filter(
+        &["--suppressions", s(&supp), s(&runs.clean_text)],
+        None,
+    ));
+    let sum = summary(&clean);
+    assert_eq!(
+        sum["suppressed"],
+        sum["records"],
+        "interpreter records left: {:?}",
+        errors(&clean)
+    );
+    let before = lines(&vg_filter(&["--project", s(&runs.defects_text)], None));
+    let after = lines(&vg_filter(
+        &[
+            "--project",
+            "--suppressions",
+            s(&supp),
+            s(&runs.defects_text),
+        ],
+        None,
+    ));
+    assert_eq!(kept_signature(&after), kept_signature(&before));
+    assert_eq!(
+        summary(&after)["not_project"],
+        0,
+        "every interpreter record is suppressed"
+    );
+}

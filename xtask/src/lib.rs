@@ -8,6 +8,7 @@
 //! Tasks:
 //! - [`demo`]: every recipe on the bundled example, as a self-check.
 //! - [`memcheck`]: valgrind under PYTHONMALLOC=malloc, one log per process, | vg-filter.
+//! - [`suppressions`]: the baseline suppression files under `suppressions/`.
 //! - [`example`]: build the bundled extension `examples/dbgpipe_example` for a Python
 //!   interpreter, the program the demos and the end-to-end tests run under Valgrind and gdb.
 #![deny(missing_docs)]
@@ -17,6 +18,7 @@ use std::fmt;
 pub mod demo;
 pub mod example;
 pub mod memcheck;
+pub mod suppressions;
 pub mod tools;
 
 /// A mistake in a task's command line, as opposed to a failure of the task itself.

@@ -28,6 +28,12 @@ const TASKS: &[Task] = &[
         run: xtask::memcheck::run,
     },
     Task {
+        name: "suppressions",
+        usage: "suppressions [-- CMD...]",
+        about: "baseline run of the bare interpreter | vg-filter --gen-suppressions",
+        run: xtask::suppressions::run,
+    },
+    Task {
         name: "example",
         usage: "example [--python PATH]",
         about:

@@ -36,6 +36,8 @@ pub struct Options {
     pub root: Option<PathBuf>,
     /// Output directory name under `target/dbgpipe/`.
     pub task: String,
+    /// More vg-filter arguments (the suppressions task adds `--gen-suppressions=FILE`).
+    pub filter_args: Vec<String>,
 }
 
 impl Default for Options {
@@ -47,6 +49,7 @@ impl Default for Options {
             example_args: vec!["all-defects".into()],
             root: None,
             task: "memcheck".into(),
+            filter_args: Vec::new(),
         }
     }
 }
@@ -126,9 +129,8 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
         "--trace-children=yes",
     ]);
     vg.arg(format!("--log-file={}/vg.%p.log", dir.display()));
-    for s in &supps {
-        vg.arg(format!("--suppressions={}", s.display()));
-    }
+    // Suppressions go to vg-filter rather than valgrind: it counts what each one hides, and
+    // `--show-suppressed` can list them, where valgrind would drop them without a trace.
     vg.args(&argv).envs(env).env("PYTHONMALLOC", "malloc");
     vg.stdin(Stdio::null());
     eprintln!("memcheck: valgrind {}", argv.join(" "));
@@ -153,6 +155,7 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
         filter.arg("--suppressions").arg(s);
     }
     let filtered = filter
+        .args(&opts.filter_args)
         .args(&logs)
         .stdout(out)
         .status()

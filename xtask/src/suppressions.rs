@@ -1,0 +1,131 @@
+//! `cargo xtask suppressions [--python PATH]... [-- CMD…]`: the baseline suppression files.
+//!
+//! Runs the bare interpreter's side of the example (`run.py clean`: startup, imports, a clean
+//! call, shutdown) under Memcheck, and keeps what is *not* the project's as a generated
+//! suppression file, `suppressions/<interpreter>.supp`, which `cargo xtask memcheck` then
+//! applies for that interpreter. Instead of a half-megabyte file of one 12-frame entry per
+//! record, each entry is cut to the frames that identify the interpreter's own caller (see
+//! `vg-filter --gen-suppressions`).
+
+use anyhow::Context;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::example::{self, repo_root};
+use crate::memcheck::{self, Options};
+use crate::tools;
+use crate::UsageError;
+
+/// The interpreters a baseline is made for by default: the debug build and the release
+/// build, where installed.
+pub fn default_pythons() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = example::debug_python().into_iter().collect();
+    let release = PathBuf::from("/usr/bin/python3.11");
+    if release.is_file() {
+        v.push(release);
+    }
+    v
+}
+
+/// Makes `suppressions/<name>.supp` for one interpreter; returns its path and entry count.
+pub fn generate(python: &PathBuf, command: &[String]) -> anyhow::Result<(PathBuf, usize)> {
+    let name = python
+        .file_name()
+        .context("interpreter path has no file name")?
+        .to_string_lossy()
+        .into_owned();
+    let dest = repo_root()
+        .join("suppressions")
+        .join(format!("{name}.supp"));
+    let body = tools::task_dir("suppressions")?.join(format!("{name}.supp"));
+    let o = memcheck::memcheck(&Options {
+        python: Some(python.clone()),
+        // Generate from the unsuppressed run: the old file must not hide what it should cover.
+        suppressions: Some(Vec::new()),
+        command: command.to_vec(),
+        example_args: vec!["clean".into()],
+        task: format!("suppressions-{name}"),
+        filter_args: vec![
+            format!("--gen-suppressions={}", body.display()),
+            format!("--supp-name={name}"),
+        ],
+        root: None,
+    })?;
+    let version = std::process::Command::new(python)
+        .args(["-c", "import sys; print(sys.version.split()[0], 'debug' if hasattr(sys, 'gettotalrefcount') else 'release')"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let valgrind = std::process::Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let workload = if command.is_empty() {
+        "examples/dbgpipe_example/run.py clean".to_string()
+    } else {
+        command.join(" ")
+    };
+    let generated = std::fs::read_to_string(&body)
+        .with_context(|| format!("vg-filter wrote no {}", body.display()))?;
+    let entries = generated.lines().filter(|l| *l == "{").count();
+    let text = format!(
+        "# Baseline Memcheck suppressions for {name} (Python {version}), {valgrind}.\n\
+         # Made by `cargo xtask suppressions`: PYTHONMALLOC=malloc valgrind --leak-check=full\n\
+         # --show-leak-kinds=all on `{workload}`, then vg-filter --project --gen-suppressions.\n\
+         # They cover what the interpreter reports on its own ({} of {} records), and none of\n\
+         # the project's. Regenerate after the interpreter or valgrind is upgraded.\n{generated}",
+        o.summary["not_project"], o.summary["records"]
+    );
+    std::fs::create_dir_all(dest.parent().unwrap_or(&repo_root()))?;
+    std::fs::write(&dest, text).with_context(|| format!("cannot write {}", dest.display()))?;
+    Ok((dest, entries))
+}
+
+/// `cargo xtask suppressions`.
+pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
+    let mut pythons = Vec::new();
+    let mut command = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--python" => pythons.push(PathBuf::from(
+                it.next()
+                    .ok_or_else(|| UsageError("--python needs a PATH".into()))?,
+            )),
+            "--" => {
+                command = it.by_ref().cloned().collect();
+                break;
+            }
+            "-h" | "--help" => {
+                println!("{HELP}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            other => return Err(UsageError(format!("unexpected argument `{other}`")).into()),
+        }
+    }
+    if pythons.is_empty() {
+        pythons = default_pythons();
+    }
+    if pythons.is_empty() {
+        anyhow::bail!("no python3.11-dbg or python3.11 found: apt-get install python3.11-dbg");
+    }
+    for python in &pythons {
+        let (path, entries) = generate(python, &command)?;
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "suppressions: {} ({entries} entries, {size} bytes)",
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Help text of the task.
+pub const HELP: &str = "\
+usage: cargo xtask suppressions [--python PATH]... [-- CMD ARGS...]
+
+Runs the interpreter (default: python3.11-dbg and /usr/bin/python3.11) on the example's clean
+entry point, or on CMD, under Memcheck and writes the records that are not the project's as
+suppressions/<interpreter>.supp (vg-filter --gen-suppressions), which `cargo xtask memcheck`
+applies for that interpreter.";
