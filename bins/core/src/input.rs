@@ -17,9 +17,29 @@ pub fn read_line_capped<R: BufRead + ?Sized>(
     buf: &mut Vec<u8>,
     cap: usize,
 ) -> io::Result<Option<bool>> {
+    Ok(read_line(reader, buf, cap)?.map(|l| l.cut))
+}
+
+/// How a line read by [`read_line`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineEnd {
+    /// The line was longer than the cap and was cut.
+    pub cut: bool,
+    /// The line ended with a newline; `false` only for the last line of an input that was
+    /// itself cut (or lacks a final newline).
+    pub newline: bool,
+}
+
+/// [`read_line_capped`], also telling whether the line ended with a newline.
+pub fn read_line<R: BufRead + ?Sized>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    cap: usize,
+) -> io::Result<Option<LineEnd>> {
     buf.clear();
     let mut cut = false;
     let mut any = false;
+    let mut newline = false;
     loop {
         let available = match reader.fill_buf() {
             Ok(b) => b,
@@ -43,6 +63,7 @@ pub fn read_line_capped<R: BufRead + ?Sized>(
         }
         reader.consume(used);
         if found {
+            newline = true;
             break;
         }
     }
@@ -52,7 +73,7 @@ pub fn read_line_capped<R: BufRead + ?Sized>(
     if buf.last() == Some(&b'\r') {
         buf.pop();
     }
-    Ok(Some(cut))
+    Ok(Some(LineEnd { cut, newline }))
 }
 
 fn memchr_newline(b: &[u8]) -> Option<usize> {

@@ -247,6 +247,9 @@ struct Baseline {
     project: Vec<Record>,
 }
 
+/// Bytes read before telling text from XML (after leading blanks, the longest marker).
+const HEAD: usize = 4096;
+
 /// The filter's state across inputs.
 pub struct Filter {
     opts: Options,
@@ -279,8 +282,20 @@ impl Filter {
 
     /// Reads one input (text or XML, told apart by its first bytes).
     pub fn read<R: BufRead>(&mut self, input: &str, mut reader: R) -> Result<(), Error> {
-        let head = reader.fill_buf().map_err(|e| Error::io(input, &e))?;
-        let format = memcheck::detect(head);
+        // A pipe may deliver a few bytes at a time: gather enough to tell the format, then
+        // hand the parser those bytes followed by the rest.
+        let mut head = Vec::with_capacity(HEAD);
+        while head.len() < HEAD {
+            let chunk = reader.fill_buf().map_err(|e| Error::io(input, &e))?;
+            if chunk.is_empty() {
+                break;
+            }
+            let n = chunk.len().min(HEAD - head.len());
+            head.extend_from_slice(&chunk[..n]);
+            reader.consume(n);
+        }
+        let format = memcheck::detect(&head);
+        let reader = io::Read::chain(io::Cursor::new(head), reader);
         let mut stats = ParseStats::default();
         let mut sink = |rec: Record| self.record(input, rec);
         let result = match format {

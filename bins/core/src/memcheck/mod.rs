@@ -111,10 +111,50 @@ pub enum Format {
     Xml,
 }
 
-/// Tells the format from the first bytes of an input: XML starts (after blanks) with `<`.
+/// Tells the format from the first bytes of an input: XML starts (after blanks) with the
+/// XML declaration, a comment, or one of the protocol's elements (a cut XML log may start
+/// anywhere). A `<` alone is not enough: a text log cut inside a C++ name starts with one.
 pub fn detect(head: &[u8]) -> Format {
-    match head.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'<') => Format::Xml,
-        _ => Format::Text,
+    const STARTS: &[&[u8]] = &[
+        b"<?xml",
+        b"<!--",
+        b"<valgrindoutput",
+        b"<error",
+        b"<stack",
+        b"<frame",
+        b"<ip>",
+        b"<obj>",
+        b"<fn>",
+        b"<dir>",
+        b"<file>",
+        b"<line>",
+        b"<kind>",
+        b"<what>",
+        b"<xwhat",
+        b"<auxwhat",
+        b"<xauxwhat",
+        b"<text>",
+        b"<suppression",
+        b"<unique>",
+        b"<tid>",
+        b"<pid>",
+        b"<status",
+        b"<errorcounts",
+        b"<suppcounts",
+        b"<preamble",
+        b"<protocol",
+        b"<tool>",
+        b"<args",
+        b"</",
+    ];
+    let start = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(head.len());
+    let head = &head[start..];
+    if STARTS.iter().any(|s| head.starts_with(s)) {
+        Format::Xml
+    } else {
+        Format::Text
     }
 }

@@ -9,10 +9,12 @@
 //! state of the record being assembled is kept per PID.
 
 use super::{header, AuxStack, ParseStats, Record, MAX_FRAMES};
-use crate::input::{read_line_capped, MAX_LINE};
+use crate::input::{read_line, MAX_LINE};
 use crate::{Error, Frame};
+use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while1};
 use nom::character::complete::char;
+use nom::combinator::recognize;
 use nom::{IResult, Parser};
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -29,16 +31,23 @@ pub fn parse<R: BufRead>(
     let mut parser = TextParser::default();
     let mut buf = Vec::with_capacity(256);
     loop {
-        let cut = match read_line_capped(&mut reader, &mut buf, MAX_LINE) {
-            Ok(Some(cut)) => cut,
+        let end = match read_line(&mut reader, &mut buf, MAX_LINE) {
+            Ok(Some(end)) => end,
             Ok(None) => break,
             Err(e) => return Err(Error::at(input, Some(stats.lines + 1), e.to_string())),
         };
         stats.lines += 1;
-        if cut {
+        if end.cut {
             stats.long_lines += 1;
         }
         let line = String::from_utf8_lossy(&buf);
+        // Valgrind writes whole lines, so a prefixed line without its newline at the end of
+        // the input is a fragment of a cut log: not a line to act on (`==1==` alone would
+        // look like the blank line that ends a record).
+        if !end.newline && split_prefix(&line).pid.is_some() {
+            stats.unparsed_lines += 1;
+            continue;
+        }
         parser.line(&line, stats, on_record);
     }
     parser.finish(stats, on_record);
@@ -274,12 +283,8 @@ fn frame_line(body: &str) -> Option<Frame> {
 /// The fixed part: indentation, `at`/`by`, the address and `: `.
 fn frame_head(body: &str) -> IResult<&str, &str> {
     let (rest, _) = take_while1(|c| c == ' ').parse(body)?;
-    let (rest, _) = (
-        take_while1(|c: char| c == 'a' || c == 't' || c == 'b' || c == 'y'),
-        char(' '),
-    )
-        .parse(rest)?;
-    let (rest, addr) = nom::combinator::recognize((
+    let (rest, _) = (alt((tag("at"), tag("by"))), char(' ')).parse(rest)?;
+    let (rest, addr) = recognize((
         tag("0x"),
         take_while1(|c: char| c.is_ascii_hexdigit() || c == '.'),
     ))
