@@ -200,27 +200,110 @@ fn first_diagnostic(stderr: &str) -> &str {
 /// `-g -O0 -fno-omit-frame-pointer -fPIC -shared -Wall -Werror`. Every failure is a one-line
 /// error naming what is missing and, where it is a Debian package, which one.
 pub fn build(python: &Path, out_dir: &Path) -> anyhow::Result<Example> {
+    let dir = source_dir();
+    build_module(
+        python,
+        out_dir,
+        &Module {
+            name: MODULE,
+            source: dir.join(format!("{MODULE}.c")),
+            driver: dir.join("run.py"),
+            compiler,
+            flags: CFLAGS.iter().map(|f| f.to_string()).collect(),
+        },
+    )
+}
+
+/// The C++ example's module name: `examples/dbgpipe_cpp/dbgpipe_cpp.cpp`, an extension that
+/// crashes inside `std::unordered_map` (see its README).
+pub const CPP_MODULE: &str = "dbgpipe_cpp";
+
+/// What the C++ example is compiled with, besides `-g` for the variant with debug
+/// information. `-O1` inlines the faulty hasher into `_Hashtable::_M_emplace`, so that frame
+/// #0 is the library template, as in real reports; the frame pointer keeps every frame.
+const CXXFLAGS: &[&str] = &[
+    "-std=c++17",
+    "-O1",
+    "-fno-omit-frame-pointer",
+    "-fPIC",
+    "-shared",
+    "-Wall",
+    "-Werror",
+];
+
+/// `examples/dbgpipe_cpp/` in the checkout.
+pub fn cpp_source_dir() -> PathBuf {
+    repo_root().join("examples").join(CPP_MODULE)
+}
+
+/// Builds the C++ example (`examples/dbgpipe_cpp`) like [`build`] builds the C one: against
+/// `python`'s headers, into `out_dir`, with the host `c++` (or `$CXX`, or `g++`) and
+/// `-std=c++17 -O1 -fno-omit-frame-pointer -fPIC -shared -Wall -Werror`, plus `-g` when
+/// `debug_info`. The two variants must go to different
+/// directories: a build is reused while it is newer than the source, whatever its flags.
+/// The `Example`'s driver is `examples/dbgpipe_cpp/run.py`.
+pub fn build_cpp(python: &Path, out_dir: &Path, debug_info: bool) -> anyhow::Result<Example> {
+    let dir = cpp_source_dir();
+    let mut flags: Vec<String> = CXXFLAGS.iter().map(|f| f.to_string()).collect();
+    if debug_info {
+        flags.insert(0, "-g".to_string());
+    }
+    build_module(
+        python,
+        out_dir,
+        &Module {
+            name: CPP_MODULE,
+            source: dir.join(format!("{CPP_MODULE}.cpp")),
+            driver: dir.join("run.py"),
+            compiler: cxx_compiler,
+            flags,
+        },
+    )
+}
+
+/// The C++ compiler: `$CXX` when set, else `c++`, else `g++`.
+fn cxx_compiler() -> anyhow::Result<PathBuf> {
+    if let Some(cxx) = std::env::var_os("CXX").filter(|cxx| !cxx.is_empty()) {
+        return find_program(&cxx).with_context(|| {
+            format!("CXX={} is not an executable on PATH", cxx.to_string_lossy())
+        });
+    }
+    ["c++", "g++"]
+        .iter()
+        .find_map(|name| find_program(OsStr::new(name)))
+        .context("no C++ compiler (c++ or g++) on PATH: install g++ (apt-get install g++)")
+}
+
+/// One extension module to build: its sources and how to compile them.
+struct Module {
+    name: &'static str,
+    source: PathBuf,
+    driver: PathBuf,
+    compiler: fn() -> anyhow::Result<PathBuf>,
+    flags: Vec<String>,
+}
+
+/// Builds `module` for `python` into `out_dir` (see [`build`]).
+fn build_module(python: &Path, out_dir: &Path, module: &Module) -> anyhow::Result<Example> {
     let python = find_program(python.as_os_str()).with_context(|| {
         format!(
             "no Python interpreter {}: install python3.11 or python3.11-dbg, or pass --python PATH",
             python.display()
         )
     })?;
-    let source_dir = source_dir();
-    let source = source_dir.join(format!("{MODULE}.c"));
-    let driver = source_dir.join("run.py");
-    let source_time = modified(&source)
+    let (name, source) = (module.name, &module.source);
+    let source_time = modified(source)
         .with_context(|| format!("the example source {} is missing", source.display()))?;
 
     let sh = Shell::new()?;
     let interpreter = query(&sh, &python)?;
-    let so = out_dir.join(format!("{MODULE}{}", interpreter.ext_suffix));
+    let so = out_dir.join(format!("{name}{}", interpreter.ext_suffix));
     let example = Example {
         so: so.clone(),
         dir: out_dir.to_path_buf(),
         python: python.clone(),
         source: source.clone(),
-        driver,
+        driver: module.driver.clone(),
     };
     if modified(&so).is_some_and(|built| built >= source_time) {
         return Ok(example);
@@ -239,17 +322,18 @@ pub fn build(python: &Path, out_dir: &Path) -> anyhow::Result<Example> {
             python.display()
         );
     }
-    let cc = compiler()?;
+    let cc = (module.compiler)()?;
     sh.create_dir(out_dir)?;
 
     // Compile to a private name and rename, so that a concurrent build or a test importing the
     // module never sees half a file.
     let partial = out_dir.join(format!(
-        ".{MODULE}{}.{}.partial",
+        ".{name}{}.{}.partial",
         interpreter.ext_suffix,
         std::process::id()
     ));
-    let output = cmd!(sh, "{cc} {CFLAGS...} -I{include} -o {partial} {source}")
+    let flags = &module.flags;
+    let output = cmd!(sh, "{cc} {flags...} -I{include} -o {partial} {source}")
         .ignore_status()
         .output()?;
     if !output.status.success() {
@@ -353,6 +437,25 @@ mod tests {
         let before = modified(so).unwrap();
         build(&python, tmp.path()).unwrap();
         assert_eq!(modified(so).unwrap(), before);
+    }
+
+    #[test]
+    fn builds_the_cpp_example_which_imports() {
+        let python = debug_interpreter();
+        let sh = Shell::new().unwrap();
+        let tmp = sh.create_temp_dir().unwrap();
+        let example = build_cpp(&python, tmp.path(), false).unwrap();
+        let name = example.so.file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with("dbgpipe_cpp.cpython-311d"), "{name}");
+        assert!(example.driver.ends_with("examples/dbgpipe_cpp/run.py"));
+        let dir = &example.dir;
+        let imported = cmd!(
+            sh,
+            "{python} -I -c 'import sys; sys.path.insert(0, sys.argv[1]); import dbgpipe_cpp as m; print(m.crash_map.__doc__)' {dir}"
+        )
+        .read()
+        .unwrap();
+        assert!(imported.contains("unordered_map"), "{imported}");
     }
 
     #[test]

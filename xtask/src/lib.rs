@@ -10,7 +10,8 @@
 //! - [`memcheck`]: valgrind under PYTHONMALLOC=malloc, one log per process, | vg-filter.
 //! - [`suppressions`]: the baseline suppression files under `suppressions/`.
 //! - [`example`]: build the bundled extension `examples/dbgpipe_example` for a Python
-//!   interpreter, the program the demos and the end-to-end tests run under Valgrind and gdb.
+//!   interpreter, the program the demos and the end-to-end tests run under Valgrind and gdb
+//!   (and, from Rust, the C++ one `examples/dbgpipe_cpp` with [`example::build_cpp`]).
 #![deny(missing_docs)]
 
 use std::fmt;

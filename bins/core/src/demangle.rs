@@ -1,28 +1,107 @@
 //! Demangling of C++ (Itanium `_Z…`) and Rust (legacy `_ZN…17h<hash>E`, v0 `_R…`) symbols,
 //! with the well-kept crates `cpp_demangle` and `rustc-demangle` rather than a home-made
 //! demangler.
+//!
+//! [`demangle`] reads one symbol the way gdb and `c++filt -i` print it. [`demangle_with`] adds
+//! the choices `c++filt` offers (style, `--no-params`, `-t` types, Rust hashes), which is what
+//! the conformance suite on libiberty's vectors needs. [`find_mangled`] and [`demangle_text`]
+//! find every mangled name inside a line of free text, for filters that pass text through.
 
 use cpp_demangle::{DemangleOptions, ParseOptions, Symbol};
+use std::ops::Range;
 
 /// Deepest recursion the C++ demangler may use: hostile symbols fail instead of exhausting
 /// the stack.
 const RECURSION_LIMIT: u32 = 256;
 
+/// Which mangling schemes to try, as `c++filt --format=…` chooses them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Style {
+    /// Rust first (its legacy symbols are also valid C++ manglings), then C++.
+    #[default]
+    Auto,
+    /// C++ Itanium ABI only (`--format=gnu-v3`).
+    Cpp,
+    /// Rust only, legacy and v0 (`--format=rust`).
+    Rust,
+}
+
+/// What to demangle and how to print it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Mangling schemes to try.
+    pub style: Style,
+    /// Print C++ function parameter lists and return types (`c++filt` prints them unless
+    /// `--no-params`).
+    pub params: bool,
+    /// Also read bare C++ type encodings such as `St9bad_alloc` (`c++filt -t`). Off for free
+    /// text, where a word like `i` or `Ss` is not a symbol.
+    pub types: bool,
+    /// Keep Rust's hash (`::h0123…`) and crate disambiguators, as `c++filt` without `-i` does.
+    pub rust_hash: bool,
+}
+
+impl Default for Options {
+    /// What gdb and `c++filt -i` print: auto style, parameters, no bare types, no Rust hash.
+    fn default() -> Self {
+        Options {
+            style: Style::Auto,
+            params: true,
+            types: false,
+            rust_hash: false,
+        }
+    }
+}
+
 /// The demangled form of a symbol, or `None` when it is not a mangled name this module can
 /// read. Rust hashes are hidden (`{:#}`), as `c++filt -i` and gdb show them.
 pub fn demangle(symbol: &str) -> Option<String> {
-    if is_rust(symbol) {
+    demangle_with(symbol, &Options::default())
+}
+
+/// The demangled form of a symbol under the given options, or `None` when it does not
+/// demangle (`c++filt` then prints it unchanged).
+pub fn demangle_with(symbol: &str, opts: &Options) -> Option<String> {
+    // In auto style a symbol is tried as Rust only when it looks like one: legacy Rust
+    // symbols are valid C++ manglings too, and C++ must win for everything else.
+    let rust = match opts.style {
+        Style::Rust => true,
+        Style::Auto => is_rust(symbol),
+        Style::Cpp => false,
+    };
+    if rust {
         if let Ok(d) = rustc_demangle::try_demangle(symbol) {
-            return Some(format!("{d:#}"));
+            return Some(if opts.rust_hash {
+                format!("{d}")
+            } else {
+                format!("{d:#}")
+            });
         }
     }
-    if symbol.starts_with("_Z") {
-        let parse = ParseOptions::default().recursion_limit(RECURSION_LIMIT);
-        let sym = Symbol::new_with_options(symbol.as_bytes(), &parse).ok()?;
-        let opts = DemangleOptions::new().recursion_limit(RECURSION_LIMIT);
-        return sym.demangle_with_options(&opts).ok();
+    if opts.style == Style::Rust {
+        return None;
+    }
+    if symbol.starts_with("_Z") || (opts.types && !symbol.is_empty()) {
+        return demangle_cpp(symbol, opts.params);
     }
     None
+}
+
+fn demangle_cpp(symbol: &str, params: bool) -> Option<String> {
+    // cpp_demangle has panicked on fuzzed symbols in the past; one bad symbol in a log must
+    // be left as it is rather than end the filter.
+    std::panic::catch_unwind(|| {
+        let parse = ParseOptions::default().recursion_limit(RECURSION_LIMIT);
+        let sym = Symbol::new_with_options(symbol.as_bytes(), &parse).ok()?;
+        let mut opts = DemangleOptions::new().recursion_limit(RECURSION_LIMIT);
+        if !params {
+            // `c++filt -p` (libiberty without DMGL_PARAMS) drops the return type as well.
+            opts = opts.no_params().no_return_type();
+        }
+        sym.demangle_with_options(&opts).ok()
+    })
+    .ok()
+    .flatten()
 }
 
 /// Rust v0 symbols start with `_R`; legacy ones look like C++ nested names but end in a
@@ -31,6 +110,8 @@ fn is_rust(symbol: &str) -> bool {
     if symbol.starts_with("_R") {
         return true;
     }
+    // A legacy symbol may carry an LLVM suffix after its closing `E` (`….llvm.1234`).
+    let symbol = symbol.split_once('.').map_or(symbol, |(s, _)| s);
     let Some(body) = symbol.strip_prefix("_ZN").and_then(|s| s.strip_suffix('E')) else {
         return false;
     };
@@ -40,9 +121,82 @@ fn is_rust(symbol: &str) -> bool {
     }
 }
 
+/// Characters a mangled name is made of: identifiers, `$` (Rust legacy escapes) and `.`
+/// (clone suffixes such as `.isra.0`, `.cold`, `.llvm.123`).
+fn is_symbol_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b == b'.'
+}
+
+/// Every mangled name in `text` that demangles, with its byte range and demangled form, in
+/// order. A name starts with `_Z` or `_R` at a word boundary and runs over identifier
+/// characters, `$` and `.`; trailing dots (the end of a sentence) are dropped when the whole
+/// word does not demangle.
+pub fn find_mangled(text: &str) -> Vec<(Range<usize>, String)> {
+    let mut found = Vec::new();
+    for_each_word(text, &mut |range| match demangle(&text[range.clone()]) {
+        Some(d) => {
+            found.push((range, d));
+            true
+        }
+        None => false,
+    });
+    found
+}
+
+/// Calls `try_word` on every word of `text` that may be a mangled name, in order; it says
+/// whether the word demangled. A word that did not is tried once more without its trailing
+/// dots.
+fn for_each_word(text: &str, try_word: &mut dyn FnMut(Range<usize>) -> bool) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(off) = bytes[i..].iter().position(|&b| b == b'_') {
+        let start = i + off;
+        i = start + 1;
+        if start > 0 && is_symbol_byte(bytes[start - 1]) {
+            continue;
+        }
+        if !matches!(bytes.get(start + 1), Some(b'Z' | b'R')) {
+            continue;
+        }
+        // Every byte in the run is ASCII, so the ranges fall on char boundaries.
+        let end = start
+            + bytes[start..]
+                .iter()
+                .take_while(|&&b| is_symbol_byte(b))
+                .count();
+        i = end;
+        if try_word(start..end) {
+            continue;
+        }
+        // All trailing dots at once: one retry per word keeps a line of dots linear.
+        let trimmed = text[start..end].trim_end_matches('.').len();
+        if trimmed > 2 && trimmed < end - start {
+            try_word(start..start + trimmed);
+        }
+    }
+}
+
+/// `text` with every mangled name replaced by `map(demangled)`, or `None` when it holds no
+/// mangled name (so that callers can pass the original through without a copy).
+pub fn demangle_text(text: &str, map: &mut dyn FnMut(String) -> String) -> Option<String> {
+    let found = find_mangled(text);
+    if found.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut at = 0;
+    for (range, name) in found {
+        out.push_str(&text[at..range.start]);
+        out.push_str(&map(name));
+        at = range.end;
+    }
+    out.push_str(&text[at..]);
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::demangle;
+    use super::*;
 
     #[test]
     fn table() {
@@ -54,11 +208,73 @@ mod tests {
                 Some("core::ptr::drop_in_place"),
             ),
             ("_RNvCs1234_7mycrate3foo", Some("mycrate::foo")),
+            ("_Z3foov.isra.0", Some("foo() [clone .isra.0]")),
+            (
+                "_ZL9crash_mapP7_objectS0_",
+                Some("crash_map(_object*, _object*)"),
+            ),
             ("malloc", None),
             ("_Z", None),
+            ("St9bad_alloc", None),
+            ("_Rb_tree", None),
         ];
         for (sym, want) in cases {
             assert_eq!(demangle(sym).as_deref(), want, "{sym}");
         }
+    }
+
+    #[test]
+    fn options() {
+        let types = Options {
+            types: true,
+            ..Options::default()
+        };
+        assert_eq!(
+            demangle_with("St9bad_alloc", &types).as_deref(),
+            Some("std::bad_alloc")
+        );
+        let no_params = Options {
+            params: false,
+            ..Options::default()
+        };
+        assert_eq!(
+            demangle_with("_ZN3foo3barEi", &no_params).as_deref(),
+            Some("foo::bar")
+        );
+        let hash = Options {
+            rust_hash: true,
+            ..Options::default()
+        };
+        assert_eq!(
+            demangle_with("_ZN4core3ptr13drop_in_place17h0123456789abcdefE", &hash).as_deref(),
+            Some("core::ptr::drop_in_place::h0123456789abcdef")
+        );
+        let rust = Options {
+            style: Style::Rust,
+            ..Options::default()
+        };
+        assert_eq!(demangle_with("_ZN3foo3barEi", &rust), None);
+    }
+
+    #[test]
+    fn names_in_text() {
+        let line = "#3  0x1 in _ZN3foo3barEi (p=0x2 <_ZL5tablev+16>) at x.cc:3; see _Z3bazv.";
+        let out = demangle_text(line, &mut |s| s).unwrap();
+        assert_eq!(
+            out,
+            "#3  0x1 in foo::bar(int) (p=0x2 <table()+16>) at x.cc:3; see baz()."
+        );
+        // Inside a word, or a word that is not a symbol: left alone.
+        for text in [
+            "x_ZN3foo3barEi",
+            "std::_Rb_tree<int>",
+            "_Zebra",
+            "no names",
+            "",
+        ] {
+            assert_eq!(demangle_text(text, &mut |s| s), None, "{text}");
+        }
+        let found = find_mangled("a _RNvCs1234_7mycrate3foo b");
+        assert_eq!(found, vec![(2..25, "mycrate::foo".to_string())]);
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod frame;
+pub mod gdb;
 pub mod input;
 pub mod memcheck;
 pub mod suppressions;
@@ -14,8 +15,10 @@ pub mod wildcard;
 
 pub use error::Error;
 pub use frame::Frame;
+pub mod btdemangle;
 pub mod cli;
 pub mod demangle;
 pub mod output;
 pub mod project;
+pub mod simplify;
 pub mod vgfilter;

@@ -41,6 +41,16 @@ impl<W: Write> Sink<W> {
         Ok(())
     }
 
+    /// Writes bytes as they are, such as an input line that is not UTF-8 passed through (the
+    /// caller includes the newline).
+    pub fn bytes(&mut self, b: &[u8]) -> io::Result<()> {
+        self.out.write_all(b)?;
+        if b.ends_with(b"\n") {
+            self.end_line()?;
+        }
+        Ok(())
+    }
+
     /// The underlying buffered writer, for writers such as `csv` that take one.
     pub fn raw(&mut self) -> &mut io::BufWriter<W> {
         &mut self.out
