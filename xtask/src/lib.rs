@@ -9,6 +9,7 @@
 //! - [`demo`]: every recipe on the bundled example, as a self-check.
 //! - [`memcheck`]: valgrind under PYTHONMALLOC=malloc, one log per process, | vg-filter.
 //! - [`suppressions`]: the baseline suppression files under `suppressions/`.
+//! - [`image`]: the debug-interpreter image (`dbg-image build`), and regenerating `docker/`.
 //! - [`example`]: build the bundled extension `examples/dbgpipe_example` for a Python
 //!   interpreter, the program the demos and the end-to-end tests run under Valgrind and gdb
 //!   (and, from Rust, the C++ one `examples/dbgpipe_cpp` with [`example::build_cpp`]).
@@ -18,6 +19,7 @@ use std::fmt;
 
 pub mod demo;
 pub mod example;
+pub mod image;
 pub mod memcheck;
 pub mod suppressions;
 pub mod tools;

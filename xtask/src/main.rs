@@ -34,6 +34,12 @@ const TASKS: &[Task] = &[
         run: xtask::suppressions::run,
     },
     Task {
+        name: "image",
+        usage: "image [--regenerate] [ARGS...]",
+        about: "dbg-image build ARGS; --regenerate rewrites docker/Dockerfile.* from the template",
+        run: xtask::image::run,
+    },
+    Task {
         name: "example",
         usage: "example [--python PATH]",
         about:

@@ -1,0 +1,227 @@
+//! dbg-image: the image with a debug build of CPython, valgrind, gdb and memray: its
+//! Dockerfile, building it under a content-derived tag, and a debootstrap base for machines
+//! that cannot pull one.
+
+use anyhow::Context as _;
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use dbgpipe_core::cli::{self, Outcome};
+use dbgpipe_core::dbgimage::{self, Context, Origin, Recipe};
+use dbgpipe_core::engine::Engine;
+use dbgpipe_core::output::Sink;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+const AFTER_HELP: &str = "\
+RECIPES:
+  --from debian (the default where a Debian release ships the version: 3.9, 3.11, 3.13) installs
+  python3.X-dbg and python3.X-dev with PYTHONMALLOC=malloc set, so that Valgrind sees every
+  allocation. --from source builds a python.org release (3.9.25 3.10.19 3.11.14 3.12.12 3.13.9
+  3.14.0, checked by SHA-256) with --with-pydebug --with-valgrind --without-pymalloc OPT=-g, as
+  /usr/local/bin/python3.X-dbg. Both bring gcc and the headers, to build extensions inside, and
+  memray in a venv of the release interpreter (its wheels cannot load into a debug build).
+  docker/Dockerfile.debian and docker/Dockerfile.source are this template's output.
+
+TAGS AND CACHING:
+  The tag is dbgpipe/python-dbg:X.Y-HASH, HASH from the Dockerfile's text and the build context
+  (the host's added certificate authorities from /usr/local/share/ca-certificates, which the
+  image trusts so that pip works behind a TLS-intercepting proxy). An unchanged recipe finds its
+  image and builds nothing; --force rebuilds without the layer cache.
+
+OUTPUT:
+  build prints one record after checking the image with its debug interpreter:
+  {\"type\":\"image\",\"tag\":…,\"id\":\"sha256:…\",\"python\":\"3.11\",\"interpreter\":\"/usr/bin/python3.11-dbg\",
+   \"version\":\"3.11.2\",\"debug_build\":true,\"valgrind\":\"3.19.0\",\"gdb\":\"13.1\",\"memray\":\"1.20.0\",
+   \"memray_path\":…,\"memray_python\":…,\"recipe\":\"debian\",\"engine\":\"docker\",\"built\":false,
+   \"seconds\":1.2,\"problems\":[]}
+  base prints {\"type\":\"base\",\"tag\":\"dbgpipe/debootstrap:SUITE\",\"id\":…,\"suite\":…,\"variant\":\"minbase\",
+   \"mirror\":…,\"engine\":…,\"built\":…,\"seconds\":…}. The engine's progress goes to stderr.
+
+EXAMPLES:
+  dbg-image build --python 3.11
+  dbg-image base --debootstrap bookworm && dbg-image build --base dbgpipe/debootstrap:bookworm
+  dbg-image dockerfile --from source --python 3.12 > Dockerfile
+  dbg-image dockerfile | sed 's/ gdb / gdb strace /' | dbg-image build -
+  docker rmi $(dbg-image tag)
+
+EXIT STATUS:
+  0  done (build: the image is a debug build and the tools it should have run)
+  1  build: the image failed its check (the record's problems say why)
+  2  bad usage, no engine, a failed build or debootstrap";
+
+/// The debug-interpreter image: Dockerfile, build, base.
+#[derive(Parser, Debug)]
+#[command(name = "dbg-image", version, after_help = AFTER_HELP, max_term_width = 100)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the Dockerfile of a recipe.
+    Dockerfile(RecipeArgs),
+    /// Print the tag `build` gives a recipe (on this host).
+    Tag(RecipeArgs),
+    /// Build a recipe's image (or a Dockerfile's, `-` for stdin) unless its tag exists, check
+    /// it, and print its record.
+    Build(BuildArgs),
+    /// Make a base image from a debootstrap root filesystem (`docker import`); needs root.
+    Base(BaseArgs),
+}
+
+#[derive(ClapArgs, Debug, Clone)]
+struct RecipeArgs {
+    /// Python version X.Y (or X.Y.Z from source). [default: 3.11]
+    #[arg(long, value_name = "X.Y")]
+    python: Option<String>,
+
+    /// Where the debug interpreter comes from. [default: debian where Debian ships the
+    /// version, else source]
+    #[arg(long = "from", value_enum, value_name = "ORIGIN")]
+    origin: Option<OriginArg>,
+
+    /// The FROM image. [default: debian:<the release shipping the version>, debian:bookworm
+    /// for source]
+    #[arg(long, value_name = "IMAGE")]
+    base: Option<String>,
+
+    /// Tools to install, comma separated: valgrind, gdb, memray; other names are extra Debian
+    /// packages. [default: valgrind,gdb,memray]
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    with: Option<Vec<String>>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum OriginArg {
+    Debian,
+    Source,
+}
+
+#[derive(ClapArgs, Debug)]
+struct BuildArgs {
+    #[command(flatten)]
+    recipe: RecipeArgs,
+
+    /// Build this Dockerfile instead of a recipe (`-`: standard input).
+    #[arg(value_name = "DOCKERFILE")]
+    dockerfile: Option<PathBuf>,
+
+    /// Container engine: docker or podman (or a path). [default: the first on PATH]
+    #[arg(long, value_name = "ENGINE")]
+    engine: Option<String>,
+
+    /// Rebuild even when the tag exists, without the layer cache.
+    #[arg(long)]
+    force: bool,
+
+    /// Leave the host's certificate authorities out of the build context.
+    #[arg(long)]
+    no_host_certificates: bool,
+}
+
+#[derive(ClapArgs, Debug)]
+struct BaseArgs {
+    /// The Debian suite to bootstrap (bookworm, trixie, stable…).
+    #[arg(long, value_name = "SUITE")]
+    debootstrap: String,
+
+    /// The Debian mirror.
+    #[arg(long, value_name = "URL", default_value = dbgimage::DEFAULT_MIRROR)]
+    mirror: String,
+
+    /// Container engine: docker or podman (or a path). [default: the first on PATH]
+    #[arg(long, value_name = "ENGINE")]
+    engine: Option<String>,
+
+    /// Make it again even when the tag exists.
+    #[arg(long)]
+    force: bool,
+}
+
+fn main() -> std::process::ExitCode {
+    cli::main("dbg-image", || run(Args::parse()))
+}
+
+fn recipe(args: &RecipeArgs) -> anyhow::Result<Recipe> {
+    let origin = args.origin.map(|o| match o {
+        OriginArg::Debian => Origin::Debian,
+        OriginArg::Source => Origin::Source,
+    });
+    Ok(Recipe::new(
+        args.python.as_deref(),
+        origin,
+        args.base.as_deref(),
+        args.with.as_deref(),
+    )?)
+}
+
+fn ca_dir(skip: bool) -> Option<&'static Path> {
+    (!skip).then(|| Path::new(dbgimage::HOST_CA_DIR))
+}
+
+fn run(args: Args) -> anyhow::Result<Outcome> {
+    let stdout = io::stdout();
+    match args.command {
+        Command::Dockerfile(r) => {
+            let mut out = stdout.lock();
+            out.write_all(recipe(&r)?.dockerfile().as_bytes())?;
+            out.flush()?;
+        }
+        Command::Tag(r) => {
+            let recipe = recipe(&r)?;
+            let tag = dbgimage::host_context(&recipe)?.tag(&recipe.python);
+            let mut out = stdout.lock();
+            writeln!(out, "{tag}")?;
+            out.flush()?;
+        }
+        Command::Build(b) => {
+            let context = match &b.dockerfile {
+                None => Context::new(
+                    recipe(&b.recipe)?.dockerfile(),
+                    ca_dir(b.no_host_certificates),
+                )?,
+                Some(path) => {
+                    let r = &b.recipe;
+                    if r.origin.is_some() || r.base.is_some() || r.with.is_some() {
+                        anyhow::bail!("--from, --base and --with make a recipe; they cannot change a given Dockerfile");
+                    }
+                    let text = if path == Path::new("-") {
+                        let mut text = String::new();
+                        io::stdin()
+                            .read_to_string(&mut text)
+                            .context("reading the Dockerfile from stdin")?;
+                        text
+                    } else {
+                        std::fs::read_to_string(path)
+                            .with_context(|| format!("reading {}", path.display()))?
+                    };
+                    if text.trim().is_empty() {
+                        anyhow::bail!("the Dockerfile {} is empty", path.display());
+                    }
+                    Context::new(text, ca_dir(b.no_host_certificates))?
+                }
+            };
+            let engine = Engine::find(b.engine.as_deref())?;
+            let python = b
+                .recipe
+                .python
+                .clone()
+                .unwrap_or_else(|| dbgimage::DEFAULT_PYTHON.into());
+            let record = dbgimage::build(&engine, &context, &python, b.force)?;
+            let mut sink = Sink::new(stdout.lock(), false);
+            sink.json(&record)?;
+            sink.flush()?;
+            if !record.problems.is_empty() {
+                return Ok(Outcome::Findings);
+            }
+        }
+        Command::Base(b) => {
+            let engine = Engine::find(b.engine.as_deref())?;
+            let record = dbgimage::base(&engine, &b.debootstrap, &b.mirror, b.force)?;
+            let mut sink = Sink::new(stdout.lock(), false);
+            sink.json(&record)?;
+            sink.flush()?;
+        }
+    }
+    Ok(Outcome::Clean)
+}

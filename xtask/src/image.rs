@@ -1,0 +1,80 @@
+//! `cargo xtask image [--regenerate] [BUILD ARGS…]`: the debug-interpreter image.
+//!
+//! Without `--regenerate` it is `dbg-image build` with the same arguments (the record on
+//! stdout, the engine's progress on stderr, the same exit status). With `--regenerate` it
+//! rewrites `docker/Dockerfile.debian` and `docker/Dockerfile.source` from the template in
+//! `dbgpipe_core::dbgimage`, which a test checks they still match; they are never edited by
+//! hand.
+
+use anyhow::Context;
+use std::process::{Command, ExitCode};
+
+use crate::example::repo_root;
+use crate::tools;
+use crate::UsageError;
+
+/// The generated files under `docker/` and the `dbg-image dockerfile` arguments of each.
+pub const DOCKERFILES: &[(&str, &[&str])] = &[
+    ("Dockerfile.debian", &["--from", "debian"]),
+    ("Dockerfile.source", &["--from", "source"]),
+];
+
+/// Help text of the task.
+pub const HELP: &str = "\
+usage: cargo xtask image [--regenerate] [DBG-IMAGE BUILD ARGS...]
+
+Builds the debug-interpreter image: `dbg-image build ARGS` (e.g. --python 3.11, --base
+dbgpipe/debootstrap:bookworm, --force), printing its JSON record; exit status as dbg-image's.
+--regenerate rewrites docker/Dockerfile.debian and docker/Dockerfile.source from the template
+(`dbg-image dockerfile --from debian`, `--from source`) instead.";
+
+/// Writes `docker/Dockerfile.*` from `dbg-image dockerfile`.
+pub fn regenerate() -> anyhow::Result<()> {
+    let dbg_image = tools::bin("dbg-image")?;
+    let dir = repo_root().join("docker");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (file, args) in DOCKERFILES {
+        let out = Command::new(&dbg_image)
+            .arg("dockerfile")
+            .args(*args)
+            .output()
+            .context("running dbg-image dockerfile")?;
+        if !out.status.success() {
+            anyhow::bail!(
+                "dbg-image dockerfile {} failed ({}): {}",
+                args.join(" "),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let path = dir.join(file);
+        std::fs::write(&path, &out.stdout)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("image: wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// `cargo xtask image`.
+pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{HELP}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.iter().any(|a| a == "--regenerate") {
+        if args.len() > 1 {
+            return Err(UsageError("--regenerate takes no other argument".into()).into());
+        }
+        regenerate()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let dbg_image = tools::bin("dbg-image")?;
+    let status = Command::new(&dbg_image)
+        .arg("build")
+        .args(args)
+        .status()
+        .with_context(|| format!("cannot run {}", dbg_image.display()))?;
+    Ok(ExitCode::from(
+        status.code().unwrap_or(2).clamp(0, 255) as u8
+    ))
+}
