@@ -48,6 +48,12 @@ SIGNATURE:
   arguments) of the crashing thread: up to 3 system frames above its first project frame,
   then up to 3 project frames. The same crash in two runs gets the same signature.
 
+LIMITS (memory stays bounded whatever the input; the summary counts each cut):
+  lines over 1 MiB are cut (long_lines); a frame joins at most 32 wrapped lines; every frame
+  is written out, but the crash record keeps at most 500 frames per thread and 4096 threads
+  per input (dropped_frames). An input's last line without a newline was cut: its frame is
+  flagged truncated.
+
 EXAMPLES:
   gdb -batch -ex run -ex 'thread apply all bt' --args python3.11-dbg -m pytest 2>&1 | bt-demangle
   bt-demangle --format jsonl --project=_ddwaf < crash.txt | jq .

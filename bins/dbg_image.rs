@@ -2,13 +2,13 @@
 //! Dockerfile, building it under a content-derived tag, and a debootstrap base for machines
 //! that cannot pull one.
 
-use anyhow::Context as _;
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use dbgpipe_core::cli::{self, Outcome};
 use dbgpipe_core::dbgimage::{self, Context, Origin, Recipe};
 use dbgpipe_core::engine::Engine;
+use dbgpipe_core::input;
 use dbgpipe_core::output::Sink;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 const AFTER_HELP: &str = "\
@@ -42,6 +42,9 @@ EXAMPLES:
   dbg-image dockerfile --from source --python 3.12 > Dockerfile
   dbg-image dockerfile | sed 's/ gdb / gdb strace /' | dbg-image build -
   docker rmi $(dbg-image tag)
+
+LIMITS:
+  a Dockerfile (a file or -) over 1 MiB, or not UTF-8, is refused.
 
 EXIT STATUS:
   0  done (build: the image is a debug build and the tools it should have run)
@@ -185,16 +188,16 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
                     if r.origin.is_some() || r.base.is_some() || r.with.is_some() {
                         anyhow::bail!("--from, --base and --with make a recipe; they cannot change a given Dockerfile");
                     }
-                    let text = if path == Path::new("-") {
-                        let mut text = String::new();
-                        io::stdin()
-                            .read_to_string(&mut text)
-                            .context("reading the Dockerfile from stdin")?;
-                        text
+                    // Capped: a Dockerfile is a few kilobytes, and stdin may be anything.
+                    let bytes = if path == Path::new("-") {
+                        input::read_to_end_capped("<stdin>", io::stdin(), input::MAX_SMALL_FILE)
                     } else {
-                        std::fs::read_to_string(path)
-                            .with_context(|| format!("reading {}", path.display()))?
-                    };
+                        input::read_file_capped(path, input::MAX_SMALL_FILE)
+                    }
+                    .map_err(|e| anyhow::anyhow!("reading {}: {}", path.display(), e.message))?;
+                    let text = String::from_utf8(bytes).map_err(|_| {
+                        anyhow::anyhow!("the Dockerfile {} is not UTF-8 text", path.display())
+                    })?;
                     if text.trim().is_empty() {
                         anyhow::bail!("the Dockerfile {} is empty", path.display());
                     }

@@ -48,6 +48,10 @@ EXAMPLES:
   sudo ptrace-fix --revert
   run-in-image -- target/debug/ptrace-fix --format text
 
+LIMITS:
+  gdb output lines over 1 MiB are cut; the /proc files read whole (status, ptrace_scope,
+  osrelease) are refused over 1 MiB, which no real one reaches.
+
 EXIT STATUS:
   0  gdb can run a program under it here, and the input shows no blocking ptrace error
   1  it cannot, or the input shows a blocking ptrace error

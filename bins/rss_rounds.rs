@@ -58,6 +58,12 @@ OUTPUT (schema 1):
   text: the verdicts for a person.
   --plot FILE.svg|FILE.png draws each series (net level, warm-up shaded, fitted line).
 
+LIMITS (memory stays bounded whatever the input; the summary counts each cut):
+  lines over 1 MiB are cut and counted (long_lines, also unmatched); at most 1000 series with
+  names of up to 256 bytes and 8,000,000 points in all are kept (128 MB); values past these
+  are neither written nor judged (dropped_values). lines = values + unmatched + own_lines
+  (own_lines: rss-rounds' own header and records read back).
+
 EXAMPLES:
   python3.11 scripts/leak_test.py --iterations 100000 | rss-rounds --format text
   rss-rounds --refs --baseline 2 < refs.log

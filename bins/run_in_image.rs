@@ -36,6 +36,11 @@ ENV FILES:
   substitution and any other shell syntax is refused with the line. --env K=V is literal and
   wins over the files; --env K passes the host's value.
 
+LIMITS:
+  an env file over 1 MiB or not UTF-8 is refused; with --host, a value that would expand past
+  128 KiB (Linux's limit for one variable; X=$X$X doubles) is an error naming its line.
+  Names starting with _dbgpipe_ are the expander's own: an env file may not use them.
+
 EXAMPLES:
   run-in-image -- python3.11-dbg -X dev tests/run.py refleak --rounds 100
   run-in-image --env-file scripts/.env -- python3.11-dbg -m pytest tests/

@@ -36,6 +36,13 @@ EXAMPLES:
   vg-filter --format text --project=mymod vg.xml
   valgrind --leak-check=full python3.11-dbg -c pass 2>&1 | vg-filter --gen-suppressions > base.supp
 
+LIMITS (memory stays bounded whatever the input; the summary counts each cut):
+  lines over 1 MiB are cut (long_lines); stacks over 500 frames (dropped_frames); records
+  with over 100 auxiliary descriptions (dropped_aux, their frames in dropped_frames); at most
+  10000 processes' records are assembled at once (past it, finished processes are let go,
+  and if all have a record open, those are closed as cut: truncated_records). Suppression
+  files over 64 MiB are refused.
+
 EXIT STATUS:
   0  no record kept (or none of the --fail-on kinds)
   1  records kept: findings (Leak_StillReachable does not count unless --fail-on names it)
@@ -127,7 +134,7 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut supps = Vec::new();
     for path in &args.suppressions {
         let name = path.display().to_string();
-        let text = std::fs::read(path).map_err(|e| dbgpipe_core::Error::io(&name, &e))?;
+        let text = dbgpipe_core::input::read_file_capped(path, suppressions::MAX_FILE)?;
         supps.extend(suppressions::parse(&name, &String::from_utf8_lossy(&text))?);
     }
     let root_text = std::fs::canonicalize(&root)

@@ -1,11 +1,31 @@
 //! `cargo xtask demo`: every recipe on the bundled example, as a self-check.
 //!
 //! Exits 0 only when each step ran and found exactly what the example plants (see
-//! examples/dbgpipe_example/README.md) and nothing in its clean entry point.
+//! examples/dbgpipe_example/README.md) and nothing in its clean entry point:
+//!
+//! - memcheck: the eight planted records, nothing else; nothing for `clean`;
+//! - refs: `refleak` leaks references, `clean` does not;
+//! - rss: `leak_definite` grows the RSS, `clean` does not;
+//! - memray: `leak_definite` is the project's only leaking native function, and the
+//!   flamegraph names it; `clean` leaks nothing of the project's;
+//! - segv: `crash_null` dies in `dbgpipe_store` with the same signature in two runs (and the
+//!   C++ example's `crash_map` in `dbgpipe::insert`, where it can be built); `clean` does not
+//!   crash;
+//! - suppressions: not rerun (it rewrites the shipped files); memcheck uses the shipped one.
+//!
+//! A step that cannot run is reported in its row and the others still run; the table at the
+//! end says what each found and how long it took.
 
 use std::process::ExitCode;
+use std::time::Instant;
 
-use crate::memcheck::{self, Options};
+use crate::memcheck;
+use crate::memray;
+use crate::place::{self, PlaceOpts};
+use crate::refs;
+use crate::rss;
+use crate::segv;
+use crate::tools;
 
 /// What Memcheck must find in `run.py all-defects`: (kind, project function).
 pub const PLANTED_MEMCHECK: &[(&str, &str)] = &[
@@ -49,34 +69,455 @@ pub fn check_memcheck(defects: &memcheck::Outcome, clean: &memcheck::Outcome) ->
     problems
 }
 
-/// `cargo xtask demo`.
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    if let Some(a) = args.first() {
-        if a == "-h" || a == "--help" {
-            println!("usage: cargo xtask demo\n\nRuns every recipe on the bundled example and checks that each finds exactly\nwhat the example plants. Exit status 0 when all do, 1 otherwise.");
-            return Ok(ExitCode::SUCCESS);
+/// Checks the refs recipe: `refleak` leaks references, `clean` nothing.
+pub fn check_refs(o: &refs::Outcome) -> Vec<String> {
+    let mut problems = Vec::new();
+    match o.get("refleak") {
+        None => problems.push("refs did not judge refleak".into()),
+        Some(j) => {
+            let refs_leak = j.series("refs").is_some_and(|v| v["verdict"] == "leak");
+            if !j.leaks() || !refs_leak {
+                problems.push("refs did not find refleak's reference leak".into());
+            }
         }
-        return Err(crate::UsageError(format!("unexpected argument `{a}`")).into());
     }
-    println!("== memcheck: the planted memory errors");
-    let defects = memcheck::memcheck(&Options::default())?;
-    print!("{}", memcheck::report(&defects));
-    println!("== memcheck: the clean function");
-    let clean = memcheck::memcheck(&Options {
-        example_args: vec!["clean".into()],
-        task: "memcheck-clean".into(),
-        ..Options::default()
-    })?;
-    print!("{}", memcheck::report(&clean));
+    match o.get("clean") {
+        None => problems.push("refs did not judge clean".into()),
+        Some(j) if j.leaks() => problems.push("refs judged clean leaking".into()),
+        Some(_) => {}
+    }
+    problems
+}
 
-    let problems = check_memcheck(&defects, &clean);
-    if problems.is_empty() {
-        println!("demo: OK, every step found exactly what the example plants");
-        Ok(ExitCode::SUCCESS)
-    } else {
-        for p in &problems {
-            println!("demo: FAIL: {p}");
+/// Checks the rss recipe: `leak_definite` grows, `clean` does not.
+pub fn check_rss(o: &rss::Outcome) -> Vec<String> {
+    let mut problems = Vec::new();
+    match o.get("leak_definite") {
+        Some(w) if w.leaks() => {}
+        Some(_) => problems.push("rss did not find leak_definite growing".into()),
+        None => problems.push("rss did not watch leak_definite".into()),
+    }
+    match o.get("clean") {
+        Some(w) if w.leaks() => problems.push("rss judged clean leaking".into()),
+        Some(_) => {}
+        None => problems.push("rss did not watch clean".into()),
+    }
+    problems
+}
+
+/// Checks the memray recipe: `leak_definite` is the only leaking project function and its
+/// flamegraph names it; `clean` leaks nothing of the project's.
+pub fn check_memray(o: &memray::Outcome) -> Vec<String> {
+    let mut problems = Vec::new();
+    match o.get("leak_definite") {
+        None => problems.push("memray did not run leak_definite".into()),
+        Some(c) => {
+            let functions: Vec<&str> = c
+                .project_sites()
+                .filter_map(|s| s["function"].as_str())
+                .collect();
+            if functions != ["leak_definite"] {
+                problems.push(format!(
+                    "memray's leaking project functions are {functions:?}, not [\"leak_definite\"]"
+                ));
+            }
+            match memray::flamegraph_strings(&c.html) {
+                Ok(strings) if strings.iter().any(|s| s == "leak_definite") => {}
+                Ok(_) => problems.push(format!("{} does not name leak_definite", c.html.display())),
+                Err(e) => problems.push(format!("{e:#}")),
+            }
         }
-        Ok(ExitCode::from(1))
+    }
+    match o.get("clean") {
+        None => problems.push("memray did not run clean".into()),
+        Some(c) if c.leaks() => problems.push("memray found clean leaking".into()),
+        Some(_) => {}
+    }
+    problems
+}
+
+/// Checks the segv recipe: two runs crash in `dbgpipe_store` (and `dbgpipe::insert`) with the
+/// same signatures; `clean` does not crash.
+pub fn check_segv(
+    first: &segv::Outcome,
+    second: &segv::Outcome,
+    clean: &segv::Outcome,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let expected = [
+        ("crash_null", "dbgpipe_store"),
+        ("crash_map", "dbgpipe::insert"),
+    ];
+    for (name, function) in expected {
+        let Some(a) = first.get(name) else {
+            if name == "crash_null" {
+                problems.push("segv did not run crash_null".into());
+            }
+            // crash_map needs a C++ compiler; its absence is reported in the step's row.
+            continue;
+        };
+        if a.project_function() != Some(function) {
+            problems.push(format!(
+                "segv: {name} crashed in {:?}, not in {function}",
+                a.project_function()
+            ));
+        }
+        let again = second.get(name).and_then(segv::Run::signature);
+        if a.signature().is_none() || a.signature() != again {
+            problems.push(format!(
+                "segv: {name}'s signature changed between runs ({:?}, then {again:?})",
+                a.signature()
+            ));
+        }
+    }
+    for r in first.runs.iter().chain(&second.runs).chain(&clean.runs) {
+        if r.refused.is_some() {
+            problems.push(format!("segv: gdb was refused ptrace on {}", r.name));
+        }
+    }
+    if clean.runs.iter().any(|r| r.crash.is_some()) {
+        problems.push("segv: clean crashed".into());
+    }
+    problems
+}
+
+/// Options of the demo: where the recipes run.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--host`, `--image TAG`, or neither (each recipe decides).
+    pub place: PlaceOpts,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The recipe.
+    pub name: &'static str,
+    /// Where it ran (`host`, `image TAG`), or `-`.
+    pub place: String,
+    /// What it found, in a few words.
+    pub found: String,
+    /// What is not as planted; empty when the step is right.
+    pub problems: Vec<String>,
+    /// Whether the step could not run at all.
+    pub failed: bool,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// Every step's row.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// In the order they ran.
+    pub steps: Vec<Step>,
+    /// Wall time of the whole demo.
+    pub seconds: f64,
+}
+
+impl Outcome {
+    /// Whether every step found exactly what the example plants.
+    pub fn ok(&self) -> bool {
+        self.steps.iter().all(|s| s.problems.is_empty())
+    }
+
+    /// 0 all right, 2 a step could not run, 1 a step found something else.
+    pub fn status(&self) -> i32 {
+        if self.ok() {
+            0
+        } else if self.steps.iter().any(|s| s.failed) {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// The table printed at the end.
+    pub fn table(&self) -> String {
+        let place_width = self
+            .steps
+            .iter()
+            .map(|s| s.place.len())
+            .max()
+            .unwrap_or(0)
+            .max(5);
+        let mut t = format!(
+            "{:<13} {:<place_width$} {:>6}  {:<4}  found\n",
+            "step", "where", "time", "ok"
+        );
+        for s in &self.steps {
+            let verdict = if s.name == "suppressions" {
+                "-"
+            } else if s.problems.is_empty() {
+                "ok"
+            } else {
+                "FAIL"
+            };
+            t.push_str(&format!(
+                "{:<13} {:<place_width$} {:>5.1}s  {verdict:<4}  {}\n",
+                s.name, s.place, s.seconds, s.found
+            ));
+        }
+        t
     }
 }
+
+/// Runs one step: `body` returns (place, found, problems) or fails, which becomes the row.
+fn step(
+    name: &'static str,
+    steps: &mut Vec<Step>,
+    body: impl FnOnce() -> anyhow::Result<(String, String, Vec<String>)>,
+) {
+    println!("== {name}");
+    let start = Instant::now();
+    let row = match body() {
+        Ok((place, found, problems)) => Step {
+            name,
+            place,
+            found,
+            problems,
+            failed: false,
+            seconds: 0.0,
+        },
+        Err(error) => {
+            let why = format!("{error:#}");
+            println!("{name}: could not run: {why}");
+            Step {
+                name,
+                place: "-".into(),
+                found: format!("could not run: {why}"),
+                problems: vec![why],
+                failed: true,
+                seconds: 0.0,
+            }
+        }
+    };
+    steps.push(Step {
+        seconds: start.elapsed().as_secs_f64(),
+        ..row
+    });
+}
+
+/// Runs every recipe on the example and checks each.
+pub fn demo(opts: &Options) -> Outcome {
+    let start = Instant::now();
+    let mut steps = Vec::new();
+    let place = &opts.place;
+
+    step("memcheck", &mut steps, || {
+        let defects = memcheck::memcheck(&memcheck::Options {
+            place: place.clone(),
+            ..memcheck::Options::default()
+        })?;
+        print!("{}", memcheck::report(&defects));
+        let clean = memcheck::memcheck(&memcheck::Options {
+            example_args: vec!["clean".into()],
+            task: "memcheck-clean".into(),
+            place: place.clone(),
+            ..memcheck::Options::default()
+        })?;
+        print!("{}", memcheck::report(&clean));
+        let found = format!(
+            "{} records in the example's code, {} of {} interpreter records suppressed; clean: {}",
+            defects.records.len(),
+            defects.summary["suppressed"].as_u64().unwrap_or(0),
+            defects.summary["suppressed"].as_u64().unwrap_or(0)
+                + defects.summary["not_project"].as_u64().unwrap_or(0),
+            clean.records.len()
+        );
+        Ok((
+            defects.place.clone(),
+            found,
+            check_memcheck(&defects, &clean),
+        ))
+    });
+
+    step("refs", &mut steps, || {
+        let o = refs::refs(&refs::Options {
+            place: place.clone(),
+            ..refs::Options::default()
+        })?;
+        print!("{}", refs::report(&o));
+        let verdict = |name: &str| match o.get(name) {
+            Some(j) if j.leaks() => {
+                let growth = j
+                    .series("refs")
+                    .and_then(|v| v["growth_per_round"].as_f64())
+                    .unwrap_or(0.0);
+                format!("{name} leaks ({growth:+} refs/round)")
+            }
+            Some(_) => format!("{name} does not leak"),
+            None => format!("{name} not judged"),
+        };
+        let found = format!("{}; {}", verdict("refleak"), verdict("clean"));
+        Ok((o.place.clone(), found, check_refs(&o)))
+    });
+
+    step("rss", &mut steps, || {
+        let o = rss::rss(&rss::Options {
+            place: place.clone(),
+            ..rss::Options::default()
+        })?;
+        print!("{}", rss::report(&o));
+        let verdict = |name: &str| match o.get(name) {
+            Some(w) if w.leaks() => {
+                let growth = w
+                    .verdicts
+                    .iter()
+                    .find(|v| v["series"] == "rss_mib")
+                    .and_then(|v| v["growth_per_round"].as_f64())
+                    .unwrap_or(0.0);
+                format!("{name} grows ({growth:+.3} MiB/round)")
+            }
+            Some(_) => format!("{name} flat"),
+            None => format!("{name} not watched"),
+        };
+        let found = format!("{}; {}", verdict("leak_definite"), verdict("clean"));
+        Ok((o.place.clone(), found, check_rss(&o)))
+    });
+
+    step("memray", &mut steps, || {
+        let o = memray::memray(&memray::Options {
+            place: place.clone(),
+            ..memray::Options::default()
+        })?;
+        print!("{}", memray::report(&o));
+        let verdict = |name: &str| match o.get(name) {
+            Some(c) if c.leaks() => {
+                let functions: Vec<&str> = c
+                    .project_sites()
+                    .filter_map(|s| s["function"].as_str())
+                    .collect();
+                format!(
+                    "{name}: {} leaks {} B",
+                    functions.join(", "),
+                    c.summary["project_bytes"].as_u64().unwrap_or(0)
+                )
+            }
+            Some(_) => format!("{name}: no project leak"),
+            None => format!("{name} not run"),
+        };
+        let found = format!(
+            "{} (in the flamegraph); {}",
+            verdict("leak_definite"),
+            verdict("clean")
+        );
+        Ok((o.place.clone(), found, check_memray(&o)))
+    });
+
+    step("segv", &mut steps, || {
+        let options = segv::Options {
+            place: place.clone(),
+            ..segv::Options::default()
+        };
+        let first = segv::segv(&options)?;
+        print!("{}", segv::report(&first));
+        let second = segv::segv(&segv::Options {
+            task: "segv-again".into(),
+            ..options.clone()
+        })?;
+        let clean = segv::segv(&segv::Options {
+            task: "segv-clean".into(),
+            example_functions: vec!["clean".into()],
+            ..options
+        })?;
+        let mut found: Vec<String> = first
+            .runs
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} in {} ({}, same twice: {})",
+                    r.name,
+                    r.project_function().unwrap_or("?"),
+                    r.signature().unwrap_or("no signature"),
+                    if second.get(&r.name).and_then(segv::Run::signature) == r.signature() {
+                        "yes"
+                    } else {
+                        "NO"
+                    }
+                )
+            })
+            .collect();
+        found.extend(first.skipped.iter().map(|s| format!("left out {s}")));
+        found.push(format!(
+            "clean: {}",
+            if clean.runs.iter().any(|r| r.crash.is_some()) {
+                "crash"
+            } else {
+                "no crash"
+            }
+        ));
+        Ok((
+            first.place.clone(),
+            found.join("; "),
+            check_segv(&first, &second, &clean),
+        ))
+    });
+
+    // The suppressions recipe rewrites the shipped files: the demo only says which one
+    // memcheck applied.
+    let shipped = memcheck::shipped_suppressions(&place::debug_python());
+    steps.push(Step {
+        name: "suppressions",
+        place: "-".into(),
+        found: match shipped {
+            Some(path) => format!(
+                "not rerun; memcheck applied the shipped {}",
+                path.strip_prefix(crate::example::repo_root())
+                    .unwrap_or(&path)
+                    .display()
+            ),
+            None => "not rerun; no shipped file for this interpreter".into(),
+        },
+        problems: Vec::new(),
+        failed: false,
+        seconds: 0.0,
+    });
+
+    Outcome {
+        steps,
+        seconds: start.elapsed().as_secs_f64(),
+    }
+}
+
+/// `cargo xtask demo`.
+pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
+    let mut opts = Options::default();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        if opts.place.parse(arg, &mut it)? {
+            continue;
+        }
+        if arg == "-h" || arg == "--help" {
+            println!("{HELP}\n\n{}", place::RULE);
+            return Ok(ExitCode::SUCCESS);
+        }
+        return Err(crate::UsageError(format!("unexpected argument `{arg}`")).into());
+    }
+    let o = demo(&opts);
+    println!("\n{}", o.table());
+    if o.ok() {
+        println!(
+            "demo: OK, every step found exactly what the example plants ({:.0} s)",
+            o.seconds
+        );
+    } else {
+        for s in &o.steps {
+            for p in &s.problems {
+                println!("demo: FAIL: {}: {p}", s.name);
+            }
+        }
+    }
+    Ok(tools::exit(o.status()))
+}
+
+/// Help text of the task.
+pub const HELP: &str = "\
+usage: cargo xtask demo [--host | --image TAG]
+
+Runs every recipe on the bundled example and checks that each finds exactly what the example
+plants and nothing in its clean function: memcheck (the eight planted records), refs (refleak
+leaks references), rss (leak_definite grows), memray (leak_definite leaks native memory and
+the flamegraph names it), segv (crash_null dies in dbgpipe_store, with the same signature in
+two runs; the C++ example's crash_map in dbgpipe::insert). suppressions is not rerun (it
+rewrites the shipped files); memcheck applies the shipped one. Ends with a table.
+Exit status: 0 every step as planted, 1 a step found something else, 2 a step could not run.";

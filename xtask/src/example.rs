@@ -10,15 +10,19 @@
 //! `cargo xtask example [--python PATH]` builds into `target/dbgpipe/example/<interpreter file
 //! name>/` and prints the path of the `.so`; the driver `examples/dbgpipe_example/run.py` looks
 //! there by default, or in `$DBGPIPE_EXAMPLE_DIR`.
+//!
+//! [`build_via`] builds either example elsewhere, through a command prefix such as
+//! `run-in-image --image TAG --`, with that side's interpreter headers and compiler: what the
+//! recipes do when they run inside the debug image.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
 use anyhow::{bail, Context};
-use xshell::{cmd, Shell};
+use xshell::Shell;
 
 use crate::UsageError;
 
@@ -112,15 +116,17 @@ struct Interpreter {
     debug: bool,
 }
 
-/// Asks `python` for its include directory, EXT_SUFFIX, version and build kind.
-fn query(sh: &Shell, python: &Path) -> anyhow::Result<Interpreter> {
+/// Asks `python` for its include directory, EXT_SUFFIX, version and build kind; `prefix` runs
+/// it elsewhere (`run-in-image ... --`), empty runs it here.
+fn query(sh: &Shell, prefix: &[OsString], python: &Path) -> anyhow::Result<Interpreter> {
     // -I: neither PYTHON* variables nor the user's site directory may change the answer.
     const SCRIPT: &str = "import json, sys, sysconfig; print(json.dumps({\
         'include': sysconfig.get_paths()['include'], \
         'ext_suffix': sysconfig.get_config_var('EXT_SUFFIX'), \
         'version': '%d.%d' % sys.version_info[:2], \
         'debug': hasattr(sys, 'gettotalrefcount')}))";
-    let output = cmd!(sh, "{python} -I -c {SCRIPT}")
+    let output = prefixed(sh, prefix, python)
+        .args(["-I", "-c", SCRIPT])
         .ignore_status()
         .output()
         .with_context(|| format!("cannot run {}", python.display()))?;
@@ -148,6 +154,15 @@ fn query(sh: &Shell, python: &Path) -> anyhow::Result<Interpreter> {
         version: field("version")?,
         debug: answer["debug"].as_bool().unwrap_or(false),
     })
+}
+
+/// `program` run through `prefix` (xshell cannot splat a program name): `prefix[0]` with the
+/// rest of `prefix` and then `program` as arguments, or `program` itself when `prefix` is empty.
+fn prefixed<'a>(sh: &'a Shell, prefix: &[OsString], program: &Path) -> xshell::Cmd<'a> {
+    match prefix.split_first() {
+        Some((first, rest)) => sh.cmd(first).args(rest).arg(program),
+        None => sh.cmd(program),
+    }
 }
 
 /// `program` itself when it is a path, else the first match on `PATH`.
@@ -200,18 +215,7 @@ fn first_diagnostic(stderr: &str) -> &str {
 /// `-g -O0 -fno-omit-frame-pointer -fPIC -shared -Wall -Werror`. Every failure is a one-line
 /// error naming what is missing and, where it is a Debian package, which one.
 pub fn build(python: &Path, out_dir: &Path) -> anyhow::Result<Example> {
-    let dir = source_dir();
-    build_module(
-        python,
-        out_dir,
-        &Module {
-            name: MODULE,
-            source: dir.join(format!("{MODULE}.c")),
-            driver: dir.join("run.py"),
-            compiler,
-            flags: CFLAGS.iter().map(|f| f.to_string()).collect(),
-        },
-    )
+    build_module(python, out_dir, &module(None))
 }
 
 /// The C++ example's module name: `examples/dbgpipe_cpp/dbgpipe_cpp.cpp`, an extension that
@@ -243,22 +247,7 @@ pub fn cpp_source_dir() -> PathBuf {
 /// directories: a build is reused while it is newer than the source, whatever its flags.
 /// The `Example`'s driver is `examples/dbgpipe_cpp/run.py`.
 pub fn build_cpp(python: &Path, out_dir: &Path, debug_info: bool) -> anyhow::Result<Example> {
-    let dir = cpp_source_dir();
-    let mut flags: Vec<String> = CXXFLAGS.iter().map(|f| f.to_string()).collect();
-    if debug_info {
-        flags.insert(0, "-g".to_string());
-    }
-    build_module(
-        python,
-        out_dir,
-        &Module {
-            name: CPP_MODULE,
-            source: dir.join(format!("{CPP_MODULE}.cpp")),
-            driver: dir.join("run.py"),
-            compiler: cxx_compiler,
-            flags,
-        },
-    )
+    build_module(python, out_dir, &module(Some(debug_info)))
 }
 
 /// The C++ compiler: `$CXX` when set, else `c++`, else `g++`.
@@ -280,23 +269,54 @@ struct Module {
     source: PathBuf,
     driver: PathBuf,
     compiler: fn() -> anyhow::Result<PathBuf>,
+    /// The compiler's name where [`build_via`] runs it.
+    compiler_name: &'static str,
     flags: Vec<String>,
+}
+
+/// Where the interpreter and the compiler of a build run.
+#[derive(Clone, Copy)]
+enum Runner<'a> {
+    /// On this machine: the interpreter and the compiler are looked up here, and a missing
+    /// header is named before compiling.
+    Here,
+    /// Through a command prefix such as `run-in-image --image TAG --`: the programs are named
+    /// as they are there, and only they can tell what is missing.
+    Via(&'a [OsString]),
 }
 
 /// Builds `module` for `python` into `out_dir` (see [`build`]).
 fn build_module(python: &Path, out_dir: &Path, module: &Module) -> anyhow::Result<Example> {
-    let python = find_program(python.as_os_str()).with_context(|| {
-        format!(
-            "no Python interpreter {}: install python3.11 or python3.11-dbg, or pass --python PATH",
-            python.display()
-        )
-    })?;
+    build_module_with(Runner::Here, python, out_dir, module)
+}
+
+/// Builds `module` for `python` into `out_dir`, running the interpreter and the compiler as
+/// `runner` says.
+fn build_module_with(
+    runner: Runner<'_>,
+    python: &Path,
+    out_dir: &Path,
+    module: &Module,
+) -> anyhow::Result<Example> {
+    let python = match runner {
+        Runner::Here => find_program(python.as_os_str()).with_context(|| {
+            format!(
+                "no Python interpreter {}: install python3.11 or python3.11-dbg, or pass --python PATH",
+                python.display()
+            )
+        })?,
+        Runner::Via(_) => python.to_path_buf(),
+    };
+    let prefix: &[OsString] = match runner {
+        Runner::Here => &[],
+        Runner::Via(prefix) => prefix,
+    };
     let (name, source) = (module.name, &module.source);
     let source_time = modified(source)
         .with_context(|| format!("the example source {} is missing", source.display()))?;
 
     let sh = Shell::new()?;
-    let interpreter = query(&sh, &python)?;
+    let interpreter = query(&sh, prefix, &python)?;
     let so = out_dir.join(format!("{name}{}", interpreter.ext_suffix));
     let example = Example {
         so: so.clone(),
@@ -310,19 +330,20 @@ fn build_module(python: &Path, out_dir: &Path, module: &Module) -> anyhow::Resul
     }
 
     let include = &interpreter.include;
-    if !include.join("Python.h").is_file() {
-        let package = format!(
-            "python{}-{}",
-            interpreter.version,
-            if interpreter.debug { "dbg" } else { "dev" }
-        );
-        bail!(
-            "no Python.h in {} for {}: install the {package} headers (apt-get install {package})",
-            include.display(),
-            python.display()
-        );
-    }
-    let cc = (module.compiler)()?;
+    let cc = match runner {
+        Runner::Here => {
+            if !include.join("Python.h").is_file() {
+                let package = header_package(&interpreter);
+                bail!(
+                    "no Python.h in {} for {}: install the {package} headers (apt-get install {package})",
+                    include.display(),
+                    python.display()
+                );
+            }
+            (module.compiler)()?
+        }
+        Runner::Via(_) => PathBuf::from(module.compiler_name),
+    };
     sh.create_dir(out_dir)?;
 
     // Compile to a private name and rename, so that a concurrent build or a test importing the
@@ -333,7 +354,12 @@ fn build_module(python: &Path, out_dir: &Path, module: &Module) -> anyhow::Resul
         std::process::id()
     ));
     let flags = &module.flags;
-    let output = cmd!(sh, "{cc} {flags...} -I{include} -o {partial} {source}")
+    let output = prefixed(&sh, prefix, &cc)
+        .args(flags)
+        .arg(format!("-I{}", include.display()))
+        .arg("-o")
+        .arg(&partial)
+        .arg(source)
         .ignore_status()
         .output()?;
     if !output.status.success() {
@@ -349,6 +375,84 @@ fn build_module(python: &Path, out_dir: &Path, module: &Module) -> anyhow::Resul
     std::fs::rename(&partial, &so)
         .with_context(|| format!("cannot move the built module to {}", so.display()))?;
     Ok(example)
+}
+
+/// The Debian package that brings an interpreter's headers.
+fn header_package(interpreter: &Interpreter) -> String {
+    format!(
+        "python{}-{}",
+        interpreter.version,
+        if interpreter.debug { "dbg" } else { "dev" }
+    )
+}
+
+/// Builds the C example, or with `cpp = Some(debug_info)` the C++ one, for the interpreter
+/// `python` as it is named where `prefix` runs commands (e.g. `run-in-image --image TAG --`),
+/// with that side's headers and compiler (`gcc`, `g++`), into `out_dir`.
+///
+/// `out_dir` must be visible at the same path on both sides (run-in-image mounts the current
+/// directory at its own path). The flags are those of [`build`] and [`build_cpp`].
+pub fn build_via(
+    prefix: &[OsString],
+    python: &Path,
+    out_dir: &Path,
+    cpp: Option<bool>,
+) -> anyhow::Result<Example> {
+    build_module_with(Runner::Via(prefix), python, out_dir, &module(cpp))
+}
+
+/// Whether this machine can build the example (`cpp = true`: the C++ one) for `python`:
+/// `Err` names the first thing missing and the package that brings it, in one line.
+pub fn can_build(python: &Path, cpp: bool) -> Result<(), String> {
+    let found = find_program(python.as_os_str()).ok_or_else(|| {
+        format!(
+            "no Python interpreter {} (apt-get install python3.11-dbg)",
+            python.display()
+        )
+    })?;
+    let sh = Shell::new().map_err(|e| e.to_string())?;
+    let interpreter = query(&sh, &[], &found).map_err(|e| format!("{e:#}"))?;
+    if !interpreter.include.join("Python.h").is_file() {
+        let package = header_package(&interpreter);
+        return Err(format!(
+            "no Python.h for {} (apt-get install {package})",
+            found.display()
+        ));
+    }
+    let compiler = if cpp { cxx_compiler } else { compiler };
+    compiler().map(drop).map_err(|e| format!("{e:#}"))
+}
+
+/// The C example, or with `Some(debug_info)` the C++ one.
+fn module(cpp: Option<bool>) -> Module {
+    match cpp {
+        None => {
+            let dir = source_dir();
+            Module {
+                name: MODULE,
+                source: dir.join(format!("{MODULE}.c")),
+                driver: dir.join("run.py"),
+                compiler,
+                compiler_name: "gcc",
+                flags: CFLAGS.iter().map(|f| f.to_string()).collect(),
+            }
+        }
+        Some(debug_info) => {
+            let dir = cpp_source_dir();
+            let mut flags: Vec<String> = CXXFLAGS.iter().map(|f| f.to_string()).collect();
+            if debug_info {
+                flags.insert(0, "-g".to_string());
+            }
+            Module {
+                name: CPP_MODULE,
+                source: dir.join(format!("{CPP_MODULE}.cpp")),
+                driver: dir.join("run.py"),
+                compiler: cxx_compiler,
+                compiler_name: "g++",
+                flags,
+            }
+        }
+    }
 }
 
 /// `cargo xtask example [--python PATH]`: build for PATH (default: the debug interpreter) into
@@ -397,6 +501,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xshell::cmd;
 
     fn debug_interpreter() -> PathBuf {
         debug_python()

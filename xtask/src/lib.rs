@@ -8,19 +8,34 @@
 //! Tasks:
 //! - [`demo`]: every recipe on the bundled example, as a self-check.
 //! - [`memcheck`]: valgrind under PYTHONMALLOC=malloc, one log per process, | vg-filter.
+//! - [`refs`]: reference-count leaks, `rss-rounds run` on the debug interpreter.
+//! - [`rss`]: RSS in rounds, `rss-rounds watch`, with a plot.
+//! - [`memray`]: `memray run --native`, the `--leaks` flamegraph and the leaking native functions.
+//! - [`segv`]: `gdb -batch -ex run -ex bt | bt-demangle`, and `ptrace-fix` when gdb is refused.
 //! - [`suppressions`]: the baseline suppression files under `suppressions/`.
+//! - [`bench`]: the tools against grep, c++filt and ValgrindCI on the same inputs; BENCHMARKS.md.
 //! - [`image`]: the debug-interpreter image (`dbg-image build`), and regenerating `docker/`.
 //! - [`example`]: build the bundled extension `examples/dbgpipe_example` for a Python
 //!   interpreter, the program the demos and the end-to-end tests run under Valgrind and gdb
 //!   (and, from Rust, the C++ one `examples/dbgpipe_cpp` with [`example::build_cpp`]).
+//!
+//! [`place`] decides where a recipe runs (this machine, or the debug image through
+//! `run-in-image`), the same way for every recipe.
 #![deny(missing_docs)]
 
 use std::fmt;
 
+pub mod bench;
 pub mod demo;
 pub mod example;
+pub mod fuzz;
 pub mod image;
 pub mod memcheck;
+pub mod memray;
+pub mod place;
+pub mod refs;
+pub mod rss;
+pub mod segv;
 pub mod suppressions;
 pub mod tools;
 

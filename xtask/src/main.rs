@@ -28,10 +28,46 @@ const TASKS: &[Task] = &[
         run: xtask::memcheck::run,
     },
     Task {
+        name: "refs",
+        usage: "refs [MODULE:FN]...",
+        about: "rss-rounds run on the debug interpreter (reference-count leaks)",
+        run: xtask::refs::run,
+    },
+    Task {
+        name: "rss",
+        usage: "rss [-- CMD...]",
+        about: "rss-rounds watch, with --plot (RSS growing in rounds)",
+        run: xtask::rss::run,
+    },
+    Task {
+        name: "memray",
+        usage: "memray [-- CMD...]",
+        about: "memray run --native, then the --leaks flamegraph HTML",
+        run: xtask::memray::run,
+    },
+    Task {
+        name: "segv",
+        usage: "segv [-- CMD...]",
+        about: "gdb -batch run/bt | bt-demangle; ptrace-fix when gdb is refused",
+        run: xtask::segv::run,
+    },
+    Task {
+        name: "fuzz",
+        usage: "fuzz [--seconds N] [TARGET...]",
+        about: "build and run the parsers' cargo-fuzz targets, two at a time",
+        run: xtask::fuzz::run,
+    },
+    Task {
         name: "suppressions",
         usage: "suppressions [-- CMD...]",
         about: "baseline run of the bare interpreter | vg-filter --gen-suppressions",
         run: xtask::suppressions::run,
+    },
+    Task {
+        name: "bench",
+        usage: "bench [--quick] [--only vg,bt,rss]",
+        about: "time the tools against grep, c++filt and ValgrindCI; write BENCHMARKS.md",
+        run: xtask::bench::run,
     },
     Task {
         name: "image",

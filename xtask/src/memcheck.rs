@@ -13,10 +13,11 @@
 use anyhow::Context;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use crate::example::{self, repo_root};
+use crate::place::{self, PlaceOpts};
 use crate::tools;
 use crate::UsageError;
 
@@ -38,6 +39,8 @@ pub struct Options {
     pub task: String,
     /// More vg-filter arguments (the suppressions task adds `--gen-suppressions=FILE`).
     pub filter_args: Vec<String>,
+    /// Here, or in the image.
+    pub place: PlaceOpts,
 }
 
 impl Default for Options {
@@ -50,6 +53,7 @@ impl Default for Options {
             root: None,
             task: "memcheck".into(),
             filter_args: Vec::new(),
+            place: PlaceOpts::default(),
         }
     }
 }
@@ -69,6 +73,8 @@ pub struct Outcome {
     pub summary: Value,
     /// vg-filter's exit status.
     pub status: i32,
+    /// Where valgrind ran.
+    pub place: String,
 }
 
 /// The shipped baseline suppressions for an interpreter: `suppressions/<name>.supp`.
@@ -82,32 +88,34 @@ pub fn shipped_suppressions(python: &Path) -> Option<PathBuf> {
 
 /// Runs the recipe.
 pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
-    let valgrind = tools::require("valgrind", "valgrind")?;
+    let host_python = opts.python.clone().unwrap_or_else(place::debug_python);
+    let mut needs = vec![place::need_program("valgrind", "valgrind")];
+    match opts.command.first() {
+        None => needs.push(place::need_example(&host_python, false)),
+        Some(program) => needs.push(place::need_command(program)),
+    }
+    let place = place::choose("memcheck", &needs, &opts.place)?;
+    let python = place.debug_python(opts.python.as_deref());
     let vg_filter = tools::bin("vg-filter")?;
     let dir = tools::task_dir(&opts.task)?;
-    let (argv, env, root, python) = if opts.command.is_empty() {
-        let python = match &opts.python {
-            Some(p) => p.clone(),
-            None => example::debug_python().context(
-                "no debug interpreter (apt-get install python3.11-dbg), or pass --python PATH",
-            )?,
+    let (argv, mut env, root, python): (Vec<String>, Vec<(String, std::ffi::OsString)>, _, _) =
+        if opts.command.is_empty() {
+            let ex = place.example(&python)?;
+            let mut argv = vec![
+                ex.python.display().to_string(),
+                ex.driver.display().to_string(),
+            ];
+            argv.extend(opts.example_args.iter().cloned());
+            (
+                argv,
+                vec![(example::DIR_ENV.to_string(), ex.dir.clone().into())],
+                repo_root(),
+                Some(ex.python),
+            )
+        } else {
+            let root = std::env::current_dir()?;
+            (opts.command.clone(), Vec::new(), root, None)
         };
-        let ex = example::build(&python, &example::default_out_dir(&python))?;
-        let mut argv = vec![
-            ex.python.display().to_string(),
-            ex.driver.display().to_string(),
-        ];
-        argv.extend(opts.example_args.iter().cloned());
-        (
-            argv,
-            vec![(example::DIR_ENV.to_string(), ex.dir.display().to_string())],
-            repo_root(),
-            Some(ex.python),
-        )
-    } else {
-        let root = std::env::current_dir()?;
-        (opts.command.clone(), Vec::new(), root, None)
-    };
     let root = opts.root.clone().unwrap_or(root);
     let supps = match &opts.suppressions {
         Some(s) => s.clone(),
@@ -118,8 +126,8 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
             .collect(),
     };
 
-    let mut vg = Command::new(&valgrind);
-    vg.args([
+    let mut vg_argv: Vec<std::ffi::OsString> = [
+        "valgrind",
         "--leak-check=full",
         "--show-leak-kinds=all",
         "--track-origins=yes",
@@ -127,13 +135,21 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
         // Full source paths, so that vg-filter --project can tell the project's files.
         "--fullpath-after=",
         "--trace-children=yes",
-    ]);
-    vg.arg(format!("--log-file={}/vg.%p.log", dir.display()));
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    vg_argv.push(format!("--log-file={}/vg.%p.log", dir.display()).into());
     // Suppressions go to vg-filter rather than valgrind: it counts what each one hides, and
     // `--show-suppressed` can list them, where valgrind would drop them without a trace.
-    vg.args(&argv).envs(env).env("PYTHONMALLOC", "malloc");
-    vg.stdin(Stdio::null());
-    eprintln!("memcheck: valgrind {}", argv.join(" "));
+    vg_argv.extend(argv.iter().map(Into::into));
+    env.push(("PYTHONMALLOC".into(), "malloc".into()));
+    let vg = place.command(&vg_argv, &env, false)?;
+    eprintln!(
+        "memcheck: valgrind {} ({})",
+        argv.join(" "),
+        place.describe()
+    );
     let logs_dir = dir.clone();
     let status = tools::run_with_progress(
         "valgrind",
@@ -141,6 +157,7 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
         &|| tools::size_of_logs(&logs_dir, "vg."),
         Duration::from_secs(10),
     )?;
+    tools::check_ran("valgrind", place.is_image(), &status)?;
     eprintln!("memcheck: the program exited with {status}");
     let logs = tools::files_starting(&dir, "vg.");
     if logs.is_empty() {
@@ -181,6 +198,7 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
         records,
         summary,
         status,
+        place: place.describe(),
     })
 }
 
@@ -227,6 +245,9 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let mut opts = Options::default();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
+        if opts.place.parse(arg, &mut it)? {
+            continue;
+        }
         let mut value = |name: &str| {
             it.next()
                 .cloned()
@@ -244,7 +265,7 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
                 break;
             }
             "-h" | "--help" => {
-                println!("{}", HELP);
+                println!("{HELP}\n\n{}", place::RULE);
                 return Ok(ExitCode::SUCCESS);
             }
             other => return Err(UsageError(format!("unexpected argument `{other}`")).into()),
@@ -257,7 +278,8 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
 
 /// Help text of the task.
 pub const HELP: &str = "\
-usage: cargo xtask memcheck [--python PATH] [--suppressions FILE]... [--root DIR] [-- CMD ARGS...]
+usage: cargo xtask memcheck [--host | --image TAG] [--python PATH] [--suppressions FILE]...
+                            [--root DIR] [-- CMD ARGS...]
 
 Runs CMD (default: the bundled example's planted defects on python3.11-dbg) under Valgrind
 Memcheck with PYTHONMALLOC=malloc, one log per process, and keeps the records that touch the

@@ -50,6 +50,11 @@ pub fn generate(python: &PathBuf, command: &[String]) -> anyhow::Result<(PathBuf
             format!("--supp-name={name}"),
         ],
         root: None,
+        // The baseline is this machine's interpreter's: never another one's in an image.
+        place: crate::place::PlaceOpts {
+            host: true,
+            image: None,
+        },
     })?;
     let version = std::process::Command::new(python)
         .args(["-c", "import sys; print(sys.version.split()[0], 'debug' if hasattr(sys, 'gettotalrefcount') else 'release')"])

@@ -122,3 +122,69 @@ pub fn files_starting(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// Reads a tool's JSON lines: one value per non-empty line, an error naming the file and line
+/// for anything else.
+pub fn read_jsonl(path: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .with_context(|| format!("{}:{}: not a JSON line", path.display(), i + 1))
+        })
+        .collect()
+}
+
+/// The last record of `records` whose `type` is `kind`.
+pub fn last_of<'a>(records: &'a [serde_json::Value], kind: &str) -> Option<&'a serde_json::Value> {
+    records.iter().rev().find(|r| r["type"] == kind)
+}
+
+/// The records of `records` whose `type` is `kind`.
+pub fn all_of<'a>(
+    records: &'a [serde_json::Value],
+    kind: &'a str,
+) -> impl Iterator<Item = &'a serde_json::Value> + 'a {
+    records.iter().filter(move |r| r["type"] == kind)
+}
+
+/// A process's exit code, or 128 + the signal that ended it (as a shell reports it).
+pub fn code_of(status: &ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(2)
+}
+
+/// Fails when a command run through `run-in-image` could not run at all: 125 is the engine
+/// failing, 126/127 the command not runnable or not found inside (run-in-image's own statuses).
+pub fn check_ran(what: &str, in_image: bool, status: &ExitStatus) -> anyhow::Result<()> {
+    let code = code_of(status);
+    if in_image && (125..=127).contains(&code) {
+        bail!("{what} could not run in the image (run-in-image exited with {code})");
+    }
+    if !in_image && code == 127 {
+        bail!("{what} was not found");
+    }
+    Ok(())
+}
+
+/// The process exit status for a task's result: 0 clean, 1 findings, 2 could not run.
+pub fn exit(code: i32) -> std::process::ExitCode {
+    std::process::ExitCode::from(code.clamp(0, 255) as u8)
+}
+
+/// This process's stderr as a child's stdout, so that a program's chatter does not mix with
+/// the task's report on stdout.
+pub fn stderr_as_stdout() -> std::process::Stdio {
+    use std::os::fd::AsFd;
+    std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::process::Stdio::from)
+        .unwrap_or_else(|_| std::process::Stdio::inherit())
+}

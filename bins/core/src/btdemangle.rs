@@ -48,7 +48,7 @@
 
 use crate::demangle;
 use crate::gdb::{self, Event};
-use crate::input::{read_line_capped, MAX_LINE};
+use crate::input::{read_line, MAX_LINE};
 use crate::output::{Sink, SCHEMA};
 use crate::project::Project;
 use crate::simplify;
@@ -91,7 +91,14 @@ pub struct Options {
 const KEEP_CAPACITY: usize = 64 << 10;
 
 /// Most frames kept per thread for the crash record; the output still has every frame.
-const MAX_STACK: usize = 500;
+/// Frames past it are counted (`dropped_frames`), as vg-filter counts Memcheck's.
+pub const MAX_STACK: usize = 500;
+
+/// Most threads whose stacks are kept per input for the crash record (and counted in
+/// `threads`); frames of further threads are written out, counted in `dropped_frames`, and
+/// not kept. A real process has a few hundred threads; an input with millions of thread
+/// headers would otherwise cost memory in proportion.
+pub const MAX_THREADS: usize = 4096;
 
 /// Names hashed into a signature, at most, from each side of the first project frame.
 const SIGNATURE_SYSTEM: usize = 3;
@@ -251,6 +258,9 @@ pub struct Summary {
     pub unparsed_lines: u64,
     /// Lines longer than [`MAX_LINE`], cut.
     pub long_lines: u64,
+    /// Frames written out but not kept for the crash record: past [`MAX_STACK`] in their
+    /// thread's stack, or of a thread past [`MAX_THREADS`].
+    pub dropped_frames: u64,
 }
 
 /// Why a run stopped.
@@ -335,7 +345,10 @@ struct InputState {
     open: Option<usize>,
     last_index: Option<u32>,
     last_thread: Option<u32>,
+    /// Threads with frames (at most [`MAX_THREADS`]).
     threads: HashSet<Option<u32>>,
+    /// The stack being read belongs to a thread past [`MAX_THREADS`].
+    untracked: bool,
     /// Text mode: interpreter frames held for folding, and their lines.
     fold_frames: usize,
     fold_text: String,
@@ -394,8 +407,8 @@ impl Filter {
         let mut state = InputState::default();
         let mut buf = Vec::with_capacity(256);
         loop {
-            let cut = match read_line_capped(&mut reader, &mut buf, MAX_LINE) {
-                Ok(Some(cut)) => cut,
+            let end = match read_line(&mut reader, &mut buf, MAX_LINE) {
+                Ok(Some(end)) => end,
                 Ok(None) => break,
                 Err(e) => {
                     let at = Some(self.summary.lines + 1);
@@ -403,7 +416,7 @@ impl Filter {
                 }
             };
             self.summary.lines += 1;
-            if cut {
+            if end.cut {
                 self.summary.long_lines += 1;
             }
             let line = match std::str::from_utf8(&buf) {
@@ -413,7 +426,13 @@ impl Filter {
             // A line that is not UTF-8 is passed through as its bytes when nothing in it
             // changes (see `other`).
             let raw = matches!(line, Cow::Owned(_)).then_some(&buf[..]);
-            parser.push(&line, &mut |ev| self.event(ev, &mut state, out, raw))?;
+            let mut emit = |ev: Event<'_>| self.event(ev, &mut state, out, raw);
+            if end.newline {
+                parser.push(&line, &mut emit)?;
+            } else {
+                // Only an input's last line lacks its newline: the input was cut there.
+                parser.push_cut(&line, &mut emit)?;
+            }
             if buf.capacity() > KEEP_CAPACITY {
                 buf = Vec::with_capacity(256);
             }
@@ -506,11 +525,14 @@ impl Filter {
             }
             Event::Detail(line) => {
                 if text {
-                    if state.fold_frames > 0 {
-                        state.fold_text.push_str(line);
-                        state.fold_text.push('\n');
-                    } else {
-                        self.other(line, out, raw)?;
+                    match state.fold_frames {
+                        0 => self.other(line, out, raw)?,
+                        1 => {
+                            state.fold_text.push_str(line);
+                            state.fold_text.push('\n');
+                        }
+                        // Folded away with its frame (see `frame`).
+                        _ => {}
                     }
                 }
                 Ok(())
@@ -631,21 +653,23 @@ impl Filter {
             self.summary.truncated_frames += 1;
         }
         // Stacks: a new one at #0, at a number that does not follow, or at a thread change;
-        // only each thread's first one is kept.
-        state.threads.insert(f.thread);
+        // only each thread's first one is kept. A thread's first frame always starts a stack
+        // (its thread differs from the last frame's), so "new to `threads`" is "no stack yet",
+        // found without a search through the stacks.
+        let first = state.threads.len() < MAX_THREADS && state.threads.insert(f.thread);
         let new_stack = index == 0
             || state.last_index.map_or(true, |last| index <= last)
             || state.last_thread != f.thread;
         if new_stack {
-            state.open = if state.stacks.iter().any(|s| s.thread == f.thread) {
-                None
-            } else {
+            state.open = first.then(|| {
                 state.stacks.push(Stack {
                     thread: f.thread,
                     frames: Vec::new(),
                 });
-                Some(state.stacks.len() - 1)
-            };
+                state.stacks.len() - 1
+            });
+            // A thread past the cap has no stack: its frames are dropped below.
+            state.untracked = !first && !state.threads.contains(&f.thread);
         }
         state.last_index = Some(index);
         state.last_thread = f.thread;
@@ -654,7 +678,14 @@ impl Filter {
                 let line = self.render(&f, function.as_deref(), class);
                 if class == Class::Python && !self.opts.all {
                     state.fold_frames += 1;
-                    state.fold_text.push_str(&line);
+                    // Only a lone interpreter frame is shown as itself; from the second on
+                    // the run is shown as a count, so its text need not be kept (a run of
+                    // millions would otherwise all be held).
+                    if state.fold_frames == 1 {
+                        state.fold_text.push_str(&line);
+                    } else {
+                        state.fold_text.clear();
+                    }
                 } else {
                     self.flush_fold(state, out)?;
                     out.text(&line)?;
@@ -701,7 +732,11 @@ impl Filter {
             let stack = &mut state.stacks[open].frames;
             if stack.len() < MAX_STACK {
                 stack.push(lite);
+            } else {
+                self.summary.dropped_frames += 1;
             }
+        } else if state.untracked {
+            self.summary.dropped_frames += 1;
         }
         Ok(())
     }
@@ -978,6 +1013,10 @@ fn summary_line(s: &Summary) -> String {
         (s.truncated_frames, "cut frames"),
         (s.unparsed_lines, "unparsed frame lines"),
         (s.long_lines, "cut long lines"),
+        (
+            s.dropped_frames,
+            "frames past the caps not kept for the crash record",
+        ),
     ] {
         if n > 0 {
             line.push_str(&format!("; {n} {what}"));
@@ -1506,5 +1545,56 @@ Program received signal SIGSEGV, Segmentation fault.
         };
         let (out, _) = output(&text, no_simplify);
         assert!(out.starts_with("void foo::bar<0>()\n"), "{}", &out[..100]);
+    }
+
+    /// Caps on what is kept for the crash record, counted: a deep stack and many threads.
+    /// The threads also used to be found by a search through every stack for each new one,
+    /// quadratic in the number of threads.
+    #[test]
+    fn deep_stacks_and_many_threads_are_capped_and_counted() {
+        let mut text = String::new();
+        for i in 0..MAX_STACK + 7 {
+            text.push_str(&format!("#{i}  0x1 in f{i} () from /usr/lib/libc.so.6\n"));
+        }
+        let (_, summary) = output(&text, opts(Format::Jsonl));
+        assert_eq!(summary.frames, MAX_STACK as u64 + 7);
+        assert_eq!(summary.dropped_frames, 7);
+
+        let mut text = String::new();
+        for t in 1..=MAX_THREADS + 20 {
+            text.push_str(&format!(
+                "Thread {t} (Thread 0x1 (LWP {t})):\n#0  0x1 in g () from /usr/lib/libc.so.6\n#1  0x2 in h () from /usr/lib/libc.so.6\n"
+            ));
+        }
+        let (out, summary) = output(&text, opts(Format::Text));
+        assert_eq!(summary.threads, MAX_THREADS as u64);
+        assert_eq!(summary.frames, 2 * (MAX_THREADS as u64 + 20));
+        assert_eq!(summary.dropped_frames, 2 * 20);
+        assert!(
+            out.contains("40 frames past the caps not kept"),
+            "{}",
+            &out[out.len() - 300..]
+        );
+    }
+
+    /// Text mode folds runs of interpreter frames; a run's text is no longer kept once it is
+    /// known to be folded, and a lone frame still shows with its details.
+    #[test]
+    fn long_runs_of_interpreter_frames_fold_to_a_count() {
+        let mut text = String::from("#0  0x1 in _PyEval_EvalFrameDefault () at Python/ceval.c:2\n        x = 1\n#1  0x9 in f () from /usr/lib/libc.so.6\n");
+        for i in 2..20_002 {
+            text.push_str(&format!(
+                "#{i}  0x1 in _PyEval_EvalFrameDefault () at Python/ceval.c:2\n        x = 1\n"
+            ));
+        }
+        let (out, _) = output(&text, opts(Format::Text));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0],
+            "#0  0x1 in _PyEval_EvalFrameDefault () at Python/ceval.c:2"
+        );
+        assert_eq!(lines[1], "        x = 1");
+        assert_eq!(lines[3], "    … 20000 interpreter frames …");
+        assert!(lines[4].starts_with("crash: "), "{}", lines[4]);
     }
 }

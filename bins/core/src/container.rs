@@ -76,7 +76,11 @@ pub fn from_cgroup(text: &str) -> Option<&'static str> {
 
 /// Looks at the files under `proc_root` (normally `/proc`).
 pub fn detect(proc_root: &Path) -> Option<Evidence> {
-    let read = |rel: &str| std::fs::read(proc_root.join(rel)).ok();
+    // Capped: under --proc-root these are any files. A host with thousands of mounts has a
+    // mountinfo of a megabyte or two; sixteen is far beyond any real one.
+    let read = |rel: &str| {
+        crate::input::read_file_capped(&proc_root.join(rel), 16 * crate::input::MAX_SMALL_FILE).ok()
+    };
     if let Some(kind) = read("1/environ").as_deref().and_then(from_environ) {
         return Some(Evidence {
             source: format!("/proc/1/environ: container={kind}"),

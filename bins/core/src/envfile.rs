@@ -57,6 +57,9 @@ pub struct Assignment {
     pub line: u64,
 }
 
+/// Prefix of the [`EXPANDER`]'s own shell variables; env files may not assign such names.
+pub const RESERVED: &str = "_dbgpipe_";
+
 /// True for a valid shell variable name.
 pub fn is_name(name: &str) -> bool {
     let mut chars = name.chars();
@@ -79,7 +82,7 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Assignment>, Error> {
 /// Reads and parses an env file.
 pub fn read(path: &std::path::Path) -> Result<Vec<Assignment>, Error> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| Error::io(&name, &e))?;
+    let bytes = crate::input::read_file_capped(path, crate::input::MAX_SMALL_FILE)?;
     let text = String::from_utf8(bytes).map_err(|_| Error::at(&name, None, "is not UTF-8 text"))?;
     parse(&name, &text)
 }
@@ -143,6 +146,7 @@ impl<'a> Line<'a> {
             if name.is_empty() {
                 return Err(self.unsupported(word_start));
             }
+            reserved(&name)?;
             match self.peek() {
                 Some('=') => {
                     self.pos += 1;
@@ -309,6 +313,7 @@ impl<'a> Line<'a> {
                         "only `${NAME}`, `${NAME:-word}` and `${NAME-word}` are supported".into(),
                     );
                 }
+                reserved(&name)?;
                 let if_empty = match (self.peek(), self.peek_at(1)) {
                     (Some('}'), _) => {
                         self.pos += 1;
@@ -348,6 +353,7 @@ impl<'a> Line<'a> {
             }
             Some(c) if c == '_' || c.is_ascii_alphabetic() => {
                 let name = self.name();
+                reserved(&name)?;
                 flush(parts, lit);
                 parts.push(Part::Var(name));
                 Ok(())
@@ -364,6 +370,17 @@ impl<'a> Line<'a> {
     }
 }
 
+/// Names the expander keeps for itself cannot be assigned nor read: inside the container
+/// they would be the expander's state, not the environment's.
+fn reserved(name: &str) -> Result<(), String> {
+    if name.starts_with(RESERVED) {
+        return Err(format!(
+            "`{name}`: names starting with {RESERVED} are run-in-image's own"
+        ));
+    }
+    Ok(())
+}
+
 fn flush(parts: &mut Vec<Part>, lit: &mut String) {
     if !lit.is_empty() {
         match parts.last_mut() {
@@ -374,12 +391,19 @@ fn flush(parts: &mut Vec<Part>, lit: &mut String) {
     }
 }
 
+/// Longest value [`expand`] builds, in bytes: Linux refuses to start a program with a longer
+/// environment string (`MAX_ARG_STRLEN`, 32 pages). Lines such as `X=$X$X` double a value
+/// each time, so thirty of them would otherwise ask for gigabytes.
+pub const MAX_VALUE: usize = 128 << 10;
+
 /// Expands the assignments in order against an environment (the host's for `--host`), each
-/// later one seeing the earlier ones; returns the variables to set, in order.
+/// later one seeing the earlier ones; returns the variables to set, in order. A value longer
+/// than [`MAX_VALUE`] is an error naming its line (the input is named `env file`: the
+/// assignments of several files may be expanded together).
 pub fn expand(
     assignments: &[Assignment],
     lookup: impl Fn(&str) -> Option<String>,
-) -> Vec<(String, String)> {
+) -> Result<Vec<(String, String)>, Error> {
     let mut set: Vec<(String, String)> = Vec::new();
     let get = |set: &[(String, String)], name: &str| {
         set.iter()
@@ -392,11 +416,22 @@ pub fn expand(
         let mut value = String::new();
         for part in &a.value {
             append(&mut value, part, &|name| get(&set, name));
+            if value.len() > MAX_VALUE {
+                return Err(Error::at(
+                    "env file",
+                    Some(a.line),
+                    format!(
+                        "the value of {} would be longer than {} KiB, the most Linux passes in one variable",
+                        a.name,
+                        MAX_VALUE >> 10
+                    ),
+                ));
+            }
         }
         set.retain(|(n, _)| n != &a.name);
         set.push((a.name.clone(), value));
     }
-    set
+    Ok(set)
 }
 
 fn append(value: &mut String, part: &Part, get: &dyn Fn(&str) -> Option<String>) {
@@ -424,23 +459,26 @@ fn append(value: &mut String, part: &Part, get: &dyn Fn(&str) -> Option<String>)
 /// `${op#?}` and assigned, and is never evaluated. `printenv` is found with `command -p`
 /// (the standard PATH), so an env file that sets PATH cannot hide it; `printenv NAME && echo .`
 /// keeps a value's trailing newlines. Exit status 125 marks a failure of the expander itself,
-/// as docker uses it for its own failures.
-pub const EXPANDER: &str = r#"get() { _v=$(command -p printenv "$1" && echo .) || return 1; _v=${_v%?}; _v=${_v%?}; }
-name= val= skip=
+/// as docker uses it for its own failures. Its own variables all start with [`RESERVED`]: a
+/// shell variable is the environment variable of the same name, so a plain `name` or `val`
+/// would be overwritten by the loop (an env file's `export val=x` came out as the last
+/// value expanded, and any exported `op` as `--`).
+pub const EXPANDER: &str = r#"_dbgpipe_get() { _dbgpipe_v=$(command -p printenv "$1" && echo .) || return 1; _dbgpipe_v=${_dbgpipe_v%?}; _dbgpipe_v=${_dbgpipe_v%?}; }
+_dbgpipe_name= _dbgpipe_val= _dbgpipe_skip=
 while [ "$#" -gt 0 ]; do
-  op=$1; shift
-  case $op in
+  _dbgpipe_op=$1; shift
+  case $_dbgpipe_op in
     --) exec "$@" ;;
-    d) skip=; continue ;;
+    d) _dbgpipe_skip=; continue ;;
   esac
-  [ -n "$skip" ] && continue
-  case $op in
-    =*) name=${op#=}; val= ;;
-    L*) val=$val${op#L} ;;
-    V*) if get "${op#V}"; then val=$val$_v; fi ;;
-    D*) if get "${op#D}" && [ -n "$_v" ]; then val=$val$_v; skip=1; fi ;;
-    U*) if get "${op#U}"; then val=$val$_v; skip=1; fi ;;
-    E) export "$name=$val" || exit 125 ;;
+  [ -n "$_dbgpipe_skip" ] && continue
+  case $_dbgpipe_op in
+    =*) _dbgpipe_name=${_dbgpipe_op#=}; _dbgpipe_val= ;;
+    L*) _dbgpipe_val=$_dbgpipe_val${_dbgpipe_op#L} ;;
+    V*) if _dbgpipe_get "${_dbgpipe_op#V}"; then _dbgpipe_val=$_dbgpipe_val$_dbgpipe_v; fi ;;
+    D*) if _dbgpipe_get "${_dbgpipe_op#D}" && [ -n "$_dbgpipe_v" ]; then _dbgpipe_val=$_dbgpipe_val$_dbgpipe_v; _dbgpipe_skip=1; fi ;;
+    U*) if _dbgpipe_get "${_dbgpipe_op#U}"; then _dbgpipe_val=$_dbgpipe_val$_dbgpipe_v; _dbgpipe_skip=1; fi ;;
+    E) export "$_dbgpipe_name=$_dbgpipe_val" || exit 125 ;;
     *) echo "run-in-image: unknown expander step" >&2; exit 125 ;;
   esac
 done
@@ -644,7 +682,7 @@ mod tests {
             "EMPTY" => Some(String::new()),
             _ => None,
         };
-        let got = expand(&parsed, env);
+        let got = expand(&parsed, env).unwrap();
         let want = [
             ("PATH", "/usr/bin:/work/bin"),
             ("B", "/root/x and /root/x"),
@@ -686,7 +724,8 @@ export A=again
             base.iter()
                 .find(|(n, _)| *n == name)
                 .map(|(_, v)| v.to_string())
-        });
+        })
+        .unwrap();
         let mut cmd = Command::new("sh");
         cmd.arg("-c").arg(EXPANDER).arg("run-in-image");
         cmd.args(expander_args(&parsed)).arg("--");
@@ -718,6 +757,57 @@ export A=again
     }
 
     use std::path::Path;
+
+    /// Regression: the expander's loop variables were plain `name`, `val`, `skip`, `op` and
+    /// `_v`, which are the environment variables of those names once exported, so `export
+    /// val=x` reached the command as the last value expanded and `export op=1` as `--`.
+    #[test]
+    fn variables_named_like_the_expanders_state_keep_their_values() {
+        let file = "export name=n val=v skip=s op=o _v=u get=g\nexport B=$val$op\nexport C=later\n";
+        let parsed = parse("t", file).unwrap();
+        let want = expand(&parsed, |_| None).unwrap();
+        let out = Command::new("sh")
+            .args(["-c", EXPANDER, "run-in-image"])
+            .args(expander_args(&parsed))
+            .args(["--", "env", "-0"])
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let env = String::from_utf8(out.stdout).unwrap();
+        for (name, value) in &want {
+            let entry = format!("{name}={value}");
+            assert!(env.split('\0').any(|e| e == entry), "{entry} in {env:?}");
+        }
+        assert!(want.contains(&("B".to_string(), "vo".to_string())));
+    }
+
+    #[test]
+    fn the_expanders_own_names_are_refused() {
+        for line in [
+            "export _dbgpipe_val=1",
+            "export A=$_dbgpipe_v",
+            "export A=${_dbgpipe_op:-x}",
+            "export _dbgpipe_name",
+        ] {
+            let error = parse("f.env", line).unwrap_err().to_string();
+            assert!(error.contains("run-in-image's own"), "{line}: {error}");
+        }
+    }
+
+    /// Found by the `envfile` fuzz target: 30 lines of `X=$X$X=X` ask `expand` for
+    /// 2^30 bytes. Values are capped at the kernel's limit for one variable.
+    #[test]
+    fn doubling_values_stop_at_the_kernels_limit() {
+        let file = "X=x\n".to_string() + &"X=$X$X=X\n".repeat(40);
+        let parsed = parse("t", &file).unwrap();
+        let error = expand(&parsed, |_| None).unwrap_err();
+        // 1, 4, 10, 22, … 3·2^(n-1) - 2 bytes: line 17 is the first over 128 KiB.
+        assert_eq!(error.line, Some(17), "{error}");
+        assert!(error.to_string().contains("longer than 128 KiB"), "{error}");
+        let fine = parse("t", &"X=$X$X=X\n".repeat(10)).unwrap();
+        assert!(expand(&fine, |_| None).is_ok());
+    }
 
     #[test]
     fn the_expander_passes_the_exit_status_and_argv_through() {

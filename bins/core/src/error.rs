@@ -31,12 +31,45 @@ impl Error {
 }
 
 impl fmt::Display for Error {
+    /// One line whatever the parts hold: control characters (a newline in a file name, or in
+    /// the text a parser quotes from a hostile input) are written escaped, as `\n`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{}: {}", self.input, line, self.message),
-            None => write!(f, "{}: {}", self.input, self.message),
+        one_line(f, &self.input)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
         }
+        f.write_str(": ")?;
+        one_line(f, &self.message)
     }
 }
 
+fn one_line(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    if !text.contains(char::is_control) {
+        return f.write_str(text);
+    }
+    for c in text.chars() {
+        if c.is_control() {
+            write!(f, "{}", c.escape_default())?;
+        } else {
+            write!(f, "{c}")?;
+        }
+    }
+    Ok(())
+}
+
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_one_line() {
+        let e = Error::at("a\nb.log", Some(3), "expected `</tid>`, found `</ti\nd>`\r");
+        assert_eq!(
+            e.to_string(),
+            r"a\nb.log:3: expected `</tid>`, found `</ti\nd>`\r"
+        );
+        assert_eq!(Error::at("x", None, "plain").to_string(), "x: plain");
+    }
+}

@@ -23,6 +23,7 @@
 //! A frame whose end may still come on the next line is held until that line arrives (or the
 //! input ends); everything else is emitted at once, so the parser streams.
 
+use crate::input::MAX_LINE;
 use nom::bytes::complete::{tag, take_while1};
 use nom::character::complete::{char, digit1, space1};
 use nom::combinator::{map_res, recognize};
@@ -148,6 +149,8 @@ struct Pending {
     body: String,
     text: String,
     joined: usize,
+    /// A line of it was cut by the end of the input (it had no newline).
+    cut: bool,
 }
 
 /// The streaming parser; see the module documentation.
@@ -166,6 +169,10 @@ pub struct Parser {
     current: Option<u32>,
     /// Index of the next Python frame in the traceback being read.
     py_index: u32,
+    /// The line being read is the input's last and has no newline: it was cut.
+    line_cut: bool,
+    /// No line has been read yet.
+    at_start: bool,
 }
 
 impl Default for Parser {
@@ -185,6 +192,8 @@ impl Parser {
             header_armed: false,
             current: None,
             py_index: 0,
+            line_cut: false,
+            at_start: true,
         }
     }
 
@@ -209,17 +218,33 @@ impl Parser {
         }
         if let Some(before) = before_pager_prompt(line) {
             // Alone on its line the prompt (and the answer typed after it) is noise; in
-            // mid-line the next line carries on where it interrupted.
+            // mid-line the next line carries on where it interrupted. Lines that each hold
+            // a prompt would join without end: past `MAX_LINE` the text so far is taken as
+            // a line of its own, so the parser's memory stays bounded.
+            if before.len() > MAX_LINE {
+                let before = before.to_string();
+                return self.complete_line(&before, emit);
+            }
             if !before.is_empty() {
                 self.carry = Some(before.to_string());
             }
             return Ok(());
         }
+        self.complete_line(line, emit)
+    }
+
+    /// A line with any pager prompt removed: a continuation of the held frame, or a new line.
+    fn complete_line<E>(
+        &mut self,
+        line: &str,
+        emit: &mut dyn FnMut(Event<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         if let Some(p) = self.pending.as_mut() {
             if p.joined < MAX_CONTINUATIONS && continues(&p.body, line) {
                 join(&mut p.body, line);
                 join(&mut p.text, line);
                 p.joined += 1;
+                p.cut |= self.line_cut;
                 return self.release_if_complete(emit);
             }
             self.flush(false, emit)?;
@@ -227,10 +252,31 @@ impl Parser {
         self.line(line, emit)
     }
 
+    /// Reads the input's last line when it has no newline: the input was cut there (an
+    /// excerpt, a log whose writer died), so the frame it belongs to is flagged `truncated`
+    /// even when what is left of it reads as complete (`at a.c:1` of `at a.c:12`).
+    pub fn push_cut<E>(
+        &mut self,
+        line: &str,
+        emit: &mut dyn FnMut(Event<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.line_cut = true;
+        // A frame still held might have gone on in the part of this line that is missing
+        // (`   from LIB` cut to `   fr`, or to blanks): it may be incomplete too. Not when
+        // the line starts the next frame or thread: then the held one had ended.
+        if let Some(p) = self.pending.as_mut() {
+            p.cut |= !(line.starts_with('#') || line.starts_with("Thread "));
+        }
+        let result = self.push(line, emit);
+        self.line_cut = false;
+        result
+    }
+
     /// Ends the input: emits the frame still held, as cut if it is incomplete.
     pub fn finish<E>(&mut self, emit: &mut dyn FnMut(Event<'_>) -> Result<(), E>) -> Result<(), E> {
         if let Some(carry) = self.carry.take() {
-            self.line(&carry, emit)?;
+            // As any line: it may continue the held frame, and must not replace it.
+            self.complete_line(&carry, emit)?;
         }
         self.flush(true, emit)
     }
@@ -240,6 +286,12 @@ impl Parser {
         line: &str,
         emit: &mut dyn FnMut(Event<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
+        let first = std::mem::replace(&mut self.at_start, false);
+        if first && is_cut_continuation(line) {
+            // An excerpt that starts with the wrapped end of a frame (`   from LIB`): the
+            // frame itself was cut off, which is worth counting.
+            return emit(Event::Unparsed(line));
+        }
         if let Ok((rest, index)) = frame_head(line) {
             if let Some(py) = py_full_frame(rest) {
                 return self.py_frame(py, line, emit);
@@ -253,6 +305,7 @@ impl Parser {
                 body: rest.to_string(),
                 text: line.to_string(),
                 joined: 0,
+                cut: self.line_cut,
             });
             return self.release_if_complete(emit);
         }
@@ -304,12 +357,16 @@ impl Parser {
                     body: line.to_string(),
                     text: line.to_string(),
                     joined: 0,
+                    cut: self.line_cut,
                 });
                 return self.release_if_complete(emit);
             }
         }
         self.after = After::Nothing;
-        if line.starts_with('#') && line[1..].starts_with(|c: char| c.is_ascii_digit()) {
+        // `#7` of a frame line cut right after it (or its `#` alone) is a frame, unread.
+        if line.starts_with('#')
+            && (self.line_cut || line[1..].starts_with(|c: char| c.is_ascii_digit()))
+        {
             return emit(Event::Unparsed(line));
         }
         emit(Event::Other(line))
@@ -376,8 +433,9 @@ impl Parser {
         let Some(p) = self.pending.take() else {
             return Ok(());
         };
-        match parse_body(&p.body, eof) {
+        match parse_body(&p.body, eof || p.cut) {
             Some(mut frame) => {
+                frame.truncated |= p.cut;
                 frame.index = p.index;
                 frame.thread = p.thread;
                 frame.text = p.text;
@@ -440,6 +498,14 @@ fn continues(body: &str, line: &str) -> bool {
         // A name without its argument list: gdb may wrap before ` (`.
         None => indented && rest.starts_with('(') && has_function(body),
     }
+}
+
+/// The wrapped tail of a frame on a line of its own: `   from LIB`, `    at FILE:LINE` or
+/// `    (args) at …`, indented as gdb indents them.
+fn is_cut_continuation(line: &str) -> bool {
+    let rest = line.trim_start();
+    rest.len() < line.len()
+        && (rest.starts_with("from /") || rest.starts_with("at ") || rest.starts_with('('))
 }
 
 fn has_function(body: &str) -> bool {
@@ -1071,6 +1137,77 @@ mod tests {
         );
         assert_eq!(f[6].function.as_deref(), Some("last"));
         assert!(f.iter().all(|f| !f.truncated));
+    }
+
+    /// A frame line cut by a pager prompt at the very end of the input used to replace the
+    /// frame still held, which was lost.
+    #[test]
+    fn a_prompt_at_the_end_keeps_the_frame_before_it() {
+        let text = "#0  0x1 in f (a=1,\n#1  0x2 in g () from /x.so--Type <RET> for more, q to quit, c to continue without paging--";
+        let f = frames(text);
+        assert_eq!(f.len(), 2, "{f:#?}");
+        assert_eq!(f[0].function.as_deref(), Some("f"));
+        assert!(f[0].truncated);
+        assert_eq!(f[1].library.as_deref(), Some("/x.so"));
+    }
+
+    /// Every line holding a prompt in mid-line joins the next: without a bound the text
+    /// carried grew with the input.
+    #[test]
+    fn prompts_on_every_line_do_not_join_without_bound() {
+        let prompt = "--Type <RET> for more, q to quit, c to continue without paging--";
+        let chunk = "x".repeat(64 << 10);
+        let mut parser = Parser::new();
+        let mut others = 0usize;
+        let mut emit = |e: Event<'_>| -> Result<(), std::convert::Infallible> {
+            if let Event::Other(t) = e {
+                assert!(t.len() <= MAX_LINE + chunk.len(), "{}", t.len());
+                others += 1;
+            }
+            Ok(())
+        };
+        for _ in 0..64 {
+            let Ok(()) = parser.push(&format!("{chunk}{prompt}"), &mut emit);
+        }
+        let Ok(()) = parser.finish(&mut emit);
+        assert_eq!(others, 4, "64 lines of 64 KiB make 4 of just over 1 MiB");
+    }
+
+    /// What a cut looks like from each side: the first part's last line has no newline (its
+    /// frame is flagged even when what is left reads as complete), and the second part
+    /// starts with the wrapped end of a frame (counted as unparsed).
+    #[test]
+    fn cut_inputs_say_so() {
+        let cut_frames = |text: &str, last: &str| {
+            let mut frames = Vec::new();
+            let mut parser = Parser::new();
+            let mut emit = |e: Event<'_>| -> Result<(), std::convert::Infallible> {
+                if let Event::Frame(f) = e {
+                    frames.push(f);
+                }
+                Ok(())
+            };
+            for line in text.lines() {
+                let Ok(()) = parser.push(line, &mut emit);
+            }
+            let Ok(()) = parser.push_cut(last, &mut emit);
+            let Ok(()) = parser.finish(&mut emit);
+            frames
+        };
+        // `a.c:1` of `a.c:12`.
+        let f = cut_frames("#0  0x1 in f () at a.c:3\n", "#1  0x2 in g () at a.c:1");
+        assert_eq!((f[0].truncated, f[1].truncated), (false, true));
+        assert_eq!(f[1].line, Some(1));
+        // `   from LIB` cut to blanks: the frame before it may lack its library.
+        let f = cut_frames("#0  0x1 in f ()\n", "   ");
+        assert!(f[0].truncated);
+        // The next frame's `#`: the one before had ended.
+        let f = cut_frames("#0  0x1 in f ()\n", "#");
+        assert!(!f[0].truncated);
+        let events = parse_all("   from /lib/libc.so.6\n#1  0x2 in g () at a.c:3\n");
+        assert!(matches!(&events[0], OwnedEvent::Unparsed(_)), "{events:?}");
+        let events = parse_all("    at a.c:3\n");
+        assert!(matches!(&events[0], OwnedEvent::Unparsed(_)), "{events:?}");
     }
 
     #[test]

@@ -126,7 +126,7 @@ fn ids(value: &str) -> Option<[u32; 4]> {
 /// Reads and parses a status file (`/proc/self/status`, or one in a fake tree).
 pub fn read(path: &Path) -> Result<Status, Error> {
     let name = path.display().to_string();
-    let text = std::fs::read(path).map_err(|e| Error::io(&name, &e))?;
+    let text = crate::input::read_file_capped(path, crate::input::MAX_SMALL_FILE)?;
     parse(&name, &String::from_utf8_lossy(&text))
 }
 

@@ -24,6 +24,7 @@
 //! what ptrace-fix did.
 
 use crate::container::{self, Evidence};
+use crate::input::{read_file_capped, MAX_SMALL_FILE};
 use crate::procstatus::{self, CAP_SYS_PTRACE};
 use crate::Error;
 use serde::Serialize;
@@ -100,7 +101,14 @@ pub struct Facts {
 /// Reads the facts under `paths`.
 pub fn gather(paths: &Paths) -> Result<Facts, Error> {
     let yama_path = paths.yama();
-    let yama = match std::fs::read_to_string(&yama_path) {
+    // Capped reads: with --proc-root these are any files.
+    let yama_name = yama_path.display().to_string();
+    let yama_text = std::fs::File::open(&yama_path).and_then(|file| {
+        crate::input::read_to_end_capped(&yama_name, file, MAX_SMALL_FILE)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|e| std::io::Error::other(e.message))
+    });
+    let yama = match yama_text {
         Ok(text) => Some(
             text.trim()
                 .parse::<u8>()
@@ -118,10 +126,13 @@ pub fn gather(paths: &Paths) -> Result<Facts, Error> {
         Err(e) => return Err(Error::io(&yama_path.display().to_string(), &e)),
     };
     let status = procstatus::read(&paths.proc_root.join("self/status"))?;
-    let kernel = std::fs::read_to_string(paths.proc_root.join("sys/kernel/osrelease"))
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
+    let kernel = read_file_capped(
+        &paths.proc_root.join("sys/kernel/osrelease"),
+        MAX_SMALL_FILE,
+    )
+    .ok()
+    .map(|s| String::from_utf8_lossy(&s).trim().to_string())
+    .filter(|s| !s.is_empty());
     Ok(Facts {
         yama,
         cap_sys_ptrace: status.has_capability(CAP_SYS_PTRACE).unwrap_or(false),

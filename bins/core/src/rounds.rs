@@ -431,4 +431,32 @@ mod tests {
             .contains("group named value"));
         assert!(Pattern::new(r"(?P<value>", "p", Kind::Level, None).is_err());
     }
+
+    /// Found by the `rounds` fuzz target: a value rss-rounds wrote in its JSON lines read
+    /// back one unit in the last place off (serde_json parses floats fast but not exactly
+    /// unless its `float_roundtrip` feature is on), so a saved report did not read back to
+    /// itself.
+    #[test]
+    fn own_json_values_read_back_exactly() {
+        for v in [
+            6.777777777777777e44_f64,
+            0.1,
+            1.0 / 3.0,
+            41.9453125,
+            -2.5e-300,
+            1.7976931348623157e308,
+        ] {
+            let line = serde_json::json!({"type": "round", "series": "s", "round": 1, "value": v})
+                .to_string();
+            let Line::Value(p) = parse_line(line.as_bytes(), &[]) else {
+                panic!("{line}");
+            };
+            assert_eq!(p.value.to_bits(), v.to_bits(), "{line}");
+            let csv = format!("1,s,{v},");
+            let Line::Value(p) = parse_line(csv.as_bytes(), &[]) else {
+                panic!("{csv}");
+            };
+            assert_eq!(p.value.to_bits(), v.to_bits(), "{csv}");
+        }
+    }
 }

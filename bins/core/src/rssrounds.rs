@@ -3,7 +3,12 @@
 //! The filter reads lines ([`crate::rounds`] says which), keeps each series' rounds and
 //! values (16 bytes a point; nothing else grows with the input), writes one output row per
 //! value as it is read, and at the end judges every series with [`crate::trend`] and
-//! writes the verdicts and a summary. [`crate::watch`] and [`crate::harness`] feed the same
+//! writes the verdicts and a summary.
+//!
+//! Memory is bounded whatever the input: lines are cut at [`MAX_LINE`], at most
+//! [`MAX_SERIES`] series with names of at most [`MAX_NAME`] bytes are kept, and at most
+//! [`MAX_POINTS`] points in all (128 MiB). Values beyond these caps are counted
+//! (`dropped_values`), neither written nor judged. [`crate::watch`] and [`crate::harness`] feed the same
 //! filter from a command they run.
 //!
 //! # Output (schema 1)
@@ -28,6 +33,20 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
+
+/// Most series kept; values of further series are dropped and counted. A leak test prints
+/// a handful; thousands mean the input names its series from data (a `--pattern` whose
+/// `series` group matches addresses, say).
+pub const MAX_SERIES: usize = 1000;
+
+/// Longest series name kept, in bytes; values of series with longer names are dropped and
+/// counted.
+pub const MAX_NAME: usize = 256;
+
+/// Most points kept over all series (16 bytes each: 128 MB). A million rounds of eight
+/// series fit; beyond it values are dropped and counted rather than grow memory without
+/// bound.
+pub const MAX_POINTS: usize = 8_000_000;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,8 +179,14 @@ pub struct Summary {
     pub ignored: u64,
     /// Lines that matched nothing (counted and passed over).
     pub unmatched: u64,
-    /// Lines cut at 1 MiB.
+    /// rss-rounds' own records and CSV header, read back from a saved report: neither
+    /// values nor noise. `lines = values + unmatched + own_lines`.
+    pub own_lines: u64,
+    /// Lines cut at 1 MiB (also counted as unmatched: a cut value would be a guess).
     pub long_lines: u64,
+    /// Values beyond the caps ([`MAX_SERIES`], [`MAX_NAME`], [`MAX_POINTS`]): neither
+    /// written nor judged.
+    pub dropped_values: u64,
     /// The command `watch` or `run` ran.
     pub command: Option<CommandStatus>,
     /// The plot written.
@@ -279,6 +304,10 @@ pub struct Filter<W: Write> {
     opts: Options,
     series: Vec<Series>,
     index: HashMap<String, usize>,
+    /// Points kept over all series.
+    points: usize,
+    /// [`MAX_POINTS`], lowered by the tests.
+    max_points: usize,
     summary: Summary,
     header_done: bool,
     /// The CSV row being written.
@@ -293,6 +322,8 @@ impl<W: Write> Filter<W> {
             opts,
             series: Vec::new(),
             index: HashMap::new(),
+            points: 0,
+            max_points: MAX_POINTS,
             summary: Summary {
                 kind_tag: "summary",
                 tool: "rss-rounds",
@@ -306,7 +337,9 @@ impl<W: Write> Filter<W> {
                 values: 0,
                 ignored: 0,
                 unmatched: 0,
+                own_lines: 0,
                 long_lines: 0,
+                dropped_values: 0,
                 command: None,
                 plot: None,
             },
@@ -364,7 +397,10 @@ impl<W: Write> Filter<W> {
     fn parsed_line(&mut self, line: &[u8], patterns: &[Pattern]) -> io::Result<()> {
         let parsed = match rounds::parse_line(line, patterns) {
             Line::Value(p) => p,
-            Line::Own => return Ok(()),
+            Line::Own => {
+                self.summary.own_lines += 1;
+                return Ok(());
+            }
             Line::Other => {
                 self.summary.unmatched += 1;
                 return Ok(());
@@ -401,8 +437,17 @@ impl<W: Write> Filter<W> {
         }
         let i = match self.index.get(name) {
             Some(&i) => i,
+            None if self.series.len() >= MAX_SERIES || name.len() > MAX_NAME => {
+                self.summary.dropped_values += 1;
+                return Ok(());
+            }
             None => self.add_series(name, kind, unit),
         };
+        if self.points >= self.max_points {
+            self.summary.dropped_values += 1;
+            return Ok(());
+        }
+        self.points += 1;
         let s = &mut self.series[i];
         let round = round.unwrap_or(s.next_round);
         s.next_round = round.saturating_add(1);
@@ -490,6 +535,8 @@ impl<W: Write> Filter<W> {
         }
         let i = match self.index.get(name) {
             Some(&i) => i,
+            // The harness names a few series of its own; the cap is for names from data.
+            None if self.series.len() >= MAX_SERIES || name.len() > MAX_NAME => return Ok(()),
             None => self.add_series(name, kind, unit),
         };
         let s = &mut self.series[i];
@@ -801,6 +848,12 @@ pub fn summary_line(s: &Summary) -> String {
         }
         line.push(')');
     }
+    if s.dropped_values > 0 {
+        line.push_str(&format!(
+            "; {} values dropped over the caps ({MAX_SERIES} series, {MAX_POINTS} points)",
+            s.dropped_values
+        ));
+    }
     if let Some(c) = &s.command {
         match (c.exit_code, c.signal) {
             (Some(code), _) => line.push_str(&format!("; command exited with {code}")),
@@ -999,5 +1052,38 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
         assert_eq!(csv_field("refs"), "refs");
+    }
+
+    /// The caps on what is kept: series, name length and points. Values past them are
+    /// counted, not written, and the lines still add up.
+    #[test]
+    fn caps_drop_and_count_values() {
+        let mut input = String::new();
+        for i in 0..MAX_SERIES + 3 {
+            input.push_str(&format!("1,s{i},1,\n"));
+        }
+        input.push_str(&format!("1,{},1,\n", "n".repeat(MAX_NAME + 1)));
+        input.push_str("round,series,value,net_value\n");
+        let (out, _, report) = run(&input, Options::default());
+        let s = &report.summary;
+        assert_eq!(s.dropped_values, 4);
+        assert_eq!(report.analyses.len(), MAX_SERIES);
+        assert_eq!(out.lines().count(), MAX_SERIES + 1);
+        assert_eq!((s.own_lines, s.unmatched), (1, 0));
+        assert_eq!(s.lines, s.values + s.unmatched + s.own_lines);
+        assert!(
+            summary_line(s).contains("4 values dropped over the caps"),
+            "{}",
+            summary_line(s)
+        );
+
+        let mut out = Vec::new();
+        let mut f = Filter::new(Options::default(), Sink::new(&mut out, false));
+        f.max_points = 10;
+        f.read("<test>", refs(&[1; 25]).as_bytes()).unwrap();
+        let report = f.finish(None, &mut Vec::new()).unwrap();
+        assert_eq!(report.summary.dropped_values, 15);
+        assert_eq!(report.summary.values, 25);
+        assert_eq!(report.analyses[0].1.points, 10);
     }
 }

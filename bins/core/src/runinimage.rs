@@ -184,6 +184,12 @@ pub fn resolve_env(
             "--env {spec:?}: {name:?} is not a variable name"
         )));
     }
+    if name.starts_with(envfile::RESERVED) {
+        return Err(usage(format!(
+            "--env {spec:?}: names starting with {} are run-in-image's own",
+            envfile::RESERVED
+        )));
+    }
     Ok(value
         .or_else(|| lookup(name))
         .map(|v| (name.to_string(), v)))
@@ -353,7 +359,7 @@ pub fn host_plan(
             lookup(name)
         }
     };
-    let mut env = envfile::expand(&req.assignments, lookup_here);
+    let mut env = envfile::expand(&req.assignments, lookup_here)?;
     for spec in &req.env {
         if let Some((name, value)) = resolve_env(spec, lookup)? {
             env.retain(|(n, _)| *n != name);

@@ -460,6 +460,7 @@ fn summary_line(s: &Summary) -> String {
         (s.parse.truncated_records, "truncated records"),
         (s.parse.long_lines, "cut long lines"),
         (s.parse.dropped_frames, "dropped frames"),
+        (s.parse.dropped_aux, "dropped aux descriptions"),
         (s.parse.unknown_elements, "unknown XML elements"),
     ] {
         if n > 0 {

@@ -79,8 +79,11 @@ pub struct ParseStats {
     pub truncated_records: u64,
     /// Lines longer than [`crate::input::MAX_LINE`], cut.
     pub long_lines: u64,
-    /// Frames dropped because a stack exceeded [`MAX_FRAMES`].
+    /// Frames dropped because a stack exceeded [`MAX_FRAMES`] (or followed a dropped
+    /// auxiliary description).
     pub dropped_frames: u64,
+    /// Auxiliary descriptions dropped because a record had [`MAX_AUX`] already.
+    pub dropped_aux: u64,
     /// XML elements of unknown names that were skipped.
     pub unknown_elements: u64,
 }
@@ -95,12 +98,18 @@ impl ParseStats {
         self.truncated_records += other.truncated_records;
         self.long_lines += other.long_lines;
         self.dropped_frames += other.dropped_frames;
+        self.dropped_aux += other.dropped_aux;
         self.unknown_elements += other.unknown_elements;
     }
 }
 
 /// Deepest stack kept per record; Valgrind's own `--num-callers` maximum is 500.
 pub const MAX_FRAMES: usize = 500;
+
+/// Most auxiliary descriptions kept per record. Memcheck writes at most a handful
+/// (`Address … alloc'd`, `Block was alloc'd at`, `Uninitialised value was created by …`);
+/// a log that is not what it claims could otherwise make one record hold every line.
+pub const MAX_AUX: usize = 100;
 
 /// The two input formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

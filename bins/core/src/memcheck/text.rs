@@ -8,50 +8,155 @@
 //! piece per process, but `--trace-children=yes` into one stream interleaves processes, so the
 //! state of the record being assembled is kept per PID.
 
-use super::{header, AuxStack, ParseStats, Record, MAX_FRAMES};
-use crate::input::{read_line, MAX_LINE};
+use super::{header, AuxStack, ParseStats, Record, MAX_AUX, MAX_FRAMES};
+use crate::input::MAX_LINE;
 use crate::{Error, Frame};
-use nom::branch::alt;
-use nom::bytes::complete::{tag, take_while1};
-use nom::character::complete::char;
-use nom::combinator::recognize;
-use nom::{IResult, Parser};
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::BufRead;
+use std::io::{self, BufRead};
 
 /// Parses one text input, calling `on_record` for each record as soon as it is complete.
 ///
 /// Fails only when the input cannot be read; any content gives records and counts.
 pub fn parse<R: BufRead>(
     input: &str,
-    mut reader: R,
+    reader: R,
     stats: &mut ParseStats,
     on_record: &mut dyn FnMut(Record),
 ) -> Result<(), Error> {
     let mut parser = TextParser::default();
-    let mut buf = Vec::with_capacity(256);
-    loop {
-        let end = match read_line(&mut reader, &mut buf, MAX_LINE) {
-            Ok(Some(end)) => end,
-            Ok(None) => break,
-            Err(e) => return Err(Error::at(input, Some(stats.lines + 1), e.to_string())),
-        };
+    let read = for_each_line(reader, |line, end| {
         stats.lines += 1;
         if end.cut {
             stats.long_lines += 1;
         }
-        let line = String::from_utf8_lossy(&buf);
         // Valgrind writes whole lines, so a prefixed line without its newline at the end of
         // the input is a fragment of a cut log: not a line to act on (`==1==` alone would
         // look like the blank line that ends a record).
-        if !end.newline && split_prefix(&line).pid.is_some() {
+        if !end.newline && split_prefix(line).pid.is_some() {
             stats.unparsed_lines += 1;
-            continue;
+            return;
         }
-        parser.line(&line, stats, on_record);
+        parser.line(line, stats, on_record);
+    });
+    if let Err(e) = read {
+        return Err(Error::at(input, Some(stats.lines + 1), e.to_string()));
     }
     parser.finish(stats, on_record);
     Ok(())
+}
+
+/// How a line handed out by [`for_each_line`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LineEnd {
+    /// Longer than [`MAX_LINE`] bytes: cut there, the rest skipped.
+    cut: bool,
+    /// Ended with a newline (false only for an input's unterminated last line).
+    newline: bool,
+}
+
+/// Calls `each` with every line of `reader` (without `\n` or `\r\n`, invalid UTF-8 replaced,
+/// cut at [`MAX_LINE`] bytes), as [`crate::input::read_line`] would give them.
+///
+/// This is the hot loop of the largest inputs (a test suite's Memcheck log runs to
+/// gigabytes), so it does not copy each line into a buffer as `read_line` does: the lines of
+/// each buffer the reader fills are validated as UTF-8 in one pass and handed out as slices
+/// of it. Only a line that spans two fills, or is invalid UTF-8, is copied.
+fn for_each_line<R: BufRead>(mut reader: R, mut each: impl FnMut(&str, LineEnd)) -> io::Result<()> {
+    // The start of a line whose end is in a later fill; `carry_cut` once it passed MAX_LINE.
+    let mut carry: Vec<u8> = Vec::new();
+    let mut carry_cut = false;
+    let mut carrying = false;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        let used = chunk.len();
+        let mut rest = chunk;
+        if carrying {
+            match rest.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    carry_cut |= append_capped(&mut carry, &rest[..i]);
+                    emit_bytes(&mut each, &carry, carry_cut, true);
+                    carry.clear();
+                    (carrying, carry_cut) = (false, false);
+                    rest = &rest[i + 1..];
+                }
+                None => {
+                    carry_cut |= append_capped(&mut carry, rest);
+                    reader.consume(used);
+                    continue;
+                }
+            }
+        }
+        // The whole lines of this fill, checked as UTF-8 at once: valid logs take the fast
+        // path, and a fill with a bad byte falls back to line by line.
+        let whole = rest.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let (lines, tail) = rest.split_at(whole);
+        match std::str::from_utf8(lines) {
+            Ok(text) => {
+                let mut start = 0;
+                // memchr rather than `str::split`: its vector search starts faster on lines
+                // of 60 bytes. A `\n` byte is always a character boundary.
+                for end in memchr::memchr_iter(b'\n', lines) {
+                    let line = &text[start..end];
+                    start = end + 1;
+                    if line.len() > MAX_LINE {
+                        emit_bytes(&mut each, &line.as_bytes()[..MAX_LINE], true, true);
+                    } else {
+                        let line = line.strip_suffix('\r').unwrap_or(line);
+                        each(
+                            line,
+                            LineEnd {
+                                cut: false,
+                                newline: true,
+                            },
+                        );
+                    }
+                }
+            }
+            Err(_) => {
+                let mut lines = lines.split(|&b| b == b'\n');
+                lines.next_back();
+                for line in lines {
+                    let cut = line.len() > MAX_LINE;
+                    emit_bytes(&mut each, &line[..line.len().min(MAX_LINE)], cut, true);
+                }
+            }
+        }
+        if !tail.is_empty() {
+            carrying = true;
+            carry_cut |= append_capped(&mut carry, tail);
+        }
+        reader.consume(used);
+    }
+    if carrying {
+        emit_bytes(&mut each, &carry, carry_cut, false);
+    }
+    Ok(())
+}
+
+/// Hands one line given as bytes to `each`: a trailing `\r` dropped, invalid UTF-8 replaced.
+fn emit_bytes(each: &mut impl FnMut(&str, LineEnd), bytes: &[u8], cut: bool, newline: bool) {
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => Cow::Borrowed(t),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
+    each(&text, LineEnd { cut, newline });
+}
+
+/// Appends `more` to a line being gathered, keeping at most [`MAX_LINE`] bytes; true when
+/// something was dropped.
+fn append_capped(line: &mut Vec<u8>, more: &[u8]) -> bool {
+    let room = MAX_LINE.saturating_sub(line.len());
+    line.extend_from_slice(&more[..more.len().min(room)]);
+    more.len() > room
 }
 
 /// Column-0 lines that start a block with frames that is not an error record.
@@ -71,15 +176,21 @@ struct Prefixed<'a> {
 }
 
 fn split_prefix(line: &str) -> Prefixed<'_> {
-    for (open, tool_message) in [("==", true), ("--", false), ("**", false)] {
-        if let Some(rest) = line.strip_prefix(open) {
-            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-            if digits > 0 && digits <= 10 && rest[digits..].starts_with(open) {
-                let body = &rest[digits + open.len()..];
+    // Byte by byte rather than by trying each marker in turn: every line of a log comes here.
+    let b = line.as_bytes();
+    if let [open @ (b'=' | b'-' | b'*'), second, rest @ ..] = b {
+        if second == open {
+            let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+            if digits > 0 && digits <= 10 && rest[digits..].starts_with(&[*open, *open]) {
+                let body = &line[2 + digits + 2..];
                 let body = body.strip_prefix(' ').unwrap_or(body);
+                // Ten digits fit in a u64; a number above u32::MAX is no PID.
+                let pid = rest[..digits]
+                    .iter()
+                    .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
                 return Prefixed {
-                    pid: rest[..digits].parse().ok(),
-                    tool_message,
+                    pid: u32::try_from(pid).ok(),
+                    tool_message: *open == b'=',
                     body,
                 };
             }
@@ -89,6 +200,16 @@ fn split_prefix(line: &str) -> Prefixed<'_> {
         pid: None,
         tool_message: true,
         body: line,
+    }
+}
+
+/// `s.trim().is_empty()`, answered by the last byte for nearly every line (a frame or a
+/// header ends with a printable character).
+fn is_blank(s: &str) -> bool {
+    match s.as_bytes().last() {
+        None => true,
+        Some(b) if b.is_ascii_graphic() => false,
+        Some(_) => s.trim().is_empty(),
     }
 }
 
@@ -104,29 +225,59 @@ struct PidState {
     last_unknown: Option<String>,
     /// Inside a block that has frames but is not an error record (the fatal-signal report).
     in_other_block: bool,
+    /// The record's last auxiliary description was dropped ([`MAX_AUX`]): so are its frames.
+    aux_dropped: bool,
 }
+
+/// Most processes whose state is kept at once. A `--trace-children=yes` log of a test suite
+/// can name thousands of PIDs one after the other; past this, the states of processes with
+/// no record open are let go (only the thread of their last `Thread N:` line is lost), and
+/// if all are open, they are closed as cut (`truncated`).
+pub const MAX_PIDS: usize = 10_000;
 
 #[derive(Default)]
 struct TextParser {
+    /// The process of the last line and its state. Consecutive lines nearly always come from
+    /// one process (they interleave a record at a time), so the state is kept out of the map
+    /// while its process writes: no hashing per line.
+    current: Option<(Option<u32>, PidState)>,
+    /// The other processes' states.
     states: HashMap<Option<u32>, PidState>,
     /// Inside a `{ … }` suppression printed by `--gen-suppressions` (never prefixed).
     in_suppression: bool,
 }
 
 impl TextParser {
+    /// The state of `pid`'s part of the stream, made current.
+    fn state(&mut self, pid: Option<u32>) -> &mut PidState {
+        if !matches!(&self.current, Some((p, _)) if *p == pid) {
+            let next = self.states.remove(&pid).unwrap_or_default();
+            if let Some((p, state)) = self.current.replace((pid, next)) {
+                self.states.insert(p, state);
+            }
+        }
+        &mut self
+            .current
+            .get_or_insert_with(|| (pid, PidState::default()))
+            .1
+    }
+
     fn line(&mut self, line: &str, stats: &mut ParseStats, out: &mut dyn FnMut(Record)) {
         let p = split_prefix(line);
         if p.pid.is_none() && self.suppression_line(p.body) {
             stats.other_lines += 1;
             return;
         }
-        let state = self.states.entry(p.pid).or_default();
+        if self.states.len() >= MAX_PIDS && !self.states.contains_key(&p.pid) {
+            self.make_room(stats, out);
+        }
+        let state = self.state(p.pid);
         if !p.tool_message {
             stats.other_lines += 1;
             return;
         }
         let body = p.body;
-        if body.trim().is_empty() {
+        if is_blank(body) {
             stats.other_lines += 1;
             state.in_other_block = false;
             state.last_unknown = None;
@@ -157,6 +308,10 @@ impl TextParser {
                     }
                 }
             }
+            if state.aux_dropped {
+                stats.dropped_frames += 1;
+                return;
+            }
             if let Some(rec) = state.record.as_mut() {
                 let stack = match rec.aux.last_mut() {
                     Some(aux) => &mut aux.stack,
@@ -175,6 +330,10 @@ impl TextParser {
             match state.record.as_mut() {
                 // `   ...` is where Valgrind's test filters cut a stack.
                 Some(_) if body.trim() == "..." => {}
+                Some(rec) if rec.aux.len() >= MAX_AUX => {
+                    stats.dropped_aux += 1;
+                    state.aux_dropped = true;
+                }
                 Some(rec) => rec.aux.push(AuxStack {
                     what: body.trim().to_string(),
                     stack: Vec::new(),
@@ -199,6 +358,9 @@ impl TextParser {
                 blocks: h.blocks,
                 loss_record: h.loss_record,
                 loss_records_total: h.loss_records_total,
+                // Room for Valgrind's default --num-callers (12) and then some: a stack grown
+                // from empty is four reallocations by 30 frames.
+                stack: Vec::with_capacity(16),
                 ..Record::default()
             });
             return;
@@ -213,6 +375,23 @@ impl TextParser {
             state.in_other_block = true;
         } else {
             state.last_unknown = Some(body.trim().to_string());
+        }
+    }
+
+    /// Frees room for a new process's state (see [`MAX_PIDS`]).
+    fn make_room(&mut self, stats: &mut ParseStats, out: &mut dyn FnMut(Record)) {
+        self.states
+            .retain(|_, s| s.record.is_some() || s.in_other_block);
+        if self.states.len() >= MAX_PIDS {
+            // Every other process has a record open: emit them, as cut, in a stable order.
+            let mut pids: Vec<Option<u32>> = self.states.keys().copied().collect();
+            pids.sort_unstable();
+            for pid in pids {
+                if let Some(state) = self.states.get_mut(&pid) {
+                    close(state, true, stats, out);
+                }
+            }
+            self.states.clear();
         }
     }
 
@@ -233,6 +412,9 @@ impl TextParser {
 
     fn finish(&mut self, stats: &mut ParseStats, out: &mut dyn FnMut(Record)) {
         // Emit in a stable order whatever was still open when the input ended.
+        if let Some((pid, state)) = self.current.take() {
+            self.states.insert(pid, state);
+        }
         let mut pids: Vec<Option<u32>> = self.states.keys().copied().collect();
         pids.sort_unstable();
         for pid in pids {
@@ -252,6 +434,7 @@ fn close(
     stats: &mut ParseStats,
     out: &mut dyn FnMut(Record),
 ) {
+    state.aux_dropped = false;
     if let Some(mut rec) = state.record.take() {
         if truncated {
             rec.truncated = true;
@@ -274,23 +457,36 @@ fn thread_line(body: &str) -> Option<u32> {
 
 /// `   at 0x4C2FB55: fn (file.c:12)` and its variants, see [`frame_location`].
 fn frame_line(body: &str) -> Option<Frame> {
-    let (rest, addr) = frame_head(body).ok()?;
+    let (rest, addr) = frame_head(body)?;
     let mut frame = frame_location(rest.trim_end());
     frame.addr = Some(addr.to_string());
     Some(frame)
 }
 
-/// The fixed part: indentation, `at`/`by`, the address and `: `.
-fn frame_head(body: &str) -> IResult<&str, &str> {
-    let (rest, _) = take_while1(|c| c == ' ').parse(body)?;
-    let (rest, _) = (alt((tag("at"), tag("by"))), char(' ')).parse(rest)?;
-    let (rest, addr) = recognize((
-        tag("0x"),
-        take_while1(|c: char| c.is_ascii_hexdigit() || c == '.'),
-    ))
-    .parse(rest)?;
-    let (rest, _) = tag(": ").parse(rest)?;
-    Ok((rest, addr))
+/// The fixed part: indentation, `at`/`by`, the address and `: `; gives what follows and the
+/// address.
+///
+/// Written out rather than as a nom combinator chain: nearly every line of a log is a frame,
+/// and the chain cost about 500 instructions a line, a tenth of all vg-filter did per line.
+fn frame_head(body: &str) -> Option<(&str, &str)> {
+    let indent = body.bytes().take_while(|&b| b == b' ').count();
+    if indent == 0 {
+        return None;
+    }
+    let rest = &body[indent..];
+    let rest = rest
+        .strip_prefix("at ")
+        .or_else(|| rest.strip_prefix("by "))?;
+    let digits = rest.strip_prefix("0x")?;
+    let n = digits
+        .bytes()
+        .take_while(|b| b.is_ascii_hexdigit() || *b == b'.')
+        .count();
+    if n == 0 {
+        return None;
+    }
+    let after = digits[n..].strip_prefix(": ")?;
+    Some((after, &rest[..2 + n]))
 }
 
 /// What follows the address: a function (which may itself contain parentheses, as C++
@@ -312,7 +508,10 @@ fn frame_location(rest: &str) -> Frame {
         if let Some(obj) = loc.strip_prefix("in ") {
             frame.obj = Some(obj.to_string());
         } else {
-            match loc.rsplit_once(':') {
+            // By byte: `rsplit_once` searches with memrchr, slow to start for a short
+            // `file.c:12`. A ':' byte is always a character boundary.
+            let colon = loc.bytes().rposition(|b| b == b':');
+            match colon.map(|i| (&loc[..i], &loc[i + 1..])) {
                 Some((file, line)) if line == "..." || line.bytes().all(|b| b.is_ascii_digit()) => {
                     frame.file = Some(file.to_string());
                     frame.line = line.parse().ok();
@@ -506,6 +705,44 @@ I am in child_fn_1
         for input in inputs {
             let mut stats = ParseStats::default();
             parse("t", input, &mut stats, &mut |_| {}).unwrap();
+        }
+    }
+
+    /// The lines `for_each_line` hands out, with how each ended.
+    fn lines_of(reader: impl BufRead) -> Vec<(String, bool, bool)> {
+        let mut out = Vec::new();
+        for_each_line(reader, |l, e| out.push((l.to_string(), e.cut, e.newline))).unwrap();
+        out
+    }
+
+    #[test]
+    fn lines_do_not_depend_on_where_the_buffer_ends() {
+        // What `input::read_line`, which copies each line, gives for the same bytes.
+        let reference = |input: &[u8]| {
+            let mut r = io::Cursor::new(input);
+            let (mut buf, mut out) = (Vec::new(), Vec::new());
+            while let Some(end) = crate::input::read_line(&mut r, &mut buf, MAX_LINE).unwrap() {
+                let line = String::from_utf8_lossy(&buf).into_owned();
+                out.push((line, end.cut, end.newline));
+            }
+            out
+        };
+        let mut long = vec![b'x'; MAX_LINE + 10];
+        long.extend_from_slice(b"\r\nafter\n");
+        let inputs: [&[u8]; 5] = [
+            b"==1== a\r\n==1==    at 0x1: f (a.c:1)\n\xff\xfebad\n\nlast\r",
+            "==1== caf\u{e9} \u{2003}\n\u{e9}\u{e9}\u{e9}\n".as_bytes(),
+            b"\n\n",
+            b"",
+            &long,
+        ];
+        for input in inputs {
+            let want = reference(input);
+            for capacity in [1, 2, 3, 7, 64, 8192, 1 << 21] {
+                let got = lines_of(io::BufReader::with_capacity(capacity, input));
+                assert_eq!(got, want, "capacity {capacity}");
+            }
+            assert_eq!(lines_of(input), want, "one slice");
         }
     }
 }

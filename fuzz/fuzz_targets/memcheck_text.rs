@@ -1,0 +1,64 @@
+//! Memcheck text logs: any bytes give records and counts, never a panic; every record
+//! produced is counted; and vg-filter's accounting adds up on them, with a project pattern
+//! and suppressions: records = kept + suppressed + not_project, and each input line is
+//! counted once.
+#![no_main]
+use dbgpipe_core::memcheck::{self, text, ParseStats};
+use dbgpipe_core::output::Sink;
+use dbgpipe_core::project::Project;
+use dbgpipe_core::suppressions::{self, Suppression};
+use dbgpipe_core::vgfilter::{Filter, Format, Options};
+use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+
+/// A few suppressions of each frame kind, parsed once.
+fn suppressions() -> Vec<Suppression> {
+    static SUPPS: OnceLock<Vec<Suppression>> = OnceLock::new();
+    SUPPS
+        .get_or_init(|| {
+            suppressions::parse(
+                "fuzz.supp",
+                "{\n   malloc\n   Memcheck:Leak\n   match-leak-kinds: definite,possible\n   fun:malloc\n   ...\n   obj:*python*\n}\n\
+                 {\n   cond\n   Memcheck:Cond\n   src:ceval.c\n}\n\
+                 {\n   read\n   Memcheck:Addr4\n   fun:_Z*\n   fun:f\n}\n",
+            )
+            .expect("the fuzz suppressions parse")
+        })
+        .clone()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut stats = ParseStats::default();
+    let mut n = 0u64;
+    text::parse("fuzz", data, &mut stats, &mut |_| n += 1).expect("reading a slice cannot fail");
+    assert_eq!(n, stats.records);
+    assert!(stats.truncated_records <= stats.records);
+    assert!(stats.unparsed_lines + stats.other_lines <= stats.lines);
+    // vg-filter tells the formats apart by the first bytes; XML is the other target's.
+    if memcheck::detect(data) != memcheck::Format::Text {
+        return;
+    }
+
+    let opts = Options {
+        project: Project::Patterns(vec!["ext".into(), "*.so".into()]),
+        suppressions: suppressions(),
+        show_suppressed: true,
+        format: Format::Jsonl,
+        fail_on: None,
+        merge: true,
+        root: None,
+    };
+    let mut filter = Filter::new(opts, true);
+    filter.read("fuzz", data).expect("reading a slice cannot fail");
+    // Generating suppressions from what was read must not fail either.
+    let _ = filter.generated_suppressions("fuzz");
+    let mut out = Vec::new();
+    let summary = filter
+        .finish(&mut Sink::new(&mut out, false), &mut Vec::new())
+        .expect("writing to a Vec cannot fail");
+    assert_eq!(summary.records, stats.records);
+    assert_eq!(
+        summary.records,
+        summary.kept + summary.suppressed + summary.not_project
+    );
+});
