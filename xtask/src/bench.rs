@@ -1567,7 +1567,7 @@ usage: cargo xtask bench [--quick] [--runs N] [--only vg,bt,rss] [--out FILE] [-
 Times the release builds of vg-filter, bt-demangle and rss-rounds against the tools people use
 instead, on the same generated inputs (cached under target/dbgpipe/bench/inputs/), prints a
 table of medians and ratios and writes BENCHMARKS.md at the root (the full run takes about a
-quarter of an hour on 2 cores, most of it ValgrindCI; the inputs take 2.7 GB of disk).
+quarter of an hour on 2 cores, most of it ValgrindCI; the inputs take about 3 GB of disk).
 
   --quick          tiny inputs, one run per command, no PyPI; writes
                    target/dbgpipe/bench/quick/BENCHMARKS.md (proves the bench works, times nothing)
