@@ -10,8 +10,8 @@
 //! target the executions libFuzzer reports in its final statistics and the crashes it wrote.
 //!
 //! Seeds, made afresh each run under `target/dbgpipe/fuzz/seeds/TARGET/` (generated data, not
-//! committed): the repository's fixtures and the shared corpus (`$DBGPIPE_CORPUS`, else
-//! `../shared/corpus`), with large logs (gzip'd ones unpacked) cut at line ends into pieces
+//! committed): the repository's fixtures and real inputs (`tests/fixtures`, `tests/data`),
+//! with large logs (gzip'd ones unpacked) cut at line ends into pieces
 //! of at most 64 KiB, libFuzzer's `-max_len` here; and the few small hand-written inputs under
 //! `fuzz/seeds/TARGET/`. What libFuzzer finds is kept in `fuzz/corpus/TARGET/` (ignored by
 //! git) and grows from run to run; crashes go to `fuzz/artifacts/TARGET/`.
@@ -350,15 +350,9 @@ fn listing(dir: &Path) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-/// The shared corpus: `$DBGPIPE_CORPUS`, else `../shared/corpus` beside the checkout.
+/// The repository's real inputs (`tests/data`, see its README).
 pub fn corpus_dir() -> PathBuf {
-    match std::env::var_os("DBGPIPE_CORPUS") {
-        Some(dir) => PathBuf::from(dir),
-        None => repo_root()
-            .parent()
-            .map(|p| p.join("shared/corpus"))
-            .unwrap_or_else(|| PathBuf::from("../shared/corpus")),
-    }
+    repo_root().join("tests/data")
 }
 
 /// Writes `target`'s seeds into `dir` (emptied first); returns how many.
@@ -405,7 +399,7 @@ fn prepare_seeds(sh: &Shell, target: &str, dir: &Path, corpus: &Path) -> anyhow:
     }
     if files.is_empty() && !root.join("fuzz/seeds").join(target).is_dir() {
         bail!(
-            "no seeds for {target}: is the shared corpus at {}? (set DBGPIPE_CORPUS)",
+            "no seeds for {target}: nothing under {}",
             corpus.display()
         );
     }

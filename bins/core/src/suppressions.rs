@@ -984,14 +984,9 @@ mod tests {
     use crate::memcheck::{text, ParseStats};
     use std::path::{Path, PathBuf};
 
+    /// The repository's real inputs (`tests/data`, see its README).
     fn corpus() -> PathBuf {
-        match std::env::var_os("DBGPIPE_CORPUS") {
-            Some(p) => PathBuf::from(p),
-            None => PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/corpus"
-            )),
-        }
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
     }
 
     fn read(path: &Path) -> String {

@@ -1,6 +1,6 @@
 //! Demangling conformance on vectors nobody on this project wrote: libiberty's
 //! `demangle-expected` and `rust-demangle-expected` (what `c++filt -t -i` must print), and
-//! rustc-demangle's own vectors. See `../shared/corpus/demangle/README.md`.
+//! rustc-demangle's own vectors. See `tests/data/demangle/README.md`.
 //!
 //! The pass rates are floors: they were measured, they are printed on every run
 //! (`cargo test --test demangle_corpus -- --nocapture`), and they must not go down.
@@ -25,17 +25,9 @@ const FLOOR_RUSTC_VECTORS: usize = 87;
 /// Measured agreement with the system's `c++filt -t -i` on the 204 gnu-v3 cases.
 const FLOOR_CPPFILT_AGREEMENT: usize = 204;
 
-/// `$DBGPIPE_CORPUS`, else `../shared/corpus` beside the repository. Missing is a failure.
+/// The repository's real inputs (`tests/data/demangle`, see its README).
 fn corpus() -> PathBuf {
-    let dir = std::env::var_os("DBGPIPE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
-    assert!(
-        dir.is_dir(),
-        "corpus not found at {} (set DBGPIPE_CORPUS)",
-        dir.display()
-    );
-    dir.join("demangle")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/demangle")
 }
 
 /// One libiberty case.

@@ -1,5 +1,5 @@
 //! Conformance on gdb output nobody on this project wrote: the backtraces quoted from public
-//! bug reports and the two local captures in `../shared/corpus/gdb/` (see its README).
+//! bug reports and the two local captures in `tests/data/gdb/` (see its README).
 //!
 //! Every frame line must be read as a frame: a "frame line" is defined here, independently
 //! of the parser, as a line that starts with `#N ` once pager prompts are taken out; the
@@ -13,17 +13,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// `$DBGPIPE_CORPUS`, else `../shared/corpus` beside the repository. Missing is a failure.
+/// The repository's real inputs (`tests/data/gdb`, see its README).
 fn corpus() -> PathBuf {
-    let dir = std::env::var_os("DBGPIPE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
-    assert!(
-        dir.is_dir(),
-        "corpus not found at {} (set DBGPIPE_CORPUS)",
-        dir.display()
-    );
-    dir.join("gdb")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/gdb")
 }
 
 /// The records bt-demangle writes for one input, in JSON lines.

@@ -6,18 +6,9 @@ use flate2::read::GzDecoder;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// `$DBGPIPE_CORPUS`, else `../shared/corpus` beside the repository. Missing is a failure:
-/// these are the conformance suites.
+/// The repository's real inputs (`tests/data`, see its README).
 fn corpus() -> PathBuf {
-    let dir = std::env::var_os("DBGPIPE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
-    assert!(
-        dir.is_dir(),
-        "corpus not found at {} (set DBGPIPE_CORPUS)",
-        dir.display()
-    );
-    dir
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
 }
 
 fn read(path: &Path) -> Vec<u8> {

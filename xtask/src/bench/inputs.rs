@@ -1,6 +1,6 @@
 //! The bench's inputs, made deterministically from real captures and cached.
 //!
-//! Every input is a pure function of its sources (files of `../shared/corpus/`, or the
+//! Every input is a pure function of its sources (files of `tests/data/`, or the
 //! system's C++ libraries for the symbols), its size and [`GEN_VERSION`]; a stamp beside it
 //! records those, and a rerun with the same stamp reuses the file. A file is written under a
 //! temporary name and renamed when complete, so an interrupted bench leaves no half input
@@ -16,12 +16,9 @@ use xshell::{cmd, Shell};
 /// Bumped whenever a generator changes what it writes, so that cached inputs are remade.
 pub const GEN_VERSION: u32 = 1;
 
-/// The shared corpus: `$DBGPIPE_CORPUS`, else `../shared/corpus` beside the checkout.
+/// The repository's real inputs (`tests/data`, see its README).
 pub fn corpus_dir() -> PathBuf {
-    match std::env::var_os("DBGPIPE_CORPUS") {
-        Some(dir) => PathBuf::from(dir),
-        None => crate::example::repo_root().join("../shared/corpus"),
-    }
+    crate::example::repo_root().join("tests/data")
 }
 
 /// Reads a cached input's stamp; `true` when it matches `want` and the files it lists still
@@ -216,7 +213,7 @@ pub fn memcheck(
         for p in [&log, &xml_path] {
             if !p.is_file() {
                 bail!(
-                    "{} is missing: the bench replicates the corpus's Memcheck logs (set DBGPIPE_CORPUS)",
+                    "{} is missing: the bench replicates the Memcheck logs of tests/data",
                     p.display()
                 );
             }
@@ -563,7 +560,7 @@ pub fn gdb_log(dir: &Path, min_frames: u64) -> anyhow::Result<GdbLog> {
     for name in GDB_SOURCES {
         let p = corpus.join(name);
         let text = std::fs::read(&p)
-            .with_context(|| format!("cannot read {} (set DBGPIPE_CORPUS)", p.display()))?;
+            .with_context(|| format!("cannot read {}", p.display()))?;
         // The corpus's provenance line is not gdb output.
         let body: Vec<u8> = text
             .split_inclusive(|&b| b == b'\n')
