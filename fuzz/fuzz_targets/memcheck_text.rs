@@ -49,7 +49,9 @@ fuzz_target!(|data: &[u8]| {
         root: None,
     };
     let mut filter = Filter::new(opts, true);
-    filter.read("fuzz", data).expect("reading a slice cannot fail");
+    filter
+        .read("fuzz", data)
+        .expect("reading a slice cannot fail");
     // Generating suppressions from what was read must not fail either.
     let _ = filter.generated_suppressions("fuzz");
     let mut out = Vec::new();

@@ -398,10 +398,7 @@ fn prepare_seeds(sh: &Shell, target: &str, dir: &Path, corpus: &Path) -> anyhow:
         _ => {}
     }
     if files.is_empty() && !root.join("fuzz/seeds").join(target).is_dir() {
-        bail!(
-            "no seeds for {target}: nothing under {}",
-            corpus.display()
-        );
+        bail!("no seeds for {target}: nothing under {}", corpus.display());
     }
     let mut count = 0;
     for path in files {

@@ -559,8 +559,7 @@ pub fn gdb_log(dir: &Path, min_frames: u64) -> anyhow::Result<GdbLog> {
     let mut sources = Vec::new();
     for name in GDB_SOURCES {
         let p = corpus.join(name);
-        let text = std::fs::read(&p)
-            .with_context(|| format!("cannot read {}", p.display()))?;
+        let text = std::fs::read(&p).with_context(|| format!("cannot read {}", p.display()))?;
         // The corpus's provenance line is not gdb output.
         let body: Vec<u8> = text
             .split_inclusive(|&b| b == b'\n')
