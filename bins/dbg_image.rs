@@ -228,3 +228,27 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     Ok(Outcome::Clean)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The flags are consistent (clap's own checks), the help says how the tool exits, and
+    /// every documented example parses with these flags.
+    #[test]
+    fn help_is_consistent_and_every_example_parses() {
+        Args::command().debug_assert();
+        assert!(AFTER_HELP.contains("EXIT STATUS:"));
+        let examples: Vec<Vec<String>> = [AFTER_HELP]
+            .iter()
+            .flat_map(|help| dbgpipe_core::cli::help_examples("dbg-image", help))
+            .collect();
+        assert!(examples.len() >= 5, "{examples:?}");
+        for words in examples {
+            if let Err(e) = Args::try_parse_from(&words) {
+                panic!("{words:?} does not parse: {e}");
+            }
+        }
+    }
+}

@@ -461,3 +461,27 @@ fn baseline(text: &str, patterns: &[Pattern], cfg: &Config) -> anyhow::Result<Ve
         .map_err(|e: Error| anyhow::anyhow!("--baseline {e}"))?;
     Ok(found)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The flags are consistent (clap's own checks), the help says how the tool exits, and
+    /// every documented example parses with these flags.
+    #[test]
+    fn help_is_consistent_and_every_example_parses() {
+        Args::command().debug_assert();
+        assert!(AFTER_HELP.contains("EXIT STATUS:"));
+        let examples: Vec<Vec<String>> = [AFTER_HELP, WATCH_HELP, RUN_HELP]
+            .iter()
+            .flat_map(|help| dbgpipe_core::cli::help_examples("rss-rounds", help))
+            .collect();
+        assert!(examples.len() >= 8, "{examples:?}");
+        for words in examples {
+            if let Err(e) = Args::try_parse_from(&words) {
+                panic!("{words:?} does not parse: {e}");
+            }
+        }
+    }
+}

@@ -210,8 +210,13 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
         Some(image) => (image, false),
         None => (dbgimage::default_tag()?, true),
     };
-    let argv = runinimage::container_argv(&engine, &image, &req, &sur, &host_env)?;
+    let mut argv = runinimage::container_argv(&engine, &image, &req, &sur, &host_env)?;
     if args.dry_run {
+        // The engine as it is found on PATH (`docker`), not where this machine keeps it:
+        // the line is for pasting elsewhere. A path given with --engine stays a path.
+        if !args.engine.as_deref().is_some_and(|e| e.contains('/')) {
+            argv[0] = engine.name().into();
+        }
         return print_argv(&argv);
     }
     if default && engine.image_id(&image)?.is_none() {
@@ -221,4 +226,28 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let error = Command::new(&argv[0]).args(&argv[1..]).exec();
     Err(error).with_context(|| format!("cannot run {}", engine.program.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The flags are consistent (clap's own checks), the help says how the tool exits, and
+    /// every documented example parses with these flags.
+    #[test]
+    fn help_is_consistent_and_every_example_parses() {
+        Args::command().debug_assert();
+        assert!(AFTER_HELP.contains("EXIT STATUS:"));
+        let examples: Vec<Vec<String>> = [AFTER_HELP]
+            .iter()
+            .flat_map(|help| dbgpipe_core::cli::help_examples("run-in-image", help))
+            .collect();
+        assert!(examples.len() >= 5, "{examples:?}");
+        for words in examples {
+            if let Err(e) = Args::try_parse_from(&words) {
+                panic!("{words:?} does not parse: {e}");
+            }
+        }
+    }
 }

@@ -637,22 +637,3 @@ fn a_closed_stdout_ends_quietly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
-
-#[test]
-fn help_documents_examples_and_exit_status() {
-    let out = Command::new(BT).arg("--help").output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let help = String::from_utf8(out.stdout).unwrap();
-    for section in [
-        "EXAMPLES:",
-        "EXIT STATUS:",
-        "--project",
-        "--no-simplify",
-        "--keep-args",
-        "--depth",
-        "--all",
-        "--format",
-    ] {
-        assert!(help.contains(section), "{section} missing from --help");
-    }
-}

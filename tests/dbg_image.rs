@@ -230,34 +230,6 @@ fn bad_input_is_exit_2_with_one_line() {
 }
 
 #[test]
-fn help_is_complete() {
-    let help = stdout(&run(&["--help"], None));
-    for needle in [
-        "EXAMPLES:",
-        "EXIT STATUS:",
-        "dockerfile",
-        "build",
-        "base",
-        "tag",
-        "--debootstrap bookworm",
-    ] {
-        assert!(help.contains(needle), "{needle}\n{help}");
-    }
-    let build = stdout(&run(&["build", "--help"], None));
-    for needle in [
-        "--engine",
-        "--force",
-        "--python",
-        "--from",
-        "--base",
-        "--with",
-        "DOCKERFILE",
-    ] {
-        assert!(build.contains(needle), "{needle}\n{build}");
-    }
-}
-
-#[test]
 fn the_base_is_cached_by_suite() {
     let images = images();
     assert_eq!(images.base["type"], "base");

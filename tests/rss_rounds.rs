@@ -745,28 +745,6 @@ fn a_closed_stdout_ends_quietly() {
 }
 
 #[test]
-fn help_documents_examples_and_exit_status() {
-    for args in [&["--help"][..], &["watch", "--help"], &["run", "--help"]] {
-        let out = rss_rounds(args, None, &[]);
-        assert_eq!(out.status.code(), Some(0));
-        let text = String::from_utf8(out.stdout).unwrap();
-        assert!(text.contains("EXAMPLES:"), "{args:?}");
-    }
-    let out = rss_rounds(&["--help"], None, &[]);
-    let text = String::from_utf8(out.stdout).unwrap();
-    for needle in [
-        "EXIT STATUS:",
-        "--baseline",
-        "--warmup",
-        "Mann-Kendall",
-        "Theil-Sen",
-        "[default: 20%]",
-    ] {
-        assert!(text.contains(needle), "{needle} not in --help");
-    }
-}
-
-#[test]
 fn many_lines_are_binned_and_judged_quickly() {
     // 300k rounds: one pass plus a bounded amount of work for the trend test.
     let mut input = String::with_capacity(300_000 * 16);

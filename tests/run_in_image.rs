@@ -562,7 +562,8 @@ fn dry_run_prints_the_engine_command() {
     let argv = dry(&[
         "--image", "img:1", "--ptrace", "--env", "A=b c", "--", "gdb", "-p", "1",
     ]);
-    assert!(argv[0].ends_with("docker"), "{argv:?}");
+    // The engine by name, as PATH finds it, not where this machine keeps it.
+    assert_eq!(argv[0], "docker", "{argv:?}");
     assert_eq!(argv[1..4], ["run", "--rm", "--init"]);
     let cwd = repo().display().to_string();
     assert!(
@@ -643,26 +644,4 @@ fn bad_input_is_exit_2_with_one_line() {
         &["--dry-run", "--env", "1A=2", "--", "true"],
         "not a variable name",
     );
-}
-
-#[test]
-fn help_is_complete() {
-    let out = rii(&["--help"], None);
-    let help = text(&out.stdout);
-    for needle in [
-        "EXAMPLES:",
-        "EXIT STATUS:",
-        "--image",
-        "--mount",
-        "--workdir",
-        "--env-file",
-        "--env",
-        "--ptrace",
-        "--dry-run",
-        "--host",
-        "--user",
-        "seccomp=unconfined",
-    ] {
-        assert!(help.contains(needle), "{needle}\n{help}");
-    }
 }

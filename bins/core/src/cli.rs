@@ -135,6 +135,148 @@ impl BufRead for LazyFile {
     }
 }
 
+/// The invocations of `tool` in the EXAMPLES sections of a help text, each split into words
+/// as a shell would (quotes and backslashes; no expansion), from the tool's name to the end
+/// of its simple command: what a test parses with the tool's flags, so that a documented
+/// example that no longer parses fails the tests.
+///
+/// A section starts at a line `EXAMPLES:` and ends at the next line that is not indented.
+/// A line ending in `\` continues on the next. Pipes, lists, `$(…)` and redirections
+/// (`2>&1`, `> file`, `< file`) end or are taken out of a command; `sudo`, variable
+/// assignments and a path before the tool's name (`target/debug/ptrace-fix`) are left out.
+pub fn help_examples(tool: &str, help: &str) -> Vec<Vec<String>> {
+    let mut lines = Vec::new();
+    let mut in_section = false;
+    let mut pending = String::new();
+    for line in help.lines() {
+        if line.trim_end() == "EXAMPLES:" {
+            in_section = true;
+            continue;
+        }
+        if in_section && !line.is_empty() && !line.starts_with(' ') {
+            in_section = false;
+        }
+        if !in_section {
+            continue;
+        }
+        match line.trim().strip_suffix('\\') {
+            Some(start) => {
+                pending.push_str(start);
+                pending.push(' ');
+            }
+            None => {
+                pending.push_str(line.trim());
+                if !pending.is_empty() {
+                    lines.push(std::mem::take(&mut pending));
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for line in lines {
+        for command in simple_commands(&line) {
+            let start = command
+                .iter()
+                .position(|w| w == tool || w.ends_with(&format!("/{tool}")));
+            if let Some(start) = start {
+                let mut words = command[start..].to_vec();
+                words[0] = tool.to_string();
+                out.push(words);
+            }
+        }
+    }
+    out
+}
+
+/// The simple commands of one shell line, as words: split at `|`, `;`, `&`, `(`, `)`, with
+/// redirections and their targets taken out. Enough shell for help examples, not a shell.
+fn simple_commands(line: &str) -> Vec<Vec<String>> {
+    let mut commands = vec![Vec::new()];
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut skip_next_word = false;
+    let mut chars = line.chars().peekable();
+    let end_word =
+        |word: &mut String, in_word: &mut bool, skip: &mut bool, cmds: &mut Vec<Vec<String>>| {
+            if *in_word {
+                if *skip {
+                    *skip = false;
+                } else if let Some(current) = cmds.last_mut() {
+                    current.push(std::mem::take(word));
+                }
+                word.clear();
+                *in_word = false;
+            }
+        };
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                for q in chars.by_ref() {
+                    if q == '\'' {
+                        break;
+                    }
+                    word.push(q);
+                }
+            }
+            '"' => {
+                in_word = true;
+                while let Some(q) = chars.next() {
+                    match q {
+                        '"' => break,
+                        '\\' => {
+                            if let Some(e) = chars.next() {
+                                word.push(e);
+                            }
+                        }
+                        _ => word.push(q),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(e) = chars.next() {
+                    word.push(e);
+                }
+            }
+            '>' | '<' => {
+                // A file descriptor number before it (`2>`) belongs to the redirection.
+                if in_word && word.chars().all(|d| d.is_ascii_digit()) {
+                    word.clear();
+                    in_word = false;
+                }
+                end_word(&mut word, &mut in_word, &mut skip_next_word, &mut commands);
+                while chars.peek().is_some_and(|n| matches!(n, '>' | '<')) {
+                    chars.next();
+                }
+                // `>&1` names a descriptor, not a file.
+                if chars.peek() == Some(&'&') {
+                    chars.next();
+                }
+                skip_next_word = true;
+            }
+            '|' | ';' | '&' | '(' | ')' => {
+                end_word(&mut word, &mut in_word, &mut skip_next_word, &mut commands);
+                skip_next_word = false;
+                commands.push(Vec::new());
+            }
+            '$' if chars.peek() == Some(&'(') => {
+                end_word(&mut word, &mut in_word, &mut skip_next_word, &mut commands);
+            }
+            c if c.is_whitespace() => {
+                end_word(&mut word, &mut in_word, &mut skip_next_word, &mut commands)
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    end_word(&mut word, &mut in_word, &mut skip_next_word, &mut commands);
+    commands.retain(|c| !c.is_empty());
+    commands
+}
+
 fn stdin_input() -> Input {
     Input {
         name: "<stdin>".to_string(),
@@ -145,6 +287,38 @@ fn stdin_input() -> Input {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn help_examples_are_the_tools_commands_in_words() {
+        let help = "\
+Some text about vg-filter.
+
+EXAMPLES:
+  valgrind --leak-check=full python3.11-dbg t.py 2>&1 | vg-filter --project
+  vg-filter --project=a.so --suppressions x.supp vg.*.log > out.jsonl
+  docker rmi $(vg-filter --format 'text x' < in.log) && sudo vg-filter \\
+    --format=csv
+  run-in-image -- target/debug/vg-filter -
+
+EXIT STATUS:
+  vg-filter 0
+";
+        let got = help_examples("vg-filter", help);
+        let want: Vec<Vec<&str>> = vec![
+            vec!["vg-filter", "--project"],
+            vec![
+                "vg-filter",
+                "--project=a.so",
+                "--suppressions",
+                "x.supp",
+                "vg.*.log",
+            ],
+            vec!["vg-filter", "--format", "text x"],
+            vec!["vg-filter", "--format=csv"],
+            vec!["vg-filter", "-"],
+        ];
+        assert_eq!(got, want);
+    }
 
     /// Regression: every input used to be opened before the first was read, so a few
     /// thousand logs ran out of file descriptors (`Too many open files`).
