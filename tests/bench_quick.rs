@@ -104,20 +104,28 @@ fn quick_bench_reports_every_job_and_leaves_benchmarks_md_alone() {
         "the harness's time per round"
     );
 
-    // Every target is listed; the PyPI one is not measured in quick mode.
+    // Every target is listed and measured, but the one that needs PyPI; whether it is met
+    // is not asserted (times vary), that it was judged is.
     assert_eq!(report.targets.len(), 4, "{:#?}", report.targets);
-    assert!(report.targets.iter().all(|t| !t.measured.is_empty()));
-    assert_eq!(
-        report.targets[1].met, None,
-        "ValgrindCI's target needs PyPI"
-    );
+    for (i, t) in report.targets.iter().enumerate() {
+        if i == 1 {
+            assert_eq!(t.met, None, "ValgrindCI's target needs PyPI: {t:?}");
+        } else {
+            assert!(t.met.is_some(), "target {i} was not measured: {t:?}");
+        }
+    }
 
-    // Same input, same answer: the record counts agree across grep, text and XML.
-    let counts = report
+    // Same input, same answer: every cross-check agrees (one that disagrees makes `cargo
+    // xtask bench` exit 1), and each job made its checks.
+    let disagreeing: Vec<_> = report.checks.iter().filter(|c| !c.agrees).collect();
+    assert!(disagreeing.is_empty(), "{disagreeing:#?}");
+    assert_eq!(report.checks.len(), 5, "{:#?}", report.checks);
+    let counts = &report
         .checks
         .iter()
-        .find(|c| c.starts_with("Records in the"))
-        .expect("the record cross-check");
+        .find(|c| c.text.starts_with("Records in the"))
+        .expect("the record cross-check")
+        .text;
     let after = |marker: &str| {
         let rest = counts.split_once(marker)?.1;
         let n: String = rest

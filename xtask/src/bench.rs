@@ -33,7 +33,7 @@ use crate::tools;
 use crate::UsageError;
 use inputs::MIB;
 use measure::{Measurement, Runner, Spec};
-use report::{Figure, Profile, Report, Role, Row, Target};
+use report::{Check, Figure, Profile, Report, Role, Row, Target};
 
 /// The three jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -464,15 +464,26 @@ fn vg(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
         );
         row.throughput = mib_s(main.text_bytes, m.median());
         row.ratio = ratio(&row, &floor).map(|r| (r, "grep".to_string()));
-        if let Some(sum) = vg_summary(&m.first.stdout) {
-            report.checks.push(format!(
+        let sum = vg_summary(&m.first.stdout);
+        let n = |k: &str| sum.as_ref().and_then(|s| s[k].as_u64());
+        let (records, suppressed, kept, elsewhere) =
+            (n("records"), n("suppressed"), n("kept"), n("not_project"));
+        let conserved = match (records, suppressed, kept, elsewhere) {
+            (Some(r), Some(s), Some(k), Some(e)) => r == s + k + e && s > 0,
+            _ => false,
+        };
+        report.checks.push(Check::new(
+            format!(
                 "With the shipped suppressions/python3.11.supp (the interpreter these logs come \
-                 from), vg-filter suppresses {} of the {} records and keeps {}.",
-                report::thousands(sum["suppressed"].as_u64().unwrap_or(0)),
-                report::thousands(sum["records"].as_u64().unwrap_or(0)),
-                report::thousands(sum["kept"].as_u64().unwrap_or(0))
-            ));
-        }
+                 from), vg-filter suppresses {} of the {} records, keeps {} and leaves {} \
+                 (suppressed + kept + left = records).",
+                suppressed.map_or("?".into(), report::thousands),
+                records.map_or("?".into(), report::thousands),
+                kept.map_or("?".into(), report::thousands),
+                elsewhere.map_or("?".into(), report::thousands),
+            ),
+            conserved,
+        ));
         Some(row)
     } else {
         None
@@ -518,7 +529,14 @@ fn vg(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
 
     // Same input, same answer.
     let n = |v: &Option<Value>, k: &str| v.as_ref().and_then(|s| s[k].as_u64());
-    report.checks.push(format!(
+    let records_agree = grep_count.is_some()
+        && grep_count == n(&text_summary, "records")
+        && grep_count == n(&xml_summary, "records")
+        && n(&text_summary, "kept").is_some()
+        && n(&text_summary, "kept") == n(&xml_summary, "kept")
+        && vci_kept.map_or(true, |k| Some(k) == n(&text_summary, "kept"));
+    report.checks.push(Check::new(
+        format!(
         "Records in the {} log: grep counts {} headers; vg-filter reads {} records from the text \
          and {} from the XML, and keeps {} and {} of them as the extension's.{}",
         mb(main.text_bytes),
@@ -535,6 +553,8 @@ fn vg(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
             ),
             None => String::new(),
         }
+    ),
+        records_agree,
     ));
 
     // Targets.
@@ -875,14 +895,17 @@ fn bt(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     };
     let (si, ni) = same(&bt_out, &i_out);
     let (sp, np) = same(&bt_out, &plain_out);
-    report.checks.push(format!(
-        "bt-demangle --no-simplify prints the same line as `c++filt -i` for {} of {} symbols, \
-         and as plain `c++filt` for {} of {} (plain c++filt also prints implementation details \
-         such as `[clone .cold]`-style suffixes in full).",
-        report::thousands(si),
-        report::thousands(ni),
-        report::thousands(sp),
-        report::thousands(np)
+    report.checks.push(Check::new(
+        format!(
+            "bt-demangle --no-simplify prints the same line as `c++filt -i` for {} of {} \
+             symbols, and as plain `c++filt` for {} of {} (plain c++filt also prints \
+             implementation details such as `[clone .cold]`-style suffixes in full).",
+            report::thousands(si),
+            report::thousands(ni),
+            report::thousands(sp),
+            report::thousands(np)
+        ),
+        ni > 0 && si == ni,
     ));
 
     let (r_plain, r_i) = (ratio(&whole_row, &plain_row), ratio(&whole_row, &i_row));
@@ -962,10 +985,13 @@ fn bt(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     let mut json_row = ctx.row(&group, "bt-demangle --format jsonl", Role::Ours, &jsonl, &m);
     json_row.throughput = per_s(gdb.frames, "frames", m.median());
     json_row.ratio = ratio(&json_row, &cf_row).map(|r| (r, "c++filt".to_string()));
-    report.checks.push(format!(
-        "The gdb log holds {} frame lines; bt-demangle's summary counts {} frames.",
-        report::thousands(gdb.frames),
-        frames_read.map_or("?".into(), report::thousands)
+    report.checks.push(Check::new(
+        format!(
+            "The gdb log holds {} frame lines; bt-demangle's summary counts {} frames.",
+            report::thousands(gdb.frames),
+            frames_read.map_or("?".into(), report::thousands)
+        ),
+        frames_read == Some(gdb.frames),
     ));
     report.rows.extend([cf_row, text_row, json_row]);
 
@@ -1008,7 +1034,7 @@ fn rss(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
         ctx.short(&path.display().to_string()),
         format!(
             "{} lines, {} bytes of `Round N Max RSS: X`, as a leak-test script prints \
-             `ru_maxrss / 1024`: 40 MiB growing by 1 KiB every 500 rounds plus up to 63 KiB of \
+             `ru_maxrss / 1024`: 40 MiB growing steadily by 10 MiB over the run plus up to 63 KiB of \
              noise from a fixed linear congruential generator.",
             report::thousands(s.rss_lines),
             report::thousands(bytes)
@@ -1059,9 +1085,11 @@ fn rss(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     );
     text_row.throughput = per_s(s.rss_lines, "lines", m.median());
     text_row.ratio = ratio(&text_row, &floor_row).map(|r| (r, "grep".to_string()));
-    report
-        .checks
-        .push(format!("rss-rounds on the rounds: \"{verdict}\"."));
+    // The generated series grows by 10 MiB over the run: a leak, by construction.
+    report.checks.push(Check::new(
+        format!("rss-rounds on the rounds, which grow by construction: \"{verdict}\"."),
+        verdict.starts_with("leak:"),
+    ));
     report.rows.extend([floor_row, csv_row, text_row]);
 
     // The harness: an empty workload, at two round counts; the slope is the time per round.
@@ -1556,7 +1584,15 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let outcome = bench(&opts)?;
     print!("{}", outcome.report.table());
     eprintln!("bench: wrote {}", outcome.written.display());
-    Ok(ExitCode::SUCCESS)
+    let disagreeing: Vec<&Check> = outcome.report.checks.iter().filter(|c| !c.agrees).collect();
+    for c in &disagreeing {
+        eprintln!("bench: DISAGREES: {}", c.text);
+    }
+    Ok(if disagreeing.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Help text of the task.
@@ -1579,4 +1615,6 @@ quarter of an hour on 2 cores, most of it ValgrindCI; the inputs take about 3 GB
   --bins DIR       time the tool binaries in DIR instead of building them in release mode
 
 Needs grep, binutils (nm, c++filt), GNU time (peak RSS), python3 with venv, and valgrind for
-profiles. Speed is reported, never asserted: the exit status is 0 whenever the bench ran.";
+profiles. Speed is reported, never asserted. Exit status: 0 the bench ran and every
+cross-check agrees (the same input gave the same answer in every mode, format and peer), 1 a
+cross-check disagrees (listed on stderr and in the report), 2 the bench could not run.";

@@ -616,11 +616,12 @@ pub fn gdb_log(dir: &Path, min_frames: u64) -> anyhow::Result<GdbLog> {
 }
 
 /// Makes (or reuses) `lines` lines of `Round N Max RSS: X`, the output of the usual
-/// leak-test script: X is `ru_maxrss / 1024` (KiB as MiB), a base of 40 MiB that grows by
-/// one KiB every 500 rounds, plus up to 63 KiB of noise from a fixed linear congruential
-/// generator.
+/// leak-test script: X is `ru_maxrss / 1024` (KiB as MiB), a base of 40 MiB that grows
+/// steadily by 10 MiB over the run (a leak at any length, which the bench checks
+/// rss-rounds finds), plus up to 63 KiB of noise from a fixed linear congruential generator.
 pub fn rss_lines(dir: &Path, lines: u64) -> anyhow::Result<(PathBuf, u64)> {
-    let key = json!({ "generator": "rss", "version": GEN_VERSION, "lines": lines });
+    let key =
+        json!({ "generator": "rss", "version": GEN_VERSION, "lines": lines, "growth_mib": 10 });
     let path = dir.join(format!("rss-{lines}.log"));
     let stamp = dir.join(format!("rss-{lines}.stamp.json"));
     if !cached(&stamp, &key) {
@@ -634,7 +635,8 @@ pub fn rss_lines(dir: &Path, lines: u64) -> anyhow::Result<(PathBuf, u64)> {
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
             let noise = (state >> 58) as f64;
-            let kib = 40.0 * 1024.0 + (round / 500) as f64 + noise;
+            let growth = (10 * 1024 * round / lines) as f64;
+            let kib = 40.0 * 1024.0 + growth + noise;
             writeln!(out, "Round {round} Max RSS: {}", kib / 1024.0)?;
         }
         out.flush()?;

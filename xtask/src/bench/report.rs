@@ -94,6 +94,23 @@ pub struct Target {
     pub met: Option<bool>,
 }
 
+/// A cross-check: two tools, modes or formats given the same input must give the same
+/// answer. One that disagrees fails the bench, whatever the times.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// What was compared, with the numbers.
+    pub text: String,
+    /// Whether the answers are the same.
+    pub agrees: bool,
+}
+
+impl Check {
+    /// A check of `text` that holds when `agrees`.
+    pub fn new(text: String, agrees: bool) -> Check {
+        Check { text, agrees }
+    }
+}
+
 /// The top of a callgrind profile, made where a target is missed.
 #[derive(Debug, Clone)]
 pub struct Profile {
@@ -129,7 +146,7 @@ pub struct Report {
     /// The targets.
     pub targets: Vec<Target>,
     /// Cross-checks that the tools read the same thing (record counts, identical output).
-    pub checks: Vec<String>,
+    pub checks: Vec<Check>,
     /// What limits each figure.
     pub limits: Vec<String>,
     /// Profiles of missed targets.
@@ -362,7 +379,8 @@ impl Report {
         if !self.checks.is_empty() {
             let _ = writeln!(md, "## Same input, same answer\n");
             for c in &self.checks {
-                let _ = writeln!(md, "- {c}");
+                let mark = if c.agrees { "" } else { "**DISAGREES:** " };
+                let _ = writeln!(md, "- {mark}{}", c.text);
             }
             let _ = writeln!(md);
         }
