@@ -248,15 +248,57 @@ fn segv_signature_is_stable_across_two_runs() {
 }
 
 #[test]
-fn demo_exits_0() {
+fn demo_exits_0_and_would_fail_on_a_missed_defect() {
     let _turn = turn();
     let outcome = demo::demo(&demo::Options { place: host() });
     let table = outcome.table();
     assert!(outcome.ok(), "{table}\n{:?}", outcome.steps);
     assert_eq!(outcome.status(), 0);
-    for step in ["memcheck", "refs", "rss", "memray", "segv", "suppressions"] {
-        assert!(table.contains(step), "{table}");
-    }
+    let names: Vec<&str> = outcome.steps.iter().map(|s| s.name).collect();
+    assert_eq!(
+        names,
+        ["memcheck", "refs", "rss", "memray", "segv", "suppressions"],
+        "{table}"
+    );
+
+    // The checks are what makes the demo fail: the real records of its memcheck run, less
+    // one planted defect, or plus one that is not planted, are each a problem, and a step
+    // with a problem makes the demo exit 1.
+    let records: Vec<Value> = of_type(&jsonl(&out_dir("memcheck").join("records.jsonl")), "error")
+        .into_iter()
+        .cloned()
+        .collect();
+    let run = |records: Vec<Value>| memcheck::Outcome {
+        dir: out_dir("memcheck"),
+        logs: Vec::new(),
+        jsonl: PathBuf::new(),
+        records,
+        summary: Value::Null,
+        status: 1,
+        place: "host".into(),
+        suppressions: Vec::new(),
+    };
+    let clean = run(Vec::new());
+    assert_eq!(
+        demo::check_memcheck(&run(records.clone()), &clean),
+        Vec::<String>::new()
+    );
+    let missed = demo::check_memcheck(&run(records[1..].to_vec()), &clean);
+    assert_eq!(missed.len(), 1, "{missed:?}");
+    assert!(missed[0].starts_with("memcheck missed"), "{missed:?}");
+    let mut extra = records.clone();
+    let mut stranger = records[0].clone();
+    stranger["project_frame"]["fn"] = "not_planted".into();
+    extra.push(stranger);
+    let unplanted = demo::check_memcheck(&run(extra), &clean);
+    assert!(unplanted[0].contains("unplanted"), "{unplanted:?}");
+    assert!(!demo::check_memcheck(&run(records), &run(vec![Value::Null])).is_empty());
+
+    let mut failing = outcome.clone();
+    failing.steps[0].problems = missed;
+    assert!(!failing.ok());
+    assert_eq!(failing.status(), 1);
+    assert!(failing.table().contains("FAIL"), "{}", failing.table());
 }
 
 #[test]

@@ -11,13 +11,18 @@
 //! - segv: `crash_null` dies in `dbgpipe_store` with the same signature in two runs (and the
 //!   C++ example's `crash_map` in `dbgpipe::insert`, where it can be built); `clean` does not
 //!   crash;
-//! - suppressions: not rerun (it rewrites the shipped files); memcheck uses the shipped one.
+//! - suppressions: the shipped baseline hid every interpreter record of both memcheck runs,
+//!   and a baseline generated afresh from the clean run's logs (into `target/`, not over the
+//!   shipped file) hides the defects run's interpreter records and none of the planted ones.
 //!
 //! A step that cannot run is reported in its row and the others still run; the table at the
 //! end says what each found and how long it took.
 
-use std::process::ExitCode;
+use std::path::Path;
+use std::process::{Command, ExitCode};
 use std::time::Instant;
+
+use anyhow::Context;
 
 use crate::memcheck;
 use crate::memray;
@@ -67,6 +72,101 @@ pub fn check_memcheck(defects: &memcheck::Outcome, clean: &memcheck::Outcome) ->
         ));
     }
     problems
+}
+
+/// Checks the baselines on the memcheck runs' logs: the shipped file (which memcheck applied)
+/// hid every interpreter record of both runs; a file generated now from the clean run's logs
+/// hides every interpreter record of the defects run and none of the planted records.
+/// Returns what was found and what is wrong.
+pub fn check_suppressions(
+    defects: &memcheck::Outcome,
+    clean: &memcheck::Outcome,
+) -> anyhow::Result<(String, Vec<String>)> {
+    let mut problems = Vec::new();
+    let count = |summary: &serde_json::Value, key: &str| -> anyhow::Result<u64> {
+        summary[key]
+            .as_u64()
+            .with_context(|| format!("vg-filter's summary has no `{key}`: {summary}"))
+    };
+    for (name, run) in [("the defects run", defects), ("clean", clean)] {
+        let left = count(&run.summary, "not_project")?;
+        if left > 0 {
+            problems.push(format!(
+                "the shipped baseline left {left} interpreter records of {name} unsuppressed"
+            ));
+        }
+    }
+    let vg_filter = tools::bin("vg-filter")?;
+    let dir = tools::task_dir("suppressions-demo")?;
+    let generated = dir.join("generated.supp");
+    let status = Command::new(&vg_filter)
+        .arg(format!("--gen-suppressions={}", generated.display()))
+        .arg("--supp-name=demo")
+        .args(&clean.logs)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("running vg-filter --gen-suppressions")?;
+    if !matches!(status.code(), Some(0 | 1)) {
+        anyhow::bail!("vg-filter --gen-suppressions failed with {status}");
+    }
+    let entries = std::fs::read_to_string(&generated)
+        .with_context(|| format!("reading {}", generated.display()))?
+        .lines()
+        .filter(|l| l.trim() == "{")
+        .count();
+    let output = Command::new(&vg_filter)
+        .arg("--project")
+        .arg("--root")
+        .arg(crate::example::repo_root())
+        .arg("--suppressions")
+        .arg(&generated)
+        .args(&defects.logs)
+        .output()
+        .context("running vg-filter with the generated baseline")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()
+        .context("reading vg-filter's JSON lines")?;
+    let summary = tools::last_of(&records, "summary").context("vg-filter wrote no summary")?;
+    let kept = count(summary, "kept")?;
+    let left = count(summary, "not_project")?;
+    let suppressed = count(summary, "suppressed")?;
+    let kept_before = count(&defects.summary, "kept")?;
+    if kept != kept_before {
+        problems.push(format!(
+            "the generated baseline changed the project's records: {kept} kept, {kept_before} \
+             with the shipped one"
+        ));
+    }
+    if left > 0 {
+        problems.push(format!(
+            "the generated baseline left {left} interpreter records of the defects run"
+        ));
+    }
+    if entries == 0 {
+        problems.push("the generated baseline is empty".into());
+    }
+    let shipped = defects
+        .suppressions
+        .first()
+        .map(|p| shown(p))
+        .unwrap_or_else(|| "no shipped file".into());
+    let found = format!(
+        "{shipped} hid all interpreter records; regenerated from clean: {entries} entries, \
+         hide {suppressed} of {} and keep the {kept} planted",
+        suppressed + left
+    );
+    Ok((found, problems))
+}
+
+/// A path relative to the checkout when it is in it.
+fn shown(path: &Path) -> String {
+    path.strip_prefix(crate::example::repo_root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// Checks the refs recipe: `refleak` leaks references, `clean` nothing.
@@ -245,13 +345,7 @@ impl Outcome {
             "step", "where", "time", "ok"
         );
         for s in &self.steps {
-            let verdict = if s.name == "suppressions" {
-                "-"
-            } else if s.problems.is_empty() {
-                "ok"
-            } else {
-                "FAIL"
-            };
+            let verdict = if s.problems.is_empty() { "ok" } else { "FAIL" };
             t.push_str(&format!(
                 "{:<13} {:<place_width$} {:>5.1}s  {verdict:<4}  {}\n",
                 s.name, s.place, s.seconds, s.found
@@ -303,6 +397,8 @@ pub fn demo(opts: &Options) -> Outcome {
     let mut steps = Vec::new();
     let place = &opts.place;
 
+    // The memcheck runs, for the suppressions step.
+    let mut memcheck_runs = None;
     step("memcheck", &mut steps, || {
         let defects = memcheck::memcheck(&memcheck::Options {
             place: place.clone(),
@@ -324,11 +420,10 @@ pub fn demo(opts: &Options) -> Outcome {
                 + defects.summary["not_project"].as_u64().unwrap_or(0),
             clean.records.len()
         );
-        Ok((
-            defects.place.clone(),
-            found,
-            check_memcheck(&defects, &clean),
-        ))
+        let problems = check_memcheck(&defects, &clean);
+        let place = defects.place.clone();
+        memcheck_runs = Some((defects, clean));
+        Ok((place, found, problems))
     });
 
     step("refs", &mut steps, || {
@@ -453,24 +548,12 @@ pub fn demo(opts: &Options) -> Outcome {
         ))
     });
 
-    // The suppressions recipe rewrites the shipped files: the demo only says which one
-    // memcheck applied.
-    let shipped = memcheck::shipped_suppressions(&place::debug_python());
-    steps.push(Step {
-        name: "suppressions",
-        place: "-".into(),
-        found: match shipped {
-            Some(path) => format!(
-                "not rerun; memcheck applied the shipped {}",
-                path.strip_prefix(crate::example::repo_root())
-                    .unwrap_or(&path)
-                    .display()
-            ),
-            None => "not rerun; no shipped file for this interpreter".into(),
-        },
-        problems: Vec::new(),
-        failed: false,
-        seconds: 0.0,
+    step("suppressions", &mut steps, || {
+        let (defects, clean) = memcheck_runs
+            .as_ref()
+            .context("memcheck did not run, so there are no logs to check the baseline on")?;
+        let (found, problems) = check_suppressions(defects, clean)?;
+        Ok(("host".into(), found, problems))
     });
 
     Outcome {
@@ -518,6 +601,7 @@ Runs every recipe on the bundled example and checks that each finds exactly what
 plants and nothing in its clean function: memcheck (the eight planted records), refs (refleak
 leaks references), rss (leak_definite grows), memray (leak_definite leaks native memory and
 the flamegraph names it), segv (crash_null dies in dbgpipe_store, with the same signature in
-two runs; the C++ example's crash_map in dbgpipe::insert). suppressions is not rerun (it
-rewrites the shipped files); memcheck applies the shipped one. Ends with a table.
+two runs; the C++ example's crash_map in dbgpipe::insert), suppressions (the shipped baseline
+hid every interpreter record; one generated afresh from clean's logs, into target/, hides the
+defects run's interpreter records and keeps the planted ones). Ends with a table.
 Exit status: 0 every step as planted, 1 a step found something else, 2 a step could not run.";

@@ -75,6 +75,8 @@ pub struct Outcome {
     pub status: i32,
     /// Where valgrind ran.
     pub place: String,
+    /// The suppression files vg-filter applied.
+    pub suppressions: Vec<PathBuf>,
 }
 
 /// The shipped baseline suppressions for an interpreter: `suppressions/<name>.supp`.
@@ -199,6 +201,7 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
         summary,
         status,
         place: place.describe(),
+        suppressions: supps,
     })
 }
 
