@@ -467,8 +467,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 let _ = writeln!(
                     io::stdout(),
                     "usage: cargo xtask example [--python PATH]\n\n\
-                     Builds examples/{MODULE} for the interpreter PATH (default: python3.11-dbg)\n\
-                     into target/dbgpipe/example/<interpreter>/ and prints the module's path."
+                     Builds examples/{MODULE} (C) and examples/dbgpipe_cpp (C++, with -g) for the\n\
+                     interpreter PATH (default: python3.11-dbg) into\n\
+                     target/dbgpipe/example/<interpreter>/ and prints the modules' paths."
                 );
                 return Ok(());
             }
@@ -491,8 +492,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
              or pass --python PATH",
         )?,
     };
-    let example = build(&python, &default_out_dir(&python))?;
-    match writeln!(io::stdout(), "{}", example.so.display()) {
+    let out_dir = default_out_dir(&python);
+    let example = build(&python, &out_dir)?;
+    let cpp = build_cpp(&python, &out_dir, true)?;
+    let shown = |p: &Path| {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        p.strip_prefix(&cwd).unwrap_or(p).display().to_string()
+    };
+    match writeln!(io::stdout(), "{}\n{}", shown(&example.so), shown(&cpp.so)) {
         Err(error) if error.kind() != io::ErrorKind::BrokenPipe => Err(error.into()),
         _ => Ok(()),
     }
