@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
-use dbgpipe_core::btdemangle::{Filter, Format, Options};
+use dbgpipe_core::backtrace::filter::{Filter, Format, Options};
 use dbgpipe_core::cli::{self, Outcome};
 use dbgpipe_core::output::Sink;
 use dbgpipe_core::project::{Project, Root};

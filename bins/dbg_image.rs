@@ -4,8 +4,8 @@
 
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use dbgpipe_core::cli::{self, Outcome};
-use dbgpipe_core::dbgimage::{self, Context, Origin, Recipe};
-use dbgpipe_core::engine::Engine;
+use dbgpipe_core::image::engine::Engine;
+use dbgpipe_core::image::recipe::{self, Context, Origin, Recipe};
 use dbgpipe_core::input;
 use dbgpipe_core::output::Sink;
 use std::io::{self, Write};
@@ -129,7 +129,7 @@ struct BaseArgs {
     debootstrap: String,
 
     /// The Debian mirror.
-    #[arg(long, value_name = "URL", default_value = dbgimage::DEFAULT_MIRROR)]
+    #[arg(long, value_name = "URL", default_value = recipe::DEFAULT_MIRROR)]
     mirror: String,
 
     /// Container engine: docker or podman (or a path). [default: the first on PATH]
@@ -159,7 +159,7 @@ fn recipe(args: &RecipeArgs) -> anyhow::Result<Recipe> {
 }
 
 fn ca_dir(skip: bool) -> Option<&'static Path> {
-    (!skip).then(|| Path::new(dbgimage::HOST_CA_DIR))
+    (!skip).then(|| Path::new(recipe::HOST_CA_DIR))
 }
 
 fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -172,7 +172,7 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         Command::Tag(r) => {
             let recipe = recipe(&r)?;
-            let tag = dbgimage::host_context(&recipe)?.tag(&recipe.python);
+            let tag = recipe::host_context(&recipe)?.tag(&recipe.python);
             let mut out = stdout.lock();
             writeln!(out, "{tag}")?;
             out.flush()?;
@@ -209,8 +209,8 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
                 .recipe
                 .python
                 .clone()
-                .unwrap_or_else(|| dbgimage::DEFAULT_PYTHON.into());
-            let record = dbgimage::build(&engine, &context, &python, b.force)?;
+                .unwrap_or_else(|| recipe::DEFAULT_PYTHON.into());
+            let record = recipe::build(&engine, &context, &python, b.force)?;
             let mut sink = Sink::new(stdout.lock(), false);
             sink.json(&record)?;
             sink.flush()?;
@@ -220,7 +220,7 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         Command::Base(b) => {
             let engine = Engine::find(b.engine.as_deref())?;
-            let record = dbgimage::base(&engine, &b.debootstrap, &b.mirror, b.force)?;
+            let record = recipe::base(&engine, &b.debootstrap, &b.mirror, b.force)?;
             let mut sink = Sink::new(stdout.lock(), false);
             sink.json(&record)?;
             sink.flush()?;

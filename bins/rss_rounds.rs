@@ -4,13 +4,14 @@
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use dbgpipe_core::cli::{self, Outcome};
-use dbgpipe_core::harness::{self, RunOptions, Target};
 use dbgpipe_core::output::Sink;
-use dbgpipe_core::rounds::{Pattern, MAX_RSS, REFERENCES};
-use dbgpipe_core::rssrounds::{self, Baseline, Filter, Format, Options};
-use dbgpipe_core::trend::{Config, Kind, Warmup};
-use dbgpipe_core::watch::{self, WatchOptions};
-use dbgpipe_core::{plot, Error};
+use dbgpipe_core::rounds::filter::{self, Baseline, Filter, Format, Options};
+use dbgpipe_core::rounds::harness::{self, RunOptions, Target};
+use dbgpipe_core::rounds::lines::{Pattern, MAX_RSS, REFERENCES};
+use dbgpipe_core::rounds::plot;
+use dbgpipe_core::rounds::trend::{Config, Kind, Warmup};
+use dbgpipe_core::rounds::watch::{self, WatchOptions};
+use dbgpipe_core::Error;
 use std::ffi::OsString;
 use std::io;
 use std::path::PathBuf;
@@ -26,7 +27,7 @@ INPUT (rss-rounds [LOG...]):
   Other lines are counted (unmatched) and passed over. A line without a round number takes
   the next number of its series.
 
-THE VERDICT, per series (the rules in full: `cargo doc`, dbgpipe_core::trend):
+THE VERDICT, per series (the rules in full: `cargo doc`, dbgpipe_core::rounds::trend):
   The series is judged as a net level: a delta series as the running sum of (delta - baseline),
   a level less baseline x rounds. With no baseline, a delta series that is a constant 2 is a
   leak of 2 per round: give the harness's noise with --baseline (run measures it itself).
@@ -457,7 +458,7 @@ fn baseline(text: &str, patterns: &[Pattern], cfg: &Config) -> anyhow::Result<Ve
     let input = cli::open_input(&path).with_context(|| {
         format!("--baseline {text:?} is not a number, SERIES=NUMBER, or a readable file")
     })?;
-    let found = rssrounds::baselines_from_file(&input.name, input.reader, patterns, cfg)
+    let found = filter::baselines_from_file(&input.name, input.reader, patterns, cfg)
         .map_err(|e: Error| anyhow::anyhow!("--baseline {e}"))?;
     Ok(found)
 }

@@ -5,11 +5,11 @@
 use anyhow::Context as _;
 use clap::Parser;
 use dbgpipe_core::cli::{self, Outcome};
-use dbgpipe_core::dbgimage;
-use dbgpipe_core::engine::{Engine, Kind};
-use dbgpipe_core::envfile;
-use dbgpipe_core::procstatus;
-use dbgpipe_core::runinimage::{self, Request, Surroundings};
+use dbgpipe_core::image::engine::{Engine, Kind};
+use dbgpipe_core::image::envfile;
+use dbgpipe_core::image::recipe;
+use dbgpipe_core::image::run::{self, Request, Surroundings};
+use dbgpipe_core::ptrace::status;
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
 use std::os::unix::process::CommandExt;
@@ -137,7 +137,7 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
         assignments.extend(envfile::read(file)?);
     }
     let cwd = std::env::current_dir().context("the current directory")?;
-    let status = procstatus::read(Path::new("/proc/self/status"))?;
+    let status = status::read(Path::new("/proc/self/status"))?;
     let (uid, gid) = match (status.euid(), status.egid()) {
         (Some(u), Some(g)) => (u, g),
         _ => anyhow::bail!("/proc/self/status names no effective uid and gid"),
@@ -162,7 +162,7 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
     };
 
     if args.host {
-        let plan = runinimage::host_plan(&req, &sur, &host_env)?;
+        let plan = run::host_plan(&req, &sur, &host_env)?;
         if args.dry_run {
             return print_argv(&plan.display_argv());
         }
@@ -208,9 +208,9 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
         .or_else(|| host_env("DBGPIPE_IMAGE").filter(|s| !s.is_empty()))
     {
         Some(image) => (image, false),
-        None => (dbgimage::default_tag()?, true),
+        None => (recipe::default_tag()?, true),
     };
-    let mut argv = runinimage::container_argv(&engine, &image, &req, &sur, &host_env)?;
+    let mut argv = run::container_argv(&engine, &image, &req, &sur, &host_env)?;
     if args.dry_run {
         // The engine as it is found on PATH (`docker`), not where this machine keeps it:
         // the line is for pasting elsewhere. A path given with --engine stays a path.

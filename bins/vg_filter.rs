@@ -3,10 +3,10 @@
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use dbgpipe_core::cli::{self, Outcome};
+use dbgpipe_core::memcheck::filter::{Filter, Format, Options};
+use dbgpipe_core::memcheck::suppressions;
 use dbgpipe_core::output::Sink;
 use dbgpipe_core::project::{Project, Root};
-use dbgpipe_core::suppressions;
-use dbgpipe_core::vgfilter::{Filter, Format, Options};
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;

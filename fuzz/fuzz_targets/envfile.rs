@@ -9,7 +9,7 @@
 //!   fixed `sh` program (`envfile::EXPANDER`, step by step) computes what [`envfile::expand`]
 //!   computes. (Running the real `sh` agrees with `expand`: a unit test checks that.)
 #![no_main]
-use dbgpipe_core::envfile::{self, Assignment, Part};
+use dbgpipe_core::image::envfile::{self, Assignment, Part};
 use libfuzzer_sys::fuzz_target;
 
 /// The env-file text of a value; `in_word` for the word of `${NAME:-word}`.

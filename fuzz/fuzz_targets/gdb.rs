@@ -8,8 +8,8 @@
 //!   project + python + system + unknown, every output line is one JSON object, the last one
 //!   the summary, and the text and CSV formats do not panic either.
 #![no_main]
-use dbgpipe_core::btdemangle::{self, Format, Options};
-use dbgpipe_core::gdb::{Event, Parser};
+use dbgpipe_core::backtrace::filter::{self, Format, Options};
+use dbgpipe_core::backtrace::gdb::{Event, Parser};
 use dbgpipe_core::input::{read_line, MAX_LINE};
 use dbgpipe_core::output::Sink;
 use dbgpipe_core::project::Project;
@@ -25,7 +25,7 @@ fn is_frame_head(line: &str) -> bool {
     digits > 0 && rest[..digits].parse::<u32>().is_ok() && rest[digits..].starts_with([' ', '\t'])
 }
 
-fn check_frame(f: &dbgpipe_core::gdb::Frame) {
+fn check_frame(f: &dbgpipe_core::backtrace::gdb::Frame) {
     assert!(f.function.as_deref() != Some(""), "{f:?}");
     assert!(f.line.is_none() || f.file.is_some(), "{f:?}");
     for part in [&f.addr, &f.function, &f.args, &f.file, &f.library]
@@ -95,7 +95,7 @@ fuzz_target!(|data: &[u8]| {
     let mut err = Vec::new();
     let summary = {
         let mut sink = Sink::new(&mut out, false);
-        btdemangle::run("fuzz", data, options(Format::Jsonl), &mut sink, &mut err)
+        filter::run("fuzz", data, options(Format::Jsonl), &mut sink, &mut err)
             .expect("writing to a Vec cannot fail")
     };
     assert_eq!(
@@ -125,7 +125,7 @@ fuzz_target!(|data: &[u8]| {
     let mut out = Vec::new();
     let mut err = Vec::new();
     let mut sink = Sink::new(&mut out, false);
-    let text = btdemangle::run("fuzz", data, options(Format::Text), &mut sink, &mut err)
+    let text = filter::run("fuzz", data, options(Format::Text), &mut sink, &mut err)
         .expect("writing to a Vec cannot fail");
     assert_eq!(text.frames, summary.frames);
 });

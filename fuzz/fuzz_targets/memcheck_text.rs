@@ -3,11 +3,11 @@
 //! and suppressions: records = kept + suppressed + not_project, and each input line is
 //! counted once.
 #![no_main]
+use dbgpipe_core::memcheck::filter::{Filter, Format, Options};
+use dbgpipe_core::memcheck::suppressions::{self, Suppression};
 use dbgpipe_core::memcheck::{self, text, ParseStats};
 use dbgpipe_core::output::Sink;
 use dbgpipe_core::project::Project;
-use dbgpipe_core::suppressions::{self, Suppression};
-use dbgpipe_core::vgfilter::{Filter, Format, Options};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 

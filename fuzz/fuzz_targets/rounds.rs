@@ -8,9 +8,9 @@
 //!   input, so this is what makes it one.
 #![no_main]
 use dbgpipe_core::output::Sink;
-use dbgpipe_core::rounds::{self, Line, Pattern};
-use dbgpipe_core::rssrounds::{Filter, Format, Options, Report};
-use dbgpipe_core::trend::Kind;
+use dbgpipe_core::rounds::filter::{Filter, Format, Options, Report};
+use dbgpipe_core::rounds::lines::{self, Line, Pattern};
+use dbgpipe_core::rounds::trend::Kind;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
@@ -50,7 +50,7 @@ fn run(data: &[u8], format: Format, patterns: Vec<Pattern>) -> (Vec<u8>, Report)
 fuzz_target!(|data: &[u8]| {
     let patterns = [pattern()];
     for line in data.split(|&b| b == b'\n') {
-        if let Line::Value(v) = rounds::parse_line(line, &patterns) {
+        if let Line::Value(v) = lines::parse_line(line, &patterns) {
             assert!(v.value.is_finite(), "{v:?}");
         }
     }

@@ -1,7 +1,7 @@
 //! Suppression files: any text parses or gives a one-line error; what parses writes back
 //! to text that parses to the same entries.
 #![no_main]
-use dbgpipe_core::suppressions;
+use dbgpipe_core::memcheck::suppressions;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1240,7 +1240,7 @@ const HOT_SPOTS: &[(&str, &str)] = &[
     ),
     (
         "suppressions::",
-        "matching every record against every suppression entry (bins/core/src/suppressions.rs)",
+        "matching every record against every suppression entry (bins/core/src/memcheck/suppressions.rs)",
     ),
 ];
 

@@ -6,7 +6,7 @@
 //! number of such lines must equal the frames bt-demangle reports, with no line left
 //! unparsed, and agree with the README's table where it gives a count.
 
-use dbgpipe_core::btdemangle::{self, Format, Options};
+use dbgpipe_core::backtrace::filter::{self, Format, Options};
 use dbgpipe_core::output::Sink;
 use dbgpipe_core::project::Project;
 use serde_json::Value;
@@ -29,7 +29,7 @@ fn records(name: &str, data: &[u8], project: &[&str]) -> Vec<Value> {
         all: false,
     };
     let mut sink = Sink::new(Vec::new(), false);
-    btdemangle::run(name, data, opts, &mut sink, &mut std::io::sink()).unwrap();
+    filter::run(name, data, opts, &mut sink, &mut std::io::sink()).unwrap();
     let text = String::from_utf8(sink.raw().get_ref().clone()).unwrap();
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))

@@ -3,10 +3,10 @@
 //! Records are generated, written out the way Valgrind writes them (text with `==PID==`
 //! prefixes, and XML), and read back.
 
+use dbgpipe_core::memcheck::filter::{Filter, Format, Options, Summary};
 use dbgpipe_core::memcheck::{self, ParseStats, Record};
 use dbgpipe_core::output::Sink;
 use dbgpipe_core::project::Project;
-use dbgpipe_core::vgfilter::{Filter, Format, Options, Summary};
 use dbgpipe_core::Frame;
 use proptest::prelude::*;
 
@@ -259,7 +259,7 @@ fn sorted(mut v: Vec<Record>) -> Vec<Record> {
 fn filter(project: Project, inputs: &[(&str, &str)]) -> (Summary, String) {
     let opts = Options {
         project,
-        suppressions: dbgpipe_core::suppressions::parse(
+        suppressions: dbgpipe_core::memcheck::suppressions::parse(
             "s",
             "{\n   s1\n   Memcheck:Cond\n   fun:malloc\n}\n{\n   s2\n   Memcheck:Leak\n   fun:PyObject_Malloc\n}\n",
         )

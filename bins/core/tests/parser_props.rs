@@ -3,11 +3,11 @@
 //!
 //! Case counts are kept modest (`PROPTEST_CASES` raises them) so that the suite stays quick.
 
-use dbgpipe_core::gdb::{self, Event};
+use dbgpipe_core::backtrace::gdb::{self, Event};
+use dbgpipe_core::backtrace::simplify::{self, bare_name, simplify};
 use dbgpipe_core::output::Sink;
-use dbgpipe_core::rounds::{self, Line};
-use dbgpipe_core::rssrounds::{Filter, Options};
-use dbgpipe_core::simplify::{self, bare_name, simplify};
+use dbgpipe_core::rounds::filter::{Filter, Options};
+use dbgpipe_core::rounds::lines::{self, Line};
 use proptest::prelude::*;
 use std::convert::Infallible;
 
@@ -404,7 +404,7 @@ proptest! {
         prop_assert_eq!(s.lines, s.values + s.unmatched + s.own_lines);
         let expected_values = lines
             .iter()
-            .filter(|l| matches!(rounds::parse_line(l, &[]), Line::Value(_)))
+            .filter(|l| matches!(lines::parse_line(l, &[]), Line::Value(_)))
             .count() as u64;
         prop_assert_eq!(s.values, expected_values);
         let rows = String::from_utf8(out).expect("CSV is UTF-8").lines().count() as u64;

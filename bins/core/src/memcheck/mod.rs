@@ -1,10 +1,15 @@
-//! Valgrind Memcheck reports: the record type, and one parser per input format.
+//! Valgrind Memcheck reports: the record type, one parser per input format, suppression
+//! files, and the `vg-filter` filter.
 //!
 //! [`text`] reads the human log (`==PID==` prefixed, or prefix-less as in Valgrind's own
 //! filtered test outputs) and [`xml`] reads `--xml=yes` output (protocols 4 to 6). Both produce
-//! the same [`Record`] for the same error, so everything after parsing is format-blind.
+//! the same [`Record`] for the same error, so everything after parsing is format-blind:
+//! [`suppressions`] reads, matches and writes `.supp` files, and [`filter`] keeps the records
+//! that touch the project.
 
+pub mod filter;
 pub mod header;
+pub mod suppressions;
 pub mod text;
 pub mod xml;
 

@@ -1,7 +1,7 @@
 //! `bt-demangle`: gdb output in; readable, classified and fingerprinted crash reports out.
 //!
-//! Every frame gdb printed (see [`crate::gdb`] for what is read) gets its function demangled
-//! when gdb left it mangled (`set print demangle off`), simplified ([`crate::simplify`]) unless
+//! Every frame gdb printed (see [`crate::backtrace::gdb`] for what is read) gets its function demangled
+//! when gdb left it mangled (`set print demangle off`), simplified ([`crate::backtrace::simplify`]) unless
 //! told not to, and a class:
 //! - `project`: the frame's library or source file matches `--project[=PATTERN]` (without a
 //!   pattern, or without the flag: it lies under the project root, the current directory);
@@ -46,12 +46,12 @@
 //! `thread,index,class,function,file,line,library,addr,inlined` then one row per frame; the
 //! crash and summary lines go to stderr.
 
+use crate::backtrace::gdb::{self, Event};
+use crate::backtrace::simplify;
 use crate::demangle;
-use crate::gdb::{self, Event};
 use crate::input::{read_line, MAX_LINE};
 use crate::output::{Sink, SCHEMA};
 use crate::project::Project;
-use crate::simplify;
 use crate::{Error, Frame};
 use serde::Serialize;
 use std::borrow::Cow;

@@ -7,7 +7,7 @@
 //! for it, because a Python program writing into a pipe would otherwise hold its lines
 //! back until its buffer fills and every round would be sampled at the same moment.
 //!
-//! Samples (see [`crate::procfs`]):
+//! Samples (see [`crate::rounds::memory`]):
 //! - at each line that marks a round (`--marker`, default: a line starting with
 //!   `Round N`), read at once from the known processes of the tree; the round is the
 //!   marker's `round` group, else the count of markers so far;
@@ -19,9 +19,9 @@
 //! saw so far). Without a single marker, each interval sample is a round.
 
 use crate::input::{read_line_capped, MAX_LINE};
-use crate::procfs::{self, Usage};
-use crate::rssrounds::{CommandStatus, Filter};
-use crate::trend::Kind;
+use crate::rounds::filter::{CommandStatus, Filter};
+use crate::rounds::memory::{self, Usage};
+use crate::rounds::trend::Kind;
 use anyhow::Context;
 use std::ffi::OsString;
 use std::io::{self, BufReader, Read, Write};
@@ -78,7 +78,7 @@ pub fn watch<W: Write>(
         .spawn()
         .with_context(|| format!("cannot run {}", program.to_string_lossy()))?;
     let root = child.id();
-    let pids = Arc::new(Mutex::new(procfs::tree(root)));
+    let pids = Arc::new(Mutex::new(memory::tree(root)));
     let highest = Arc::new(AtomicU64::new(0));
     let (tx, rx) = mpsc::channel();
     let mut readers = Vec::new();
@@ -114,7 +114,7 @@ pub fn watch<W: Write>(
                         .and_then(|m| std::str::from_utf8(m.as_bytes()).ok())
                         .and_then(|r| r.parse().ok());
                     let list = pids.lock().map(|p| p.clone()).unwrap_or_default();
-                    let u = procfs::usage(&list);
+                    let u = memory::usage(&list);
                     highest.fetch_max(u.rss, Ordering::Relaxed);
                     (round, u)
                 });
@@ -153,8 +153,8 @@ pub fn watch<W: Write>(
             Ok(Event::Eof) => eofs += 1,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 next = Instant::now() + opts.interval;
-                let list = procfs::tree(root);
-                let u = procfs::usage(&list);
+                let list = memory::tree(root);
+                let u = memory::usage(&list);
                 if let Ok(mut p) = pids.lock() {
                     *p = list;
                 }

@@ -6,8 +6,8 @@
 //! `epaint_default_fonts`), so a PNG needs no font installed on the machine; an SVG names
 //! the `monospace` family and is rendered by whatever views it.
 
-use crate::rssrounds::Series;
-use crate::trend::{fmt_num, fmt_p, Analysis, Kind, Verdict};
+use crate::rounds::filter::Series;
+use crate::rounds::trend::{fmt_num, fmt_p, Analysis, Kind, Verdict};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn draws_svg_and_png_with_text() {
-        use crate::rssrounds::{Filter, Options};
+        use crate::rounds::filter::{Filter, Options};
         let mut f = Filter::new(
             Options::default(),
             crate::output::Sink::new(std::io::sink(), false),

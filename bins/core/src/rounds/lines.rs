@@ -16,7 +16,7 @@
 //! number of its series (0, 1, 2, …). A pattern's named groups are `value` (required),
 //! `round` and `series` (optional).
 
-use crate::trend::Kind;
+use crate::rounds::trend::Kind;
 use nom::bytes::complete::{tag, take_while, take_while1};
 use nom::character::complete::{digit1, space0, space1};
 use nom::number::complete::double;

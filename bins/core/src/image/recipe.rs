@@ -32,7 +32,7 @@
 //! for them), and the recipe installs them with `update-ca-certificates`; pip is pointed at the
 //! system bundle. Where there are none, the directory is empty and nothing changes.
 
-use crate::engine::{first_line, Engine};
+use crate::image::engine::{first_line, Engine};
 use crate::Error;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -980,7 +980,7 @@ pub fn base(engine: &Engine, suite: &str, mirror: &str, force: bool) -> Result<B
             return Ok(record(id, false));
         }
     }
-    let debootstrap = crate::engine::find_program("debootstrap")
+    let debootstrap = crate::image::engine::find_program("debootstrap")
         .or_else(|| {
             let p = Path::new("/usr/sbin/debootstrap");
             p.is_file().then(|| p.to_path_buf())

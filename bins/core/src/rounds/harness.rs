@@ -15,9 +15,9 @@
 //! `@rss-rounds end`, or `@rss-rounds error MESSAGE`.
 
 use crate::input::{read_line_capped, MAX_LINE};
-use crate::rounds;
-use crate::rssrounds::{CommandStatus, Filter};
-use crate::trend::{self, Kind, SeriesRef};
+use crate::rounds::filter::{CommandStatus, Filter};
+use crate::rounds::lines;
+use crate::rounds::trend::{self, Kind, SeriesRef};
 use anyhow::{bail, Context};
 use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -175,7 +175,7 @@ pub fn run<W: Write>(filter: &mut Filter<W>, opts: &RunOptions) -> anyhow::Resul
                     result = set_baselines(filter, &noise);
                 }
                 for (s, v) in values {
-                    let unit = rounds::known(s).map_or("", |k| k.1);
+                    let unit = lines::known(s).map_or("", |k| k.1);
                     if result.is_ok() {
                         result = filter.observe(s, Kind::Delta, unit, n, v);
                     }
@@ -215,7 +215,7 @@ fn set_baselines<W: Write>(
     let cfg = filter.options().trend.clone();
     for (name, values) in noise {
         let per_round = noise_per_round(values, &cfg);
-        let unit = rounds::known(name).map_or("", |k| k.1);
+        let unit = lines::known(name).map_or("", |k| k.1);
         let source = format!(
             "harness noise ({} rounds of an empty workload)",
             values.len()

@@ -14,10 +14,10 @@
 //! record in first-seen order, then `{"type":"summary",…}` ([`Summary`]). `--show-suppressed`
 //! adds `{"type":"suppressed",…}` lines of the same shape plus the suppression's name.
 
+use crate::memcheck::suppressions::{self, GenerateOptions, Suppression};
 use crate::memcheck::{self, ParseStats, Record};
 use crate::output::{Sink, SCHEMA};
 use crate::project::Project;
-use crate::suppressions::{self, GenerateOptions, Suppression};
 use crate::{demangle, Error, Frame};
 use serde::Serialize;
 use std::cell::RefCell;

@@ -12,7 +12,7 @@
 //!   their default profiles allow `ptrace` on kernels from 4.8 but refuse the
 //!   `personality(ADDR_NO_RANDOMIZE)` call by which gdb turns address-space randomisation
 //!   off, hence gdb's warning `Error disabling address space randomization`.
-//! - **a container** ([`crate::container`]): the host's Yama setting applies inside, and the
+//! - **a container** ([`crate::ptrace::container`]): the host's Yama setting applies inside, and the
 //!   fix is a flag of the engine.
 //!
 //! The verdict is inferred from these facts; on the real machine it is also checked by
@@ -23,11 +23,14 @@
 //! `--persist` writes `/etc/sysctl.d/90-dbgpipe-ptrace.conf`; `--revert` undoes both, and only
 //! what ptrace-fix did.
 
-use crate::container::{self, Evidence};
+pub mod container;
+pub mod status;
+
 use crate::input::{read_file_capped, MAX_SMALL_FILE};
-use crate::procstatus::{self, CAP_SYS_PTRACE};
 use crate::Error;
+use container::Evidence;
 use serde::Serialize;
+use status::CAP_SYS_PTRACE;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -125,7 +128,7 @@ pub fn gather(paths: &Paths) -> Result<Facts, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(Error::io(&yama_path.display().to_string(), &e)),
     };
-    let status = procstatus::read(&paths.proc_root.join("self/status"))?;
+    let status = status::read(&paths.proc_root.join("self/status"))?;
     let kernel = read_file_capped(
         &paths.proc_root.join("sys/kernel/osrelease"),
         MAX_SMALL_FILE,
@@ -284,8 +287,8 @@ pub struct Probe {
 
 /// Runs `gdb -nx -batch -ex run --args true`, or `None` when gdb is not installed.
 pub fn probe() -> Option<Probe> {
-    let gdb = crate::engine::find_program("gdb")?;
-    let truth = crate::engine::find_program("true")?;
+    let gdb = crate::image::engine::find_program("gdb")?;
+    let truth = crate::image::engine::find_program("true")?;
     let mut child = Command::new(gdb)
         .args(["-nx", "-batch", "-ex", "run", "--args"])
         .arg(truth)

@@ -1,14 +1,14 @@
 //! `rss-rounds`: rounds of RSS and reference counts in, a leak verdict per series out.
 //!
-//! The filter reads lines ([`crate::rounds`] says which), keeps each series' rounds and
+//! The filter reads lines ([`crate::rounds::lines`] says which), keeps each series' rounds and
 //! values (16 bytes a point; nothing else grows with the input), writes one output row per
-//! value as it is read, and at the end judges every series with [`crate::trend`] and
+//! value as it is read, and at the end judges every series with [`crate::rounds::trend`] and
 //! writes the verdicts and a summary.
 //!
 //! Memory is bounded whatever the input: lines are cut at [`MAX_LINE`], at most
 //! [`MAX_SERIES`] series with names of at most [`MAX_NAME`] bytes are kept, and at most
 //! [`MAX_POINTS`] points in all (128 MiB). Values beyond these caps are counted
-//! (`dropped_values`), neither written nor judged. [`crate::watch`] and [`crate::harness`] feed the same
+//! (`dropped_values`), neither written nor judged. [`crate::rounds::watch`] and [`crate::rounds::harness`] feed the same
 //! filter from a command they run.
 //!
 //! # Output (schema 1)
@@ -26,8 +26,8 @@
 
 use crate::input::{read_line_capped, MAX_LINE};
 use crate::output::{Sink, SCHEMA};
-use crate::rounds::{self, Line, Pattern};
-use crate::trend::{self, fmt_num, fmt_p, Analysis, Config, Kind, SeriesRef, Verdict};
+use crate::rounds::lines::{self, Line, Pattern};
+use crate::rounds::trend::{self, fmt_num, fmt_p, Analysis, Config, Kind, SeriesRef, Verdict};
 use crate::Error;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -395,7 +395,7 @@ impl<W: Write> Filter<W> {
     }
 
     fn parsed_line(&mut self, line: &[u8], patterns: &[Pattern]) -> io::Result<()> {
-        let parsed = match rounds::parse_line(line, patterns) {
+        let parsed = match lines::parse_line(line, patterns) {
             Line::Value(p) => p,
             Line::Own => {
                 self.summary.own_lines += 1;
@@ -406,7 +406,7 @@ impl<W: Write> Filter<W> {
                 return Ok(());
             }
         };
-        let (kind, unit) = match (parsed.kind, rounds::known(&parsed.series)) {
+        let (kind, unit) = match (parsed.kind, lines::known(&parsed.series)) {
             (Some(k), Some((_, u))) => (k, u),
             (Some(k), None) => (k, ""),
             (None, Some((k, u))) => (k, u),
@@ -458,7 +458,7 @@ impl<W: Write> Filter<W> {
             Format::Csv => {
                 if !self.header_done {
                     self.header_done = true;
-                    self.sink.text(&format!("{}\n", rounds::CSV_HEADER))?;
+                    self.sink.text(&format!("{}\n", lines::CSV_HEADER))?;
                 }
                 // One reused buffer for the rows, and the name quoted once per series.
                 use std::fmt::Write as _;
@@ -591,7 +591,7 @@ impl<W: Write> Filter<W> {
                 .zip(&analyses)
                 .map(|(s, (_, a))| (s, a))
                 .collect();
-            crate::plot::draw(path, &views)
+            crate::rounds::plot::draw(path, &views)
                 .map_err(|e| anyhow::anyhow!("--plot {}: {e}", path.display()))?;
             self.summary.plot = Some(path.display().to_string());
         }

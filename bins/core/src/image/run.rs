@@ -15,15 +15,15 @@
 //!   into a pipe never carries `\r\n`. `--init` reaps children and forwards signals; the
 //!   command's exit status is the engine's.
 //! - **Arguments are an array end to end.** The command is passed after the image as argv.
-//!   Env files are parsed on the host ([`crate::envfile`]) and expanded inside the container
+//!   Env files are parsed on the host ([`crate::image::envfile`]) and expanded inside the container
 //!   by a constant `sh` program that receives the parsed pieces as arguments and never
 //!   evaluates them; `--env K=V` is literal, as docker's `-e` is.
 //! - `--ptrace` adds exactly `--cap-add=SYS_PTRACE --security-opt seccomp=unconfined`: the
 //!   capability lets gdb attach, and the unconfined profile lets it disable address-space
 //!   randomisation (docker's default profile refuses that `personality` call).
 
-use crate::engine::{Engine, Kind};
-use crate::envfile::{self, Assignment};
+use crate::image::engine::{Engine, Kind};
+use crate::image::envfile::{self, Assignment};
 use crate::Error;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
