@@ -265,7 +265,7 @@ fn summary(recs: &[Value]) -> &Value {
     let last = recs.last().expect("a summary");
     assert_eq!(last["type"], "summary");
     assert_eq!(last["tool"], "bt-demangle");
-    assert_eq!(last["schema"], 1);
+    assert_eq!(last["schema"], 2);
     last
 }
 

@@ -72,7 +72,7 @@ fn summary(recs: &[Value]) -> &Value {
     let last = recs.last().expect("output ends with a summary");
     assert_eq!(last["type"], "summary");
     assert_eq!(last["tool"], "rss-rounds");
-    assert_eq!(last["schema"], 1);
+    assert_eq!(last["schema"], 2);
     last
 }
 

@@ -246,7 +246,7 @@ fn valgrind_in_the_container_finds_the_planted_defects_at_host_paths() {
             assert_eq!(r["project_frame"]["file"], source.as_str(), "{r}");
             (
                 r["kind"].as_str().unwrap().to_string(),
-                r["project_frame"]["fn"].as_str().unwrap().to_string(),
+                r["project_frame"]["function"].as_str().unwrap().to_string(),
             )
         })
         .collect();

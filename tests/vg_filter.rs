@@ -133,7 +133,7 @@ fn kept_signature(recs: &[Value]) -> Vec<(String, String)> {
         .map(|r| {
             (
                 r["kind"].as_str().unwrap().to_string(),
-                r["project_frame"]["fn"].as_str().unwrap_or("").to_string(),
+                r["project_frame"]["function"].as_str().unwrap_or("").to_string(),
             )
         })
         .collect();
@@ -219,7 +219,7 @@ fn text_and_xml_of_the_same_run_agree() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|f| (f["fn"].clone(), f["line"].clone()))
+            .map(|f| (f["function"].clone(), f["line"].clone()))
             .collect();
         (
             r["kind"].to_string(),
@@ -352,7 +352,7 @@ fn text_and_csv_formats() {
     let mut rows = body.lines();
     assert_eq!(
         rows.next().unwrap(),
-        "kind,count,bytes,blocks,pids,what,fn,file,line,obj,suppression"
+        "kind,count,bytes,blocks,pids,what,function,file,line,object,suppression"
     );
     assert!(rows.any(|r| r.starts_with("InvalidRead,1,") && r.contains("invalid_read")));
     assert!(String::from_utf8_lossy(&csv_out.stderr).starts_with("vg-filter: "));

@@ -87,7 +87,7 @@ fn memcheck_keeps_the_examples_records_and_no_interpreter_record() {
             );
             (
                 r["kind"].as_str().unwrap_or_default().to_string(),
-                frame["fn"].as_str().unwrap_or_default().to_string(),
+                frame["function"].as_str().unwrap_or_default().to_string(),
             )
         })
         .collect();
@@ -288,7 +288,7 @@ fn demo_exits_0_and_would_fail_on_a_missed_defect() {
     assert!(missed[0].starts_with("memcheck missed"), "{missed:?}");
     let mut extra = records.clone();
     let mut stranger = records[0].clone();
-    stranger["project_frame"]["fn"] = "not_planted".into();
+    stranger["project_frame"]["function"] = "not_planted".into();
     extra.push(stranger);
     let unplanted = demo::check_memcheck(&run(extra), &clean);
     assert!(unplanted[0].contains("unplanted"), "{unplanted:?}");

@@ -35,6 +35,90 @@ pub fn main(tool: &str, run: impl FnOnce() -> anyhow::Result<Outcome>) -> ExitCo
     }
 }
 
+/// `--project[=PATTERN]` and `--root DIR`: which frames are the user's code, declared once
+/// for every tool that tells them apart (vg-filter, bt-demangle).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ProjectArgs {
+    /// Frames whose object or source path contains PATTERN (a glob when it has * or ?) are the
+    /// project's. Repeatable; write it with `=`. Alone: frames whose object or source file lies
+    /// under --root.
+    #[arg(
+        long,
+        value_name = "PATTERN",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
+    pub project: Vec<String>,
+
+    /// The project's root, for --project without a pattern and for paths shown relative to it
+    /// [default: .]
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+}
+
+/// What a tool does when no `--project` is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoProject {
+    /// Every frame is the project's (vg-filter keeps everything).
+    Everything,
+    /// Frames under the root are (bt-demangle always classifies).
+    UnderRoot,
+}
+
+impl ProjectArgs {
+    /// The root: `--root`, else the current directory.
+    pub fn root(&self) -> Result<PathBuf, crate::Error> {
+        match &self.root {
+            Some(root) => Ok(root.clone()),
+            None => std::env::current_dir().map_err(|e| crate::Error::io("current directory", &e)),
+        }
+    }
+
+    /// The project these flags describe.
+    pub fn project(&self, absent: NoProject) -> Result<crate::project::Project, crate::Error> {
+        use crate::project::{Project, Root};
+        let patterns: Vec<String> = self
+            .project
+            .iter()
+            .filter(|p| !p.is_empty())
+            .cloned()
+            .collect();
+        Ok(if !patterns.is_empty() {
+            Project::Patterns(patterns)
+        } else if self.project.is_empty() && absent == NoProject::Everything {
+            Project::Everything
+        } else {
+            Project::Under(Root::new(&self.root()?))
+        })
+    }
+}
+
+/// Refuses `--project PATTERN` written with a space, which clap reads as a bare `--project`
+/// followed by an input named PATTERN: when the word after a bare `--project` is no file, the
+/// user meant a pattern, and one line says how to write it. (A word that is a file stays an
+/// input; one that is no log, such as a shared object, is refused when it is read.)
+pub fn check_project_spacing(args: &[std::ffi::OsString]) -> Result<(), crate::Error> {
+    for pair in args.windows(2) {
+        let (flag, next) = (&pair[0], &pair[1]);
+        if flag != "--project" || next == "-" || next.to_string_lossy().starts_with('-') {
+            continue;
+        }
+        if !Path::new(next).exists() {
+            let word = next.to_string_lossy();
+            return Err(crate::Error::at(
+                &format!("--project {word}"),
+                None,
+                format!(
+                    "a pattern is given with `=`: --project={word} (a bare --project means the \
+                     frames under --root, and {word} would be read as an input, which does not exist)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// One named input: a file, or standard input for `-`.
 pub struct Input {
     /// The name to use in messages (`-` is shown as `<stdin>`).
@@ -287,6 +371,20 @@ fn stdin_input() -> Input {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_project_pattern_with_a_space_is_refused_with_the_fix() {
+        let args = |v: &[&str]| v.iter().map(Into::into).collect::<Vec<std::ffi::OsString>>();
+        let e = check_project_spacing(&args(&["vg-filter", "--project", "mymod", "vg.log"]))
+            .unwrap_err();
+        assert!(e.to_string().contains("--project=mymod"), "{e}");
+        // A file after it is an input; `=` and flags are fine.
+        let here = env!("CARGO_MANIFEST_DIR");
+        assert!(check_project_spacing(&args(&["t", "--project", here])).is_ok());
+        assert!(check_project_spacing(&args(&["t", "--project=mymod", "x"])).is_ok());
+        assert!(check_project_spacing(&args(&["t", "--project", "--format", "text"])).is_ok());
+        assert!(check_project_spacing(&args(&["t", "--project", "-"])).is_ok());
+    }
 
     #[test]
     fn help_examples_are_the_tools_commands_in_words() {

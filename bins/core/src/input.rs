@@ -11,6 +11,67 @@ use std::fs::File;
 use std::io::{self, BufRead, Read};
 use std::path::Path;
 
+/// What an input looks like from its first bytes, before a parser is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    /// Text (a log, gdb output, round lines): the tool's own parser decides.
+    Text,
+    /// XML (`<?xml` or `<valgrindoutput>`).
+    Xml,
+    /// JSON lines (a line that is a JSON object): records of a dbgpipe tool, read back.
+    JsonLines,
+    /// An executable or shared object (ELF): never a log, usually a mistaken argument
+    /// (`--project native.so vg.log` without `=`).
+    Elf,
+    /// Other binary data (NUL bytes, or mostly bytes that are no text).
+    Binary,
+}
+
+impl Content {
+    /// Tells what `head` (the first few KiB of an input) is. Empty input is text.
+    pub fn of(head: &[u8]) -> Content {
+        if head.starts_with(b"\x7fELF") {
+            return Content::Elf;
+        }
+        let sample = &head[..head.len().min(4096)];
+        let controls = sample
+            .iter()
+            .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c | 0x1b))
+            .count();
+        if sample.contains(&0) || controls * 10 > sample.len() {
+            return Content::Binary;
+        }
+        let start = sample.trim_ascii_start();
+        if start.starts_with(b"<?xml") || start.starts_with(b"<valgrindoutput") {
+            return Content::Xml;
+        }
+        if start.starts_with(b"{") {
+            let line = start.split(|&b| b == b'\n').next().unwrap_or(start);
+            if serde_json::from_slice::<serde_json::Value>(line.trim_ascii())
+                .is_ok_and(|v| v.get("type").is_some_and(|t| t.is_string()))
+            {
+                return Content::JsonLines;
+            }
+        }
+        Content::Text
+    }
+
+    /// The error for an input that no tool reads (ELF or binary data), naming it, with the
+    /// likely cause; `None` for readable content.
+    pub fn refuse(self, input: &str) -> Option<Error> {
+        match self {
+            Content::Elf => Some(Error::at(
+                input,
+                None,
+                "is an executable or shared object, not a log (was it meant as \
+                 --project=PATTERN? a pattern is given with `=`)",
+            )),
+            Content::Binary => Some(Error::at(input, None, "is binary data, not a log")),
+            _ => None,
+        }
+    }
+}
+
 /// Longest line kept, in bytes. Longer lines are cut here; the summary counts them.
 pub const MAX_LINE: usize = 1 << 20;
 
@@ -130,6 +191,19 @@ fn memchr_newline(b: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_is_told_from_the_first_bytes() {
+        assert_eq!(Content::of(b""), Content::Text);
+        assert_eq!(Content::of(b"==12== Memcheck\n"), Content::Text);
+        assert_eq!(Content::of(b"  <?xml version=\"1.0\"?>"), Content::Xml);
+        assert_eq!(Content::of(b"{\"type\":\"error\"}\n{"), Content::JsonLines);
+        assert_eq!(Content::of(b"{ not json"), Content::Text);
+        assert_eq!(Content::of(b"\x7fELF\x02\x01"), Content::Elf);
+        assert_eq!(Content::of(b"ab\0cd"), Content::Binary);
+        assert!(Content::Elf.refuse("x.so").unwrap().to_string().contains("--project="));
+        assert!(Content::Text.refuse("x").is_none());
+    }
 
     #[test]
     fn whole_reads_are_capped() {

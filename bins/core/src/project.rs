@@ -120,17 +120,8 @@ impl Project {
             Project::Everything => true,
             Project::Patterns(patterns) => {
                 // Borrowed, not cloned: this runs for every frame of every record, and was
-                // the largest cost in vg-filter's profile. The joined dir/file path is made
-                // only when the input gives both (XML).
-                let joined = match (&frame.dir, &frame.file) {
-                    (Some(_), Some(_)) => frame.source_path(),
-                    _ => None,
-                };
-                let candidates = [
-                    frame.obj.as_deref(),
-                    joined.as_deref(),
-                    frame.file.as_deref(),
-                ];
+                // the largest cost in vg-filter's profile.
+                let candidates = [frame.object.as_deref(), frame.file.as_deref()];
                 patterns.iter().any(|p| {
                     candidates.iter().flatten().any(|&path| {
                         if wildcard::has_wildcard(p) {
@@ -143,7 +134,7 @@ impl Project {
                 })
             }
             Project::Under(root) => {
-                if let Some(obj) = &frame.obj {
+                if let Some(obj) = &frame.object {
                     if root.contains_path(obj) {
                         return true;
                     }
@@ -153,9 +144,9 @@ impl Project {
                         return false;
                     }
                 }
-                match frame.source_path() {
-                    Some(path) if path.starts_with('/') => root.contains_path(&path),
-                    Some(path) => root.has_relative_source(&path),
+                match frame.file.as_deref() {
+                    Some(path) if path.starts_with('/') => root.contains_path(path),
+                    Some(path) => root.has_relative_source(path),
                     None => false,
                 }
             }
@@ -177,11 +168,14 @@ impl Project {
 mod tests {
     use super::*;
 
+    /// A frame of `obj`, and of `file` in `dir` (joined, as every parser gives it).
     fn frame(obj: Option<&str>, dir: Option<&str>, file: Option<&str>) -> Frame {
         Frame {
-            obj: obj.map(Into::into),
-            dir: dir.map(Into::into),
-            file: file.map(Into::into),
+            object: obj.map(Into::into),
+            file: match (dir, file) {
+                (Some(d), Some(f)) => Some(format!("{d}/{f}")),
+                (_, f) => f.map(Into::into),
+            },
             ..Frame::default()
         }
     }

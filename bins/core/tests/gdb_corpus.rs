@@ -30,7 +30,7 @@ fn records(name: &str, data: &[u8], project: &[&str]) -> Vec<Value> {
     };
     let mut sink = Sink::new(Vec::new(), false);
     filter::run(name, data, opts, &mut sink, &mut std::io::sink()).unwrap();
-    let text = String::from_utf8(sink.raw().get_ref().clone()).unwrap();
+    let text = String::from_utf8(sink.get_ref().clone()).unwrap();
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()

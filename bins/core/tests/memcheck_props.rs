@@ -34,13 +34,12 @@ fn frame() -> impl Strategy<Value = Frame> {
     )
         .prop_map(|(addr, func, loc, obj)| Frame {
             addr: Some(format!("0x{:X}", 0x400000 + addr)),
-            func: Some(func.to_string()),
-            obj: if loc.is_none() {
+            function: Some(func.to_string()),
+            object: if loc.is_none() {
                 Some(obj.to_string())
             } else {
                 None
             },
-            dir: None,
             file: loc.map(|(f, _)| f.to_string()),
             line: loc.map(|(_, l)| l),
         })
@@ -103,7 +102,7 @@ fn record() -> impl Strategy<Value = Record> {
 }
 
 fn text_frame(f: &Frame, first: bool) -> String {
-    let loc = match (&f.file, f.line, &f.obj) {
+    let loc = match (&f.file, f.line, &f.object) {
         (Some(file), Some(line), _) => format!(" ({file}:{line})"),
         (_, _, Some(obj)) => format!(" (in {obj})"),
         _ => String::new(),
@@ -112,7 +111,7 @@ fn text_frame(f: &Frame, first: bool) -> String {
         "   {} {}: {}{loc}",
         if first { "at" } else { "by" },
         f.addr.as_deref().unwrap_or("0x0"),
-        f.func.as_deref().unwrap_or("???")
+        f.function.as_deref().unwrap_or("???")
     )
 }
 
@@ -180,10 +179,10 @@ fn xml_stack(stack: &[Frame]) -> String {
         if let Some(a) = &f.addr {
             s.push_str(&format!("      <ip>{a}</ip>\n"));
         }
-        if let Some(o) = &f.obj {
+        if let Some(o) = &f.object {
             s.push_str(&format!("      <obj>{}</obj>\n", esc(o)));
         }
-        if let Some(func) = &f.func {
+        if let Some(func) = &f.function {
             s.push_str(&format!("      <fn>{}</fn>\n", esc(func)));
         }
         if let (Some(file), Some(line)) = (&f.file, f.line) {
@@ -319,7 +318,7 @@ proptest! {
                 let keep = serde_json::json!({
                     "kind": v["kind"], "count": v["count"], "bytes": v["bytes"], "blocks": v["blocks"],
                     "pids": v["pids"], "inputs": v["inputs"],
-                    "fns": v["stack"].as_array_mut().unwrap().iter().map(|f| f["fn"].clone()).collect::<Vec<_>>(),
+                    "fns": v["stack"].as_array_mut().unwrap().iter().map(|f| f["function"].clone()).collect::<Vec<_>>(),
                 });
                 keep.to_string()
             }).collect();

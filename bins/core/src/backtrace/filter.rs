@@ -765,11 +765,10 @@ impl Filter {
         }
         let probe = Frame {
             addr: None,
-            func: f.function.clone(),
-            obj: f.library.clone(),
-            dir: None,
+            function: f.function.clone(),
             file: f.file.clone(),
             line: f.line,
+            object: f.library.clone(),
         };
         let func = f.function.as_deref();
         let (file, lib) = (f.file.as_deref(), f.library.as_deref());
@@ -1243,7 +1242,7 @@ mod tests {
     fn output(text: &str, opts: Options) -> (String, Summary) {
         let mut sink = Sink::new(Vec::new(), false);
         let summary = run("t", text.as_bytes(), opts, &mut sink, &mut io::sink()).unwrap();
-        let out = String::from_utf8(sink.raw().get_ref().clone()).unwrap();
+        let out = String::from_utf8(sink.get_ref().clone()).unwrap();
         (out, summary)
     }
 

@@ -9,7 +9,7 @@
 //! # JSON lines (schema 1)
 //! `{"type":"error","kind":…,"count":…,"pids":[…],"what":…,"bytes":…,"direct":…,"indirect":…,
 //! "blocks":…,"loss_record":…,"loss_records_total":…,"tid":…,"truncated":…,
-//! "project_frame":{"aux":null,"index":0,"fn":…,"file":…,"line":…,"obj":…},
+//! "project_frame":{"aux":null,"index":0,"function":…,"file":…,"line":…,"object":…},
 //! "stack":[Frame…],"aux":[{"what":…,"stack":[Frame…]}],"inputs":[…]}`, one per distinct
 //! record in first-seen order, then `{"type":"summary",…}` ([`Summary`]). `--show-suppressed`
 //! adds `{"type":"suppressed",…}` lines of the same shape plus the suppression's name.
@@ -94,14 +94,13 @@ pub struct ProjectFrame {
     /// Index into that stack.
     pub index: usize,
     /// The frame's function.
-    #[serde(rename = "fn")]
-    pub func: Option<String>,
+    pub function: Option<String>,
     /// Its source path.
     pub file: Option<String>,
     /// Its line.
     pub line: Option<u32>,
     /// Its object.
-    pub obj: Option<String>,
+    pub object: Option<String>,
 }
 
 /// One distinct record with what merging gathered.
@@ -439,10 +438,10 @@ fn project_frame(project: &mut Project, rec: &Record) -> Option<ProjectFrame> {
             return Some(ProjectFrame {
                 aux,
                 index,
-                func: f.func.clone(),
-                file: f.source_path(),
+                function: f.function.clone(),
+                file: f.file.clone(),
                 line: f.line,
-                obj: f.obj.clone(),
+                object: f.object.clone(),
             });
         }
     }
@@ -471,8 +470,8 @@ fn summary_line(s: &Summary) -> String {
 }
 
 fn frame_text(f: &Frame) -> String {
-    let func = f.func.as_deref().unwrap_or("???");
-    match (f.source_path(), f.line, &f.obj) {
+    let func = f.function.as_deref().unwrap_or("???");
+    match (f.file.clone(), f.line, &f.object) {
         (Some(p), Some(l), _) => format!("{func} ({p}:{l})"),
         (Some(p), None, _) => format!("{func} ({p})"),
         (None, _, Some(o)) => format!("{func} (in {o})"),
@@ -536,7 +535,7 @@ fn write_csv<'a, W: Write>(
     out: &mut Sink<W>,
     rows: impl Iterator<Item = &'a Merged>,
 ) -> io::Result<()> {
-    let mut w = csv::Writer::from_writer(out.raw());
+    let mut w = csv::Writer::from_writer(&mut *out);
     w.write_record([
         "kind",
         "count",
@@ -544,21 +543,21 @@ fn write_csv<'a, W: Write>(
         "blocks",
         "pids",
         "what",
-        "fn",
+        "function",
         "file",
         "line",
-        "obj",
+        "object",
         "suppression",
     ])?;
     for m in rows {
         let top = m.stack.first();
         let (func, file, line, obj) = match &m.project_frame {
-            Some(p) => (p.func.clone(), p.file.clone(), p.line, p.obj.clone()),
+            Some(p) => (p.function.clone(), p.file.clone(), p.line, p.object.clone()),
             None => (
-                top.and_then(|f| f.func.clone()),
-                top.and_then(Frame::source_path),
+                top.and_then(|f| f.function.clone()),
+                top.and_then(|f| f.file.clone()),
                 top.and_then(|f| f.line),
-                top.and_then(|f| f.obj.clone()),
+                top.and_then(|f| f.object.clone()),
             ),
         };
         let pids: Vec<String> = m.pids.iter().map(u32::to_string).collect();
@@ -590,7 +589,7 @@ fn sarif(records: &[Merged], root: Option<&str>, summary: &Summary) -> serde_jso
             None => p.to_string(),
         }
     };
-    let location = |func: Option<&str>, file: Option<String>, line: Option<u32>| {
+    let location = |function: Option<&str>, file: Option<String>, line: Option<u32>| {
         let mut phys = json!({});
         if let Some(file) = file {
             phys["artifactLocation"] = json!({ "uri": relative(&file) });
@@ -599,8 +598,8 @@ fn sarif(records: &[Merged], root: Option<&str>, summary: &Summary) -> serde_jso
             }
         }
         let mut loc = json!({ "physicalLocation": phys });
-        if let Some(func) = func {
-            loc["logicalLocations"] = json!([{ "fullyQualifiedName": func, "kind": "function" }]);
+        if let Some(function) = function {
+            loc["logicalLocations"] = json!([{ "fullyQualifiedName": function, "kind": "function" }]);
         }
         loc
     };
@@ -613,12 +612,12 @@ fn sarif(records: &[Merged], root: Option<&str>, summary: &Summary) -> serde_jso
         .iter()
         .map(|m| {
             let (func, file, line) = match &m.project_frame {
-                Some(p) => (p.func.clone(), p.file.clone(), p.line),
+                Some(p) => (p.function.clone(), p.file.clone(), p.line),
                 None => {
                     let top = m.stack.first();
                     (
-                        top.and_then(|f| f.func.clone()),
-                        top.and_then(Frame::source_path),
+                        top.and_then(|f| f.function.clone()),
+                        top.and_then(|f| f.file.clone()),
                         top.and_then(|f| f.line),
                     )
                 }
@@ -632,7 +631,7 @@ fn sarif(records: &[Merged], root: Option<&str>, summary: &Summary) -> serde_jso
                 .stack
                 .iter()
                 .map(
-                    |f| json!({ "location": location(f.func.as_deref(), f.source_path(), f.line) }),
+                    |f| json!({ "location": location(f.function.as_deref(), f.file.clone(), f.line) }),
                 )
                 .collect();
             let key = merge_key_text(m);

@@ -627,10 +627,10 @@ impl Suppression {
 fn frame_matches(pat: &SuppFrame, alt: Option<&str>, frame: &Frame) -> bool {
     match pat {
         SuppFrame::Fun(p) => {
-            let name = frame.func.as_deref().unwrap_or("???");
+            let name = frame.function.as_deref().unwrap_or("???");
             wildcard::matches(p, name) || alt == Some(name)
         }
-        SuppFrame::Obj(p) => match (&frame.obj, &frame.file) {
+        SuppFrame::Obj(p) => match (&frame.object, &frame.file) {
             (Some(obj), _) => wildcard::matches(p, obj),
             (None, None) => wildcard::matches(p, "???"),
             (None, Some(_)) => !p.is_empty() && p.bytes().all(|b| b == b'*'),
@@ -640,10 +640,7 @@ fn frame_matches(pat: &SuppFrame, alt: Option<&str>, frame: &Frame) -> bool {
                 return false;
             };
             let base = f.rsplit('/').next().unwrap_or(f);
-            let full = frame.source_path();
-            let file_ok = wildcard::matches(file, base)
-                || wildcard::matches(file, f)
-                || full.as_deref().is_some_and(|p| wildcard::matches(file, p));
+            let file_ok = wildcard::matches(file, base) || wildcard::matches(file, f);
             file_ok && line.map_or(true, |l| frame.line == Some(l))
         }
         SuppFrame::Ellipsis => true,
@@ -739,7 +736,7 @@ pub fn is_allocator(name: &str) -> bool {
 /// Frames that say nothing about the caller: no name, or the name Valgrind gives inlined code
 /// it cannot name.
 fn is_anonymous(frame: &Frame) -> bool {
-    matches!(frame.func.as_deref(), None | Some("UnknownInlinedFun"))
+    matches!(frame.function.as_deref(), None | Some("UnknownInlinedFun"))
 }
 
 /// How many leading frames an entry must keep: the allocator layer (allocator frames and the
@@ -748,7 +745,7 @@ fn is_anonymous(frame: &Frame) -> bool {
 fn protected_len(stack: &[Frame], min_after: usize) -> usize {
     let mut layer = 0;
     for (i, f) in stack.iter().enumerate() {
-        match f.func.as_deref() {
+        match f.function.as_deref() {
             Some(name) if is_allocator(name) => layer = i + 1,
             _ if is_anonymous(f) => {}
             _ => break,
@@ -766,7 +763,7 @@ fn protected_len(stack: &[Frame], min_after: usize) -> usize {
 }
 
 fn literal_frame(frame: &Frame) -> SuppFrame {
-    match (&frame.func, &frame.obj) {
+    match (&frame.function, &frame.object) {
         (Some(f), _) => SuppFrame::Fun(f.clone()),
         (None, Some(o)) => SuppFrame::Obj(o.clone()),
         (None, None) => SuppFrame::Obj("*".to_string()),
@@ -1026,9 +1023,9 @@ mod tests {
     }
 
     /// A frame with a function name (`???` for none).
-    fn f(func: &str) -> Frame {
+    fn f(function: &str) -> Frame {
         Frame {
-            func: (func != "???").then(|| func.to_string()),
+            function: (function != "???").then(|| function.to_string()),
             ..Frame::default()
         }
     }
@@ -1369,18 +1366,17 @@ mod tests {
         let def = leak("definite", &stack);
         let unknown = Frame::default();
         let in_libc = Frame {
-            obj: Some("/lib/x86_64-linux-gnu/libc.so.6".into()),
+            object: Some("/lib/x86_64-linux-gnu/libc.so.6".into()),
             ..Frame::default()
         };
         let with_src = Frame {
-            func: Some("free".into()),
-            dir: Some("/src/proj".into()),
-            file: Some("suppfree.c".into()),
+            function: Some("free".into()),
+            file: Some("/src/proj/suppfree.c".into()),
             line: Some(6),
             ..Frame::default()
         };
         let full_path = Frame {
-            func: Some("g".into()),
+            function: Some("g".into()),
             file: Some("/src/proj/suppfree.c".into()),
             line: Some(20),
             ..Frame::default()

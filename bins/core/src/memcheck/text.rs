@@ -500,13 +500,13 @@ fn frame_location(rest: &str) -> Frame {
         Some((r, i)) if i > 0 && r[..i].ends_with(' ') => (r[..i].trim_end(), Some(&r[i + 1..])),
         _ => (rest, None),
     };
-    frame.func = match func {
+    frame.function = match func {
         "???" | "" => None,
         f => Some(f.to_string()),
     };
     if let Some(loc) = location {
         if let Some(obj) = loc.strip_prefix("in ") {
-            frame.obj = Some(obj.to_string());
+            frame.object = Some(obj.to_string());
         } else {
             // By byte: `rsplit_once` searches with memrchr, slow to start for a short
             // `file.c:12`. A ':' byte is always a character boundary.
@@ -551,16 +551,15 @@ mod tests {
 
     fn f(
         addr: &str,
-        func: Option<&str>,
+        function: Option<&str>,
         obj: Option<&str>,
         file: Option<&str>,
         line: Option<u32>,
     ) -> Frame {
         Frame {
             addr: Some(addr.into()),
-            func: func.map(Into::into),
-            obj: obj.map(Into::into),
-            dir: None,
+            function: function.map(Into::into),
+            object: obj.map(Into::into),
             file: file.map(Into::into),
             line,
         }
@@ -642,7 +641,7 @@ mod tests {
         assert_eq!(
             leak.stack
                 .iter()
-                .map(|f| f.func.clone().unwrap())
+                .map(|f| f.function.clone().unwrap())
                 .collect::<Vec<_>>(),
             ["malloc", "leaker"]
         );

@@ -305,6 +305,8 @@ struct Pending {
     leaked_blocks: Option<u64>,
     stack: Vec<Frame>,
     frame: Frame,
+    /// The frame's `<dir>`, joined to its `<file>` when the frame ends.
+    dir: Option<String>,
 }
 
 /// The parser's state between events. Its size is bounded by the protocol's nesting (the
@@ -425,6 +427,7 @@ impl State {
                     Ctx::Frame => {
                         if let Some(p) = self.pending.as_mut() {
                             p.frame = Frame::default();
+                            p.dir = None;
                         }
                     }
                     _ => {}
@@ -528,10 +531,10 @@ impl State {
             Field::LeakedBytes => p.leaked_bytes = text.parse().ok(),
             Field::LeakedBlocks => p.leaked_blocks = text.parse().ok(),
             Field::Ip => p.frame.addr = non_empty(text),
-            Field::Obj => p.frame.obj = non_empty(text),
+            Field::Obj => p.frame.object = non_empty(text),
             // `???` is how the text log spells a missing name; keep both formats alike.
-            Field::Fn => p.frame.func = non_empty(text).filter(|f| f != "???"),
-            Field::Dir => p.frame.dir = non_empty(text),
+            Field::Fn => p.frame.function = non_empty(text).filter(|f| f != "???"),
+            Field::Dir => p.dir = non_empty(text),
             Field::File => p.frame.file = non_empty(text),
             // `...` in Valgrind's filtered test outputs, like any non-number, is no line.
             Field::Line => p.frame.line = text.parse().ok(),
@@ -542,7 +545,13 @@ impl State {
         let Some(p) = self.pending.as_mut() else {
             return;
         };
-        let frame = std::mem::take(&mut p.frame);
+        let mut frame = std::mem::take(&mut p.frame);
+        // The text log prints one path (whole with --fullpath-after=); the XML splits it.
+        if let (Some(dir), Some(file)) = (p.dir.take(), &frame.file) {
+            if !file.starts_with('/') {
+                frame.file = Some(format!("{}/{file}", dir.trim_end_matches('/')));
+            }
+        }
         if p.stack.len() < MAX_FRAMES {
             p.stack.push(frame);
         } else {
@@ -791,10 +800,10 @@ mod tests {
         run(xml).unwrap_or_else(|e| panic!("{e}\n{xml}"))
     }
 
-    fn frame(addr: &str, func: Option<&str>, file: Option<&str>, line: Option<u32>) -> Frame {
+    fn frame(addr: &str, function: Option<&str>, file: Option<&str>, line: Option<u32>) -> Frame {
         Frame {
             addr: Some(addr.to_string()),
-            func: func.map(str::to_string),
+            function: function.map(str::to_string),
             file: file.map(str::to_string),
             line,
             ..Frame::default()
@@ -933,14 +942,13 @@ mod tests {
                 check: |recs, _| {
                     let s = &recs[0].stack;
                     assert_eq!(
-                        s[0].func.as_deref(),
+                        s[0].function.as_deref(),
                         Some("std::vector<int, std::allocator<int> >::push_back(int const&)")
                     );
-                    assert_eq!(s[0].dir.as_deref(), Some("/src/a&b"));
-                    assert_eq!(s[0].file.as_deref(), Some("vA.cpp"));
-                    assert_eq!(s[1].func.as_deref(), Some("caf\u{e9} <raw & cdata>"));
+                    assert_eq!(s[0].file.as_deref(), Some("/src/a&b/vA.cpp"));
+                    assert_eq!(s[1].function.as_deref(), Some("caf\u{e9} <raw & cdata>"));
                     // An unknown entity keeps the text as written rather than failing.
-                    assert_eq!(s[2].func.as_deref(), Some("x &bogus; &amp; y"));
+                    assert_eq!(s[2].function.as_deref(), Some("x &bogus; &amp; y"));
                 },
             },
             Case {
@@ -1378,7 +1386,7 @@ mod tests {
         let (recs, _) = check_corpus_file(
             &corpus().join("valgrind/memcheck/tests/long_namespace_xml.stderr.exp"),
         );
-        let func = recs[0].stack[0].func.as_deref().unwrap_or_default();
+        let func = recs[0].stack[0].function.as_deref().unwrap_or_default();
         assert!(func.starts_with("_ZN5304abcdefghijklmnopqrstuvwxyz") && func.len() > 10_000);
     }
 
@@ -1419,12 +1427,12 @@ mod tests {
         assert_eq!(first.tid, Some(1));
         let top = &first.stack[0];
         assert_eq!(top.addr.as_deref(), Some("0x53C826E"));
-        assert_eq!(top.func.as_deref(), Some("uninit"));
-        assert_eq!(top.file.as_deref(), Some("leaky.c"));
+        assert_eq!(top.function.as_deref(), Some("uninit"));
+        // <dir> joined to <file>.
+        assert_eq!(top.file.as_deref(), Some("/opt/example/gen/leaky.c"));
         assert_eq!(top.line, Some(14));
-        assert_eq!(top.dir.as_deref(), Some("/opt/example/gen"));
         assert_eq!(
-            top.obj.as_deref(),
+            top.object.as_deref(),
             Some("/opt/example/gen/leaky.cpython-311-x86_64-linux-gnu.so")
         );
         assert_eq!(recs.iter().filter(|r| r.is_leak()).count(), 957);
@@ -1437,7 +1445,7 @@ mod tests {
             bad.aux[0].what,
             "Address 0x55adf18 is 0 bytes after a block of size 8 alloc'd"
         );
-        assert_eq!(bad.aux[0].stack[1].func.as_deref(), Some("badread"));
+        assert_eq!(bad.aux[0].stack[1].function.as_deref(), Some("badread"));
         let last = recs.last().expect("records");
         assert_eq!(last.loss_records_total, Some(957));
     }

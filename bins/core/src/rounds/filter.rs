@@ -991,7 +991,7 @@ mod tests {
         assert_eq!(lines[50]["growth_per_round"], 1.0);
         assert_eq!(lines[51]["type"], "summary");
         assert_eq!(lines[51]["tool"], "rss-rounds");
-        assert_eq!(lines[51]["schema"], 1);
+        assert_eq!(lines[51]["schema"], 2);
         assert!(report.findings);
     }
 
