@@ -1,12 +1,11 @@
 //! vg-filter: Valgrind Memcheck logs (text or XML) in, the records that touch your code out.
 
 use anyhow::Context;
-use clap::{Parser, ValueEnum};
-use dbgpipe_core::cli::{self, Outcome};
-use dbgpipe_core::memcheck::filter::{Filter, Format, Options};
-use dbgpipe_core::memcheck::suppressions;
-use dbgpipe_core::output::Sink;
-use dbgpipe_core::project::{Project, Root};
+use clap::Parser;
+use dbgpipe_core::cli::{self, NoProject, Outcome, ProjectArgs};
+use dbgpipe_core::memcheck::filter::{FailOn, Filter, Options};
+use dbgpipe_core::memcheck::{print, suppressions};
+use dbgpipe_core::output::{Format, Sink};
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,20 +17,27 @@ INPUT:
   several processes interleaved in one stream (--trace-children=yes) are assembled per PID.
   Valgrind prints source base names only; run it with --fullpath-after= (empty) so that
   `--project` without a pattern can tell your files from the interpreter's by their path.
+  vg-filter's own JSON lines are read back: their records are filtered again (this run's
+  --project and --suppressions) and merged, so shard outputs merge into one report and
+  --format converts an output without rerunning Valgrind. A shared object or other binary
+  input is refused; an input with nothing of Valgrind's in it gets a note on stderr.
 
-OUTPUT (jsonl, the default; schema 1):
-  {\"type\":\"error\",\"kind\":\"Leak_DefinitelyLost\",\"count\":2,\"pids\":[41],\"what\":\"64 bytes in 1 blocks
-   are definitely lost in loss record 3 of 9\",\"bytes\":128,…,\"project_frame\":{\"aux\":null,
-   \"index\":1,\"fn\":\"leak_definite\",\"file\":\"…/dbgpipe_example.c\",\"line\":30,…},
-   \"stack\":[{\"addr\":…,\"fn\":…,\"obj\":…,\"dir\":…,\"file\":…,\"line\":…}],\"aux\":[…],\"inputs\":[…]}
+OUTPUT (jsonl, the default; schema 2, see SCHEMA.md):
+  {\"type\":\"error\",\"kind\":\"Leak_DefinitelyLost\",\"count\":2,\"pids\":[41],\"what\":\"64 bytes in 1
+   blocks are definitely lost in loss record 3 of 9\",\"bytes\":128,…,\"project_frame\":{\"aux\":null,
+   \"index\":1,\"addr\":…,\"function\":\"leak_definite\",\"file\":\"…/dbgpipe_example.c\",\"line\":30,
+   \"object\":…},\"stack\":[{\"addr\":…,\"function\":…,\"file\":…,\"line\":…,\"object\":…}],
+   \"aux\":[{\"what\":…,\"stack\":[…]}],\"inputs\":[…]}
   one per distinct record (same kind and function frames: merged, bytes summed), then
-  {\"type\":\"summary\",\"tool\":\"vg-filter\",\"schema\":1,\"records\":N,\"kept\":K,\"suppressed\":S,
+  {\"type\":\"summary\",\"tool\":\"vg-filter\",\"schema\":2,\"records\":N,\"kept\":K,\"suppressed\":S,
    \"not_project\":P,…} where N = K + S + P, and unparsed_lines, truncated_records, long_lines
   and dropped_frames count what was passed over. csv writes one row per record and the
-  summary line to stderr; sarif writes SARIF 2.1.0 located at each record's project frame.
+  summary line to stderr; text is a short report; sarif writes SARIF 2.1.0 located at each
+  record's project frame.
 
 EXAMPLES:
   valgrind --leak-check=full --fullpath-after= python3.11-dbg t.py 2>&1 | vg-filter --project
+  vg-filter --format sarif shard-1.jsonl shard-2.jsonl > memcheck.sarif
   vg-filter --project=native-core.so --suppressions suppressions/python3.11-dbg.supp vg.*.log
   vg-filter --format text --project=mymod vg.xml
   valgrind --leak-check=full python3.11-dbg -c pass 2>&1 | vg-filter --gen-suppressions > base.supp
@@ -53,18 +59,12 @@ EXIT STATUS:
 #[derive(Parser, Debug)]
 #[command(name = "vg-filter", version, after_help = AFTER_HELP, max_term_width = 100)]
 struct Args {
-    /// Log files (text or XML); none or `-` reads standard input.
+    /// Logs (text or XML) or vg-filter's own JSON lines; none or `-` reads standard input.
     #[arg(value_name = "LOG")]
     inputs: Vec<PathBuf>,
 
-    /// Keep records with a frame whose object or source path contains PATTERN (a glob when it
-    /// has * or ?). Repeatable. Alone: frames whose file or object lies under --root.
-    #[arg(long, value_name = "PATTERN", num_args = 0..=1, require_equals = true, default_missing_value = "")]
-    project: Vec<String>,
-
-    /// Project root for --project without a pattern, and for SARIF paths [default: .]
-    #[arg(long, value_name = "DIR")]
-    root: Option<PathBuf>,
+    #[command(flatten)]
+    project: ProjectArgs,
 
     /// Valgrind suppression file to apply. Repeatable.
     #[arg(long = "suppressions", value_name = "FILE")]
@@ -84,11 +84,12 @@ struct Args {
     supp_name: String,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
-    format: FormatArg,
+    #[arg(long, value_parser = Format::parser(&[Format::Jsonl, Format::Csv, Format::Text, Format::Sarif]), default_value = "jsonl")]
+    format: Format,
 
-    /// Kinds whose kept records give exit status 1, comma separated (`all` for every kind).
-    /// [default: every kind but Leak_StillReachable]
+    /// Kinds whose kept records give exit status 1, comma separated: Valgrind's kind names
+    /// (InvalidRead, Leak_DefinitelyLost, …) or `all` [default: every kind but
+    /// Leak_StillReachable]
     #[arg(long, value_name = "KINDS", value_delimiter = ',')]
     fail_on: Option<Vec<String>>,
 
@@ -101,36 +102,18 @@ struct Args {
     line_buffered: bool,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum FormatArg {
-    Jsonl,
-    Csv,
-    Text,
-    Sarif,
-}
-
 fn main() -> ExitCode {
     cli::main("vg-filter", || run(Args::parse()))
 }
 
 fn run(args: Args) -> anyhow::Result<Outcome> {
-    let root = match &args.root {
-        Some(r) => r.clone(),
-        None => std::env::current_dir().context("current directory")?,
+    cli::check_project_spacing(&std::env::args_os().collect::<Vec<_>>())?;
+    let fail_on = match &args.fail_on {
+        Some(kinds) => FailOn::parse(kinds)?,
+        None => FailOn::Default,
     };
-    let project = if args.project.is_empty() {
-        Project::Everything
-    } else if args.project.iter().all(String::is_empty) {
-        Project::Under(Root::new(&root))
-    } else {
-        Project::Patterns(
-            args.project
-                .iter()
-                .filter(|p| !p.is_empty())
-                .cloned()
-                .collect(),
-        )
-    };
+    let project = args.project.project(NoProject::Everything)?;
+    let root = args.project.root()?;
     let mut supps = Vec::new();
     for path in &args.suppressions {
         let name = path.display().to_string();
@@ -141,37 +124,40 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
         .unwrap_or(root)
         .to_string_lossy()
         .into_owned();
-    let opts = Options {
+    let mut filter = Filter::new(Options {
         project,
         suppressions: supps,
         show_suppressed: args.show_suppressed,
-        format: match args.format {
-            FormatArg::Jsonl => Format::Jsonl,
-            FormatArg::Csv => Format::Csv,
-            FormatArg::Text => Format::Text,
-            FormatArg::Sarif => Format::Sarif,
-        },
-        fail_on: args.fail_on,
+        fail_on,
         merge: !args.no_merge,
-        root: Some(root_text),
-    };
-    let mut filter = Filter::new(opts, args.gen_suppressions.is_some());
-    for input in cli::open_inputs(&args.inputs)? {
-        filter.read(&input.name, input.reader)?;
-    }
+        gen_suppressions: args.gen_suppressions.is_some(),
+    });
     let stdout = io::stdout();
+    let mut out = print::printer(
+        args.format,
+        Sink::new(stdout.lock(), args.line_buffered),
+        Box::new(io::stderr()),
+        args.line_buffered,
+        Some(root_text),
+    );
+    for input in cli::open_inputs(&args.inputs)? {
+        filter.read(&input.name, input.reader, out.as_mut())?;
+        for note in filter.take_notes() {
+            eprintln!("vg-filter: {note}");
+        }
+    }
     if let Some(dest) = &args.gen_suppressions {
         let text = filter.generated_suppressions(&args.supp_name);
         if dest == "-" {
-            let mut out = stdout.lock();
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
+            drop(out);
+            let mut stdout = stdout.lock();
+            stdout.write_all(text.as_bytes())?;
+            stdout.flush()?;
             return Ok(Outcome::Clean);
         }
         std::fs::write(dest, text).with_context(|| format!("writing {dest}"))?;
     }
-    let mut sink = Sink::new(stdout.lock(), args.line_buffered);
-    let summary = filter.finish(&mut sink, &mut io::stderr())?;
+    let summary = filter.finish(out.as_mut())?;
     Ok(if summary.failing > 0 {
         Outcome::Findings
     } else {

@@ -133,7 +133,10 @@ fn kept_signature(recs: &[Value]) -> Vec<(String, String)> {
         .map(|r| {
             (
                 r["kind"].as_str().unwrap().to_string(),
-                r["project_frame"]["function"].as_str().unwrap_or("").to_string(),
+                r["project_frame"]["function"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
             )
         })
         .collect();
@@ -459,9 +462,13 @@ fn odd_input_gives_a_normal_result() {
     long.push(b'\n');
     let non_utf8 =
         b"==1== Invalid read of size 1\n==1==    at 0x1: f (/src/\xff\xfe.c:3)\n==1== \n".to_vec();
+    // Binary data is no log: one line naming the input, status 2.
+    let out = vg_filter(&["--no-merge"], Some(&noise));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim(), "vg-filter: <stdin>: is binary data, not a log");
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("empty", vec![]),
-        ("noise", noise),
         ("crlf", crlf.into_bytes()),
         ("long", long),
         ("non-utf8", non_utf8),
@@ -580,5 +587,140 @@ fn shipped_baseline_covers_the_interpreter_and_not_the_project() {
         summary(&after)["not_project"],
         0,
         "every interpreter record is suppressed"
+    );
+}
+
+/// The lines of an output with the run-dependent part taken out: nothing, since the records
+/// and the summary of a read-back must be exactly those of the first run.
+fn stdout_text(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn write(path: &Path, out: &Output) -> PathBuf {
+    std::fs::write(path, &out.stdout).unwrap();
+    path.to_path_buf()
+}
+
+/// `vg-filter a.jsonl` reproduces a.jsonl (records and summary) and its exit status, with or
+/// without the same --project; and --format converts it.
+#[test]
+fn its_own_json_lines_read_back_as_they_were_written() {
+    let runs = runs();
+    let first = vg_filter(&["--project", s(&runs.defects_text)], None);
+    assert_eq!(first.status.code(), Some(1));
+    let a = write(&tmp().join("readback-a.jsonl"), &first);
+    for args in [vec!["--project"], vec![]] {
+        let mut argv = args.clone();
+        argv.push(s(&a));
+        let again = vg_filter(&argv, None);
+        assert_eq!(again.status.code(), Some(1), "{args:?}");
+        assert_eq!(stdout_text(&again), stdout_text(&first), "{args:?}");
+    }
+    // Converted: the same report as from the log itself.
+    for format in ["text", "sarif", "csv"] {
+        let from_log = vg_filter(
+            &["--project", "--format", format, s(&runs.defects_text)],
+            None,
+        );
+        let from_jsonl = vg_filter(&["--project", "--format", format, s(&a)], None);
+        assert_eq!(stdout_text(&from_jsonl), stdout_text(&from_log), "{format}");
+        assert_eq!(from_jsonl.status.code(), Some(1), "{format}");
+    }
+    // Filtered again: a pattern that matches nothing of the example keeps nothing.
+    let none = vg_filter(&["--project=no-such-module", s(&a)], None);
+    assert_eq!(none.status.code(), Some(0));
+    let sum = summary(&lines(&none)).clone();
+    let first_sum = summary(&lines(&first)).clone();
+    assert_eq!(sum["kept"], 0);
+    assert_eq!(sum["records"], first_sum["records"]);
+    assert_eq!(sum["not_project"], first_sum["records"]);
+}
+
+/// Shards of a run, filtered apart and merged from their JSON lines, give what one pass over
+/// all the logs gives: the same records (counts, PIDs, bytes, inputs) and the same summary.
+#[test]
+fn shard_outputs_merge_into_one_pass() {
+    let runs = runs();
+    let supp = xtask::example::repo_root().join("suppressions/python3.11-dbg.supp");
+    let common = ["--project", "--suppressions", s(&supp)];
+    let logs = [
+        s(&runs.defects_text),
+        s(&runs.clean_text),
+        s(&runs.defects_xml),
+    ];
+    let one_pass = vg_filter(&[&common[..], &logs[..]].concat(), None);
+    assert_eq!(one_pass.status.code(), Some(1));
+    let shards: Vec<PathBuf> = logs
+        .iter()
+        .enumerate()
+        .map(|(i, log)| {
+            let out = vg_filter(&[&common[..], &[*log][..]].concat(), None);
+            write(&tmp().join(format!("shard-{i}.jsonl")), &out)
+        })
+        .collect();
+    let shard_args: Vec<&str> = shards.iter().map(|p| s(p)).collect();
+    // Merged with the same options, and with none (the shards' filtering stands).
+    for opts in [&common[..], &[][..]] {
+        let merged = vg_filter(&[opts, &shard_args[..]].concat(), None);
+        assert_eq!(merged.status.code(), Some(1), "{opts:?}");
+        assert_eq!(stdout_text(&merged), stdout_text(&one_pass), "{opts:?}");
+    }
+    let recs = lines(&one_pass);
+    let sum = summary(&recs);
+    assert_eq!(sum["inputs"], 3);
+    // The defects were read twice (text and XML): each distinct record counts both.
+    assert!(errors(&recs).iter().all(|r| r["count"] == 2), "{recs:?}");
+}
+
+#[test]
+fn values_and_inputs_that_cannot_be_meant_are_refused() {
+    let runs = runs();
+    let refused = |args: &[&str], needle: &str| {
+        let out = vg_filter(args, None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    };
+    refused(
+        &["--fail-on=InvalidRaed", s(&runs.defects_text)],
+        "did you mean InvalidRead?",
+    );
+    refused(
+        &["--project", "mymod", s(&runs.defects_text)],
+        "--project=mymod",
+    );
+    // A shared object given where a log belongs (`--project native.so vg.log`).
+    let so = xtask::example::build(
+        &xtask::example::debug_python().unwrap(),
+        &tmp().join("example"),
+    )
+    .unwrap()
+    .so;
+    refused(&["--project", s(&so), s(&runs.defects_text)], "not a log");
+    // Known kinds and `all` are fine.
+    let out = vg_filter(&["--fail-on=InvalidRead,all", s(&runs.clean_text)], None);
+    assert!(out.status.code().is_some_and(|c| c <= 1));
+}
+
+#[test]
+fn another_tools_output_gets_a_note() {
+    let gdb =
+        std::fs::read(xtask::example::repo_root().join("tests/data/gdb/local_cpp_debuginfo.txt"))
+            .unwrap();
+    let out = vg_filter(&[], Some(&gdb));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.starts_with("vg-filter: <stdin>: no Memcheck record found in "),
+        "{err}"
+    );
+    assert_eq!(summary(&lines(&out))["records"], 0);
+    // A clean run's log has no record either, and that is no reason for a note.
+    let clean = vg_filter(&["--project", s(&runs().clean_text)], None);
+    assert!(
+        clean.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
     );
 }

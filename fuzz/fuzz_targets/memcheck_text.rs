@@ -3,9 +3,11 @@
 //! and suppressions: records = kept + suppressed + not_project, and each input line is
 //! counted once.
 #![no_main]
-use dbgpipe_core::memcheck::filter::{Filter, Format, Options};
+use dbgpipe_core::input::Content;
+use dbgpipe_core::memcheck::filter::{FailOn, Filter, Options};
 use dbgpipe_core::memcheck::suppressions::{self, Suppression};
 use dbgpipe_core::memcheck::{self, text, ParseStats};
+use dbgpipe_core::output::JsonLines;
 use dbgpipe_core::output::Sink;
 use dbgpipe_core::project::Project;
 use libfuzzer_sys::fuzz_target;
@@ -43,21 +45,30 @@ fuzz_target!(|data: &[u8]| {
         project: Project::Patterns(vec!["ext".into(), "*.so".into()]),
         suppressions: suppressions(),
         show_suppressed: true,
-        format: Format::Jsonl,
-        fail_on: None,
+        fail_on: FailOn::Default,
         merge: true,
-        root: None,
+        gen_suppressions: true,
     };
-    let mut filter = Filter::new(opts, true);
-    filter
-        .read("fuzz", data)
-        .expect("reading a slice cannot fail");
+    let mut filter = Filter::new(opts);
+    let mut out = Vec::new();
+    let mut printer = JsonLines::new(Sink::new(&mut out, false));
+    if let Err(e) = filter.read("fuzz", data, &mut printer) {
+        // Only what is no log at all (binary data, an ELF file, JSON lines of a record this
+        // version cannot read) is refused, with one line.
+        let content = Content::of(&data[..data.len().min(4096)]);
+        assert!(
+            content.refuse("fuzz").is_some() || content == Content::JsonLines,
+            "{content:?}: {e}"
+        );
+        assert!(!e.to_string().contains('\n'));
+        return;
+    }
     // Generating suppressions from what was read must not fail either.
     let _ = filter.generated_suppressions("fuzz");
-    let mut out = Vec::new();
     let summary = filter
-        .finish(&mut Sink::new(&mut out, false), &mut Vec::new())
+        .finish(&mut printer)
         .expect("writing to a Vec cannot fail");
+    drop(printer);
     assert_eq!(summary.records, stats.records);
     assert_eq!(
         summary.records,

@@ -51,7 +51,10 @@ pub fn check_memcheck(defects: &memcheck::Outcome, clean: &memcheck::Outcome) ->
         .records
         .iter()
         .map(|r| {
-            let f = r["project_frame"]["function"].as_str().unwrap_or("").to_string();
+            let f = r["project_frame"]["function"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
             (r["kind"].as_str().unwrap_or("").to_string(), f)
         })
         .collect();

@@ -210,7 +210,11 @@ pub fn report(o: &Outcome) -> String {
     let mut s = String::new();
     for r in &o.records {
         let pf = &r["project_frame"];
-        let place = match (pf["function"].as_str(), pf["file"].as_str(), pf["line"].as_u64()) {
+        let place = match (
+            pf["function"].as_str(),
+            pf["file"].as_str(),
+            pf["line"].as_u64(),
+        ) {
             (Some(f), Some(file), Some(line)) => {
                 let file = Path::new(file)
                     .file_name()

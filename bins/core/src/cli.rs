@@ -374,7 +374,11 @@ mod tests {
 
     #[test]
     fn a_project_pattern_with_a_space_is_refused_with_the_fix() {
-        let args = |v: &[&str]| v.iter().map(Into::into).collect::<Vec<std::ffi::OsString>>();
+        let args = |v: &[&str]| {
+            v.iter()
+                .map(Into::into)
+                .collect::<Vec<std::ffi::OsString>>()
+        };
         let e = check_project_spacing(&args(&["vg-filter", "--project", "mymod", "vg.log"]))
             .unwrap_err();
         assert!(e.to_string().contains("--project=mymod"), "{e}");

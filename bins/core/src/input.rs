@@ -45,6 +45,11 @@ impl Content {
         if start.starts_with(b"<?xml") || start.starts_with(b"<valgrindoutput") {
             return Content::Xml;
         }
+        // Every dbgpipe record starts so; a first line longer than the head is not complete
+        // enough to parse, but this prefix is no log line of any tool.
+        if start.starts_with(b"{\"type\":\"") {
+            return Content::JsonLines;
+        }
         if start.starts_with(b"{") {
             let line = start.split(|&b| b == b'\n').next().unwrap_or(start);
             if serde_json::from_slice::<serde_json::Value>(line.trim_ascii())
@@ -199,9 +204,19 @@ mod tests {
         assert_eq!(Content::of(b"  <?xml version=\"1.0\"?>"), Content::Xml);
         assert_eq!(Content::of(b"{\"type\":\"error\"}\n{"), Content::JsonLines);
         assert_eq!(Content::of(b"{ not json"), Content::Text);
+        assert_eq!(Content::of(b"{ \"type\" : \"x\" }"), Content::JsonLines);
+        // A first record longer than the head.
+        assert_eq!(
+            Content::of(b"{\"type\":\"error\",\"kind\":\"Inval"),
+            Content::JsonLines
+        );
         assert_eq!(Content::of(b"\x7fELF\x02\x01"), Content::Elf);
         assert_eq!(Content::of(b"ab\0cd"), Content::Binary);
-        assert!(Content::Elf.refuse("x.so").unwrap().to_string().contains("--project="));
+        assert!(Content::Elf
+            .refuse("x.so")
+            .unwrap()
+            .to_string()
+            .contains("--project="));
         assert!(Content::Text.refuse("x").is_none());
     }
 

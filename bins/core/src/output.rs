@@ -197,9 +197,7 @@ impl<W: Write> Csv<W> {
     /// A printer writing rows to `sink` and notes to `notes`.
     pub fn new(sink: Sink<W>, notes: Box<dyn Write>, line_buffered: bool) -> Self {
         Csv {
-            out: csv::WriterBuilder::new()
-                .flexible(false)
-                .from_writer(sink),
+            out: csv::WriterBuilder::new().flexible(false).from_writer(sink),
             notes,
             header_written: false,
             line_buffered,

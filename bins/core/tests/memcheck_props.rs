@@ -3,8 +3,10 @@
 //! Records are generated, written out the way Valgrind writes them (text with `==PID==`
 //! prefixes, and XML), and read back.
 
-use dbgpipe_core::memcheck::filter::{Filter, Format, Options, Summary};
+use dbgpipe_core::memcheck::filter::{FailOn, Filter, Options};
+use dbgpipe_core::memcheck::records::Summary;
 use dbgpipe_core::memcheck::{self, ParseStats, Record};
+use dbgpipe_core::output::JsonLines;
 use dbgpipe_core::output::Sink;
 use dbgpipe_core::project::Project;
 use dbgpipe_core::Frame;
@@ -264,19 +266,19 @@ fn filter(project: Project, inputs: &[(&str, &str)]) -> (Summary, String) {
         )
         .unwrap(),
         show_suppressed: false,
-        format: Format::Jsonl,
-        fail_on: None,
+        fail_on: FailOn::Default,
         merge: true,
-        root: None,
+        gen_suppressions: false,
     };
-    let mut f = Filter::new(opts, false);
-    for (name, data) in inputs {
-        f.read(name, data.as_bytes()).unwrap();
-    }
+    let mut f = Filter::new(opts);
     let mut out = Vec::new();
-    let summary = f
-        .finish(&mut Sink::new(&mut out, false), &mut Vec::new())
-        .unwrap();
+    let summary = {
+        let mut printer = JsonLines::new(Sink::new(&mut out, false));
+        for (name, data) in inputs {
+            f.read(name, data.as_bytes(), &mut printer).unwrap();
+        }
+        f.finish(&mut printer).unwrap()
+    };
     (summary, String::from_utf8(out).unwrap())
 }
 
@@ -326,6 +328,29 @@ proptest! {
             v
         };
         prop_assert_eq!(norm(&out1), norm(&out2));
+    }
+
+    /// Inputs filtered one by one and merged from their JSON lines give exactly what one pass
+    /// over all of them gives (records, counts, bytes, PIDs, inputs and the summary), and so
+    /// does feeding that output back in.
+    #[test]
+    fn shard_outputs_merge_into_one_pass(shards in prop::collection::vec(prop::collection::vec(record(), 0..6), 1..4), pattern in prop::sample::select(vec!["ext", "python", "*.so", "nothing"])) {
+        let logs: Vec<(String, String)> = shards.iter().enumerate()
+            .map(|(i, recs)| (format!("vg.{i}.log"), text_log(recs, &[])))
+            .collect();
+        let all: Vec<(&str, &str)> = logs.iter().map(|(n, l)| (n.as_str(), l.as_str())).collect();
+        let project = || Project::Patterns(vec![pattern.to_string()]);
+        let (one, one_out) = filter(project(), &all);
+        let outs: Vec<(String, String)> = logs.iter()
+            .map(|(n, l)| (format!("{n}.jsonl"), filter(project(), &[(n.as_str(), l.as_str())]).1))
+            .collect();
+        let shard_outs: Vec<(&str, &str)> = outs.iter().map(|(n, o)| (n.as_str(), o.as_str())).collect();
+        let (merged, merged_out) = filter(project(), &shard_outs);
+        prop_assert_eq!(&merged_out, &one_out);
+        prop_assert_eq!(merged.records, one.records);
+        let (again, again_out) = filter(project(), &[("one.jsonl", one_out.as_str())]);
+        prop_assert_eq!(&again_out, &one_out);
+        prop_assert_eq!(again.failing, one.failing);
     }
 
     /// A log split at any byte and read as two inputs loses at most the one record that was

@@ -6,36 +6,28 @@
 //! inputs, with a count and summed bytes: the merge table is the only thing that grows with
 //! the input, and it grows with the number of *distinct* records.
 //!
-//! # JSON lines (schema 1)
-//! `{"type":"error","kind":…,"count":…,"pids":[…],"what":…,"bytes":…,"direct":…,"indirect":…,
-//! "blocks":…,"loss_record":…,"loss_records_total":…,"tid":…,"truncated":…,
-//! "project_frame":{"aux":null,"index":0,"function":…,"file":…,"line":…,"object":…},
-//! "stack":[Frame…],"aux":[{"what":…,"stack":[Frame…]}],"inputs":[…]}`, one per distinct
-//! record in first-seen order, then `{"type":"summary",…}` ([`Summary`]). `--show-suppressed`
-//! adds `{"type":"suppressed",…}` lines of the same shape plus the suppression's name.
+//! An input is a text log, an XML log, or vg-filter's own JSON lines, told apart by its first
+//! bytes. Records read back from JSON lines are filtered again (with this run's suppressions
+//! and project) and merged like any other, keeping their counts, PIDs and inputs, and an
+//! input's summary carries over what that run passed over (records of no project frame, or
+//! suppressed and not listed, and its parse counts): so the outputs of shards of a run merge
+//! into what one pass over all the logs gives, and `--format` converts an output without
+//! rerunning Valgrind.
+//!
+//! The records are built here and handed to a [`Printer`]; formats are `print`'s business.
 
+use crate::input::{self, Content};
+use crate::memcheck::records::{
+    merge_key, ErrorRecord, MergeKey, ProjectFrame, Record, Summary, SuppressedRecord,
+};
 use crate::memcheck::suppressions::{self, GenerateOptions, Suppression};
-use crate::memcheck::{self, ParseStats, Record};
-use crate::output::{Sink, SCHEMA};
+use crate::memcheck::{self, header, ParseStats};
+use crate::output::Printer;
 use crate::project::Project;
-use crate::{demangle, Error, Frame};
-use serde::Serialize;
+use crate::{demangle, Error};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::io::{self, BufRead, Write};
-
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// One JSON object per line, closed by a summary.
-    Jsonl,
-    /// One row per distinct record; the summary goes to stderr.
-    Csv,
-    /// A short report for a person.
-    Text,
-    /// One SARIF 2.1.0 document.
-    Sarif,
-}
+use std::collections::{HashMap, HashSet};
+use std::io::{self, BufRead};
 
 /// Everything vg-filter is told.
 pub struct Options {
@@ -45,242 +37,168 @@ pub struct Options {
     pub suppressions: Vec<Suppression>,
     /// List suppressed records too.
     pub show_suppressed: bool,
-    /// Output format.
-    pub format: Format,
-    /// Kinds whose kept records make the exit status 1; `None`: every kind but
-    /// `Leak_StillReachable`.
-    pub fail_on: Option<Vec<String>>,
+    /// Kinds whose kept records count as failing ([`FailOn`]).
+    pub fail_on: FailOn,
     /// Merge identical records (on by default).
     pub merge: bool,
-    /// Project root, used to write SARIF locations relative to it.
-    pub root: Option<String>,
+    /// Keep what `--gen-suppressions` needs.
+    pub gen_suppressions: bool,
 }
 
-/// The run's closing record. Counts add up: `records = kept + suppressed + not_project`.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct Summary {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    tool: &'static str,
-    schema: u32,
-    /// Inputs read.
-    pub inputs: u64,
-    /// Records read (including truncated ones).
-    pub records: u64,
-    /// Records kept (the project's, not suppressed).
-    pub kept: u64,
-    /// Records a suppression matched.
-    pub suppressed: u64,
-    /// Records with no project frame.
-    pub not_project: u64,
-    /// Distinct kept records after merging (lines of type `error`).
-    pub distinct: u64,
-    /// Kept records of the kinds that fail the run.
-    pub failing: u64,
-    /// Kept bytes (leaks), summed.
-    pub kept_bytes: u64,
-    /// Parser counts: lines, unparsed lines, chatter, truncated records, cut lines, …
-    #[serde(flatten)]
-    pub parse: ParseStats,
-    /// Uses per suppression name.
-    pub suppressions_used: BTreeMap<String, u64>,
+/// Which kept records make the run fail (exit status 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailOn {
+    /// Every kind but `Leak_StillReachable` (memory still pointed to at exit is not lost).
+    Default,
+    /// Every kind.
+    All,
+    /// These kinds.
+    Kinds(Vec<String>),
 }
 
-/// The first frame that matched the project.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct ProjectFrame {
-    /// `None` for the main stack, else the index into `aux`.
-    pub aux: Option<usize>,
-    /// Index into that stack.
-    pub index: usize,
-    /// The frame's function.
-    pub function: Option<String>,
-    /// Its source path.
-    pub file: Option<String>,
-    /// Its line.
-    pub line: Option<u32>,
-    /// Its object.
-    pub object: Option<String>,
-}
-
-/// One distinct record with what merging gathered.
-#[derive(Debug, Clone, Serialize)]
-pub struct Merged {
-    #[serde(rename = "type")]
-    kind_tag: &'static str,
-    /// Record kind.
-    pub kind: String,
-    /// How many records were merged into this one.
-    pub count: u64,
-    /// Every PID that reported it.
-    pub pids: BTreeSet<u32>,
-    /// Header of the first one.
-    pub what: String,
-    /// Bytes summed over merged records.
-    pub bytes: Option<u64>,
-    /// Direct bytes summed.
-    pub direct: Option<u64>,
-    /// Indirect bytes summed.
-    pub indirect: Option<u64>,
-    /// Blocks summed.
-    pub blocks: Option<u64>,
-    /// Loss record number of the first one.
-    pub loss_record: Option<u64>,
-    /// Loss record total of the first one.
-    pub loss_records_total: Option<u64>,
-    /// Thread of the first one.
-    pub tid: Option<u32>,
-    /// True when any merged record was cut by the end of its input.
-    pub truncated: bool,
-    /// The suppression that matched (suppressed records only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub suppression: Option<String>,
-    /// The first project frame.
-    pub project_frame: Option<ProjectFrame>,
-    /// Main stack of the first one.
-    pub stack: Vec<Frame>,
-    /// Auxiliary stacks of the first one.
-    pub aux: Vec<memcheck::AuxStack>,
-    /// Inputs it was read from.
-    pub inputs: BTreeSet<String>,
-}
-
-impl Merged {
-    fn new(
-        rec: Record,
-        input: &str,
-        project_frame: Option<ProjectFrame>,
-        suppression: Option<String>,
-    ) -> Self {
-        Merged {
-            kind_tag: if suppression.is_some() {
-                "suppressed"
-            } else {
-                "error"
-            },
-            kind: rec.kind,
-            count: 1,
-            pids: rec.pid.into_iter().collect(),
-            what: rec.what,
-            bytes: rec.bytes,
-            direct: rec.direct,
-            indirect: rec.indirect,
-            blocks: rec.blocks,
-            loss_record: rec.loss_record,
-            loss_records_total: rec.loss_records_total,
-            tid: rec.tid,
-            truncated: rec.truncated,
-            suppression,
-            project_frame,
-            stack: rec.stack,
-            aux: rec.aux,
-            inputs: [input.to_string()].into_iter().collect(),
+impl FailOn {
+    /// Reads `--fail-on KINDS`: Valgrind's kind names ([`header::KINDS`], and `Unknown`) or
+    /// `all`; anything else is an error naming it, so that a misspelt kind cannot make a
+    /// failing run pass.
+    pub fn parse(kinds: &[String]) -> Result<FailOn, Error> {
+        if kinds.iter().any(|k| k == "all") {
+            return Ok(FailOn::All);
         }
-    }
-
-    fn absorb(&mut self, rec: &Record, input: &str) {
-        fn add(a: &mut Option<u64>, b: Option<u64>) {
-            if let Some(b) = b {
-                *a = Some(a.unwrap_or(0).saturating_add(b));
+        for k in kinds {
+            if !header::KINDS.contains(&k.as_str()) && k != "Unknown" {
+                let close: Vec<&str> = header::KINDS
+                    .iter()
+                    .copied()
+                    .filter(|known| known.eq_ignore_ascii_case(k) || similar(known, k))
+                    .collect();
+                let hint = match close.first() {
+                    Some(c) => format!("did you mean {c}? "),
+                    None => String::new(),
+                };
+                return Err(Error::at(
+                    "--fail-on",
+                    None,
+                    format!(
+                        "`{k}` is not a Memcheck kind ({hint}known: {}, Unknown, or all)",
+                        header::KINDS.join(", ")
+                    ),
+                ));
             }
         }
-        self.count += 1;
-        self.pids.extend(rec.pid);
-        add(&mut self.bytes, rec.bytes);
-        add(&mut self.direct, rec.direct);
-        add(&mut self.indirect, rec.indirect);
-        add(&mut self.blocks, rec.blocks);
-        self.truncated |= rec.truncated;
-        if !self.inputs.contains(input) {
-            self.inputs.insert(input.to_string());
+        Ok(FailOn::Kinds(kinds.to_vec()))
+    }
+
+    fn fails(&self, kind: &str) -> bool {
+        match self {
+            FailOn::Default => kind != "Leak_StillReachable",
+            FailOn::All => true,
+            FailOn::Kinds(kinds) => kinds.iter().any(|k| k == kind),
         }
     }
 }
 
-/// What makes two records "the same": kind and function frames (no addresses, lines, PIDs).
-type MergeKey = (String, Vec<String>);
-
-fn merge_key(rec: &Record) -> MergeKey {
-    (
-        rec.kind.clone(),
-        rec.stack.iter().map(|f| f.identity().to_string()).collect(),
-    )
+/// Two names that differ by one edit (a typo): `InvalidRaed` for `InvalidRead`.
+fn similar(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let suffix = a[prefix..]
+        .iter()
+        .rev()
+        .zip(b[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (ra, rb) = (a.len() - prefix - suffix, b.len() - prefix - suffix);
+    // One substitution, insertion or deletion; or two neighbours swapped.
+    (ra <= 1 && rb <= 1)
+        || (ra == 2 && rb == 2 && a[prefix] == b[prefix + 1] && a[prefix + 1] == b[prefix])
 }
 
-/// A table of distinct records in first-seen order.
+/// Distinct records in first-seen order.
 #[derive(Default)]
 struct Table {
-    order: Vec<Merged>,
+    order: Vec<ErrorRecord>,
     index: HashMap<MergeKey, usize>,
 }
 
 impl Table {
-    fn add(
-        &mut self,
-        rec: Record,
-        input: &str,
-        merge: bool,
-        pf: Option<ProjectFrame>,
-        supp: Option<String>,
-    ) {
+    /// Adds a record; true when it is a new distinct one (not merged into another).
+    fn add(&mut self, rec: ErrorRecord, merge: bool) -> bool {
         if merge {
-            let key = merge_key(&rec);
+            let key = rec.merge_key();
             if let Some(&i) = self.index.get(&key) {
-                self.order[i].absorb(&rec, input);
-                return;
+                self.order[i].absorb(&rec);
+                return false;
             }
             self.index.insert(key, self.order.len());
         }
-        self.order.push(Merged::new(rec, input, pf, supp));
+        self.order.push(rec);
+        true
     }
 }
 
 /// The records suppression generation works from.
 #[derive(Default)]
-struct Baseline {
+struct SuppressionSource {
     /// Distinct records that are not the project's: to be suppressed.
-    others: Vec<Record>,
+    others: Vec<memcheck::Record>,
     /// Merge keys of `others`, so each distinct record is kept once.
     seen: HashSet<MergeKey>,
     /// The project's records: to stay clear of.
-    project: Vec<Record>,
+    project: Vec<memcheck::Record>,
 }
 
-/// Bytes read before telling text from XML (after leading blanks, the longest marker).
+/// Bytes read before telling what an input is (after leading blanks, the longest marker).
 const HEAD: usize = 4096;
+
+/// What a JSON-lines input held, to carry its summary over.
+#[derive(Default)]
+struct ReadBack {
+    suppressed: u64,
+    summaries: u64,
+}
 
 /// The filter's state across inputs.
 pub struct Filter {
     opts: Options,
     kept: Table,
+    /// Suppressed records, when they are listed, and the name of the suppression that matched
+    /// each (the first one's, when several merged).
     suppressed: Table,
-    /// What `--gen-suppressions` needs; `None` without it.
-    baseline: Option<Baseline>,
+    suppressed_by: Vec<String>,
+    source: Option<SuppressionSource>,
     summary: Summary,
     /// Demangled forms of suppression patterns, computed once each.
     demangled: RefCell<HashMap<String, Option<String>>>,
+    /// One-line notes for a person (standard error), taken by [`Filter::take_notes`].
+    notes: Vec<String>,
 }
 
 impl Filter {
-    /// A filter with these options; `gen_suppressions` keeps what generation needs.
-    pub fn new(opts: Options, gen_suppressions: bool) -> Self {
+    /// A filter with these options.
+    pub fn new(opts: Options) -> Self {
         Filter {
+            source: opts.gen_suppressions.then(SuppressionSource::default),
             opts,
             kept: Table::default(),
             suppressed: Table::default(),
-            baseline: gen_suppressions.then(Baseline::default),
+            suppressed_by: Vec::new(),
             demangled: RefCell::default(),
-            summary: Summary {
-                kind: "summary",
-                tool: "vg-filter",
-                schema: SCHEMA,
-                ..Summary::default()
-            },
+            summary: Summary::default(),
+            notes: Vec::new(),
         }
     }
 
-    /// Reads one input (text or XML, told apart by its first bytes).
-    pub fn read<R: BufRead>(&mut self, input: &str, mut reader: R) -> Result<(), Error> {
+    /// Reads one input: a text or XML log, or vg-filter's JSON lines. Lines of JSON of other
+    /// types are passed to the printer as they are.
+    pub fn read<R: BufRead>(
+        &mut self,
+        input: &str,
+        mut reader: R,
+        out: &mut dyn Printer<Record>,
+    ) -> Result<(), Error> {
         // A pipe may deliver a few bytes at a time: gather enough to tell the format, then
         // hand the parser those bytes followed by the rest.
         let mut head = Vec::with_capacity(HEAD);
@@ -293,21 +211,158 @@ impl Filter {
             head.extend_from_slice(&chunk[..n]);
             reader.consume(n);
         }
-        let format = memcheck::detect(&head);
-        let reader = io::Read::chain(io::Cursor::new(head), reader);
+        let content = Content::of(&head);
+        if let Some(refused) = content.refuse(input) {
+            return Err(refused);
+        }
+        let reader = io::Read::chain(io::Cursor::new(head.clone()), reader);
+        if content == Content::JsonLines {
+            return self.read_back(input, io::BufReader::new(reader), out);
+        }
         let mut stats = ParseStats::default();
-        let mut sink = |rec: Record| self.record(input, rec);
-        let result = match format {
+        let records_before = self.summary.records;
+        let mut sink = |rec: memcheck::Record| self.record(input, rec);
+        let result = match memcheck::detect(&head) {
             memcheck::Format::Text => memcheck::text::parse(input, reader, &mut stats, &mut sink),
             memcheck::Format::Xml => memcheck::xml::parse(input, reader, &mut stats, &mut sink),
         };
         self.summary.inputs += 1;
         self.summary.parse.add(&stats);
+        if result.is_ok() && self.summary.records == records_before && !looks_like_valgrind(&head) {
+            if stats.lines > 0 {
+                self.notes.push(format!(
+                    "{input}: no Memcheck record found in {} lines (expected Valgrind's log, \
+                     `==PID==` lines or --xml=yes output; is this another tool's output?)",
+                    stats.lines
+                ));
+            }
+        }
         result
     }
 
-    fn record(&mut self, input: &str, rec: Record) {
-        self.summary.records += 1;
+    /// Notes for a person gathered so far (an input with nothing recognised in it).
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// Reads vg-filter's own JSON lines: records are filtered again and merged, summaries
+    /// carried over, other lines passed on.
+    fn read_back(
+        &mut self,
+        input: &str,
+        mut reader: impl BufRead,
+        out: &mut dyn Printer<Record>,
+    ) -> Result<(), Error> {
+        let mut buf = Vec::new();
+        let mut number = 0u64;
+        let mut back = ReadBack::default();
+        while let Some(end) = input::read_line(&mut reader, &mut buf, input::MAX_LINE)
+            .map_err(|e| Error::io(input, &e))?
+        {
+            number += 1;
+            if end.cut {
+                self.summary.parse.long_lines += 1;
+            }
+            let line = buf.trim_ascii();
+            if line.is_empty() {
+                continue;
+            }
+            let Ok(value) = serde_json::from_slice::<serde_json::Value>(line) else {
+                self.summary.parse.unparsed_lines += 1;
+                continue;
+            };
+            let kind = value
+                .get("type")
+                .and_then(|t| t.as_str())
+                .unwrap_or("")
+                .to_string();
+            let ours = match kind.as_str() {
+                "error" | "suppressed" => true,
+                "summary" => value.get("tool").and_then(|t| t.as_str()) == Some("vg-filter"),
+                _ => false,
+            };
+            if !ours {
+                out.passthrough(&buf)?;
+                continue;
+            }
+            let record: Record = serde_json::from_value(value).map_err(|e| {
+                Error::at(
+                    input,
+                    Some(number),
+                    format!(
+                        "a vg-filter `{kind}` record that this version (schema {}) cannot \
+                         read: {e}",
+                        crate::output::SCHEMA
+                    ),
+                )
+            })?;
+            match record {
+                Record::Error(r) => self.record_back(r),
+                Record::Suppressed(s) => {
+                    back.suppressed = back.suppressed.saturating_add(s.record.count);
+                    self.record_back(s.record)
+                }
+                Record::Summary(s) => {
+                    back.summaries += 1;
+                    self.carry_over(&s, &back);
+                    // A file may hold several runs' lines, one after the other.
+                    back.suppressed = 0;
+                }
+            }
+        }
+        if back.summaries == 0 && number > 0 {
+            self.notes.push(format!(
+                "{input}: vg-filter's JSON lines end without their summary (cut?): what that \
+                 run passed over is not counted"
+            ));
+        }
+        Ok(())
+    }
+
+    /// An earlier run's summary: what it did not write as records (records of no project
+    /// frame, suppressed records it did not list) and what its parsers passed over.
+    fn carry_over(&mut self, s: &Summary, back: &ReadBack) {
+        let sum = &mut self.summary;
+        sum.inputs += s.inputs;
+        sum.parse.add(&s.parse);
+        sum.not_project += s.not_project;
+        sum.records += s.not_project;
+        if back.suppressed == 0 {
+            // Not listed: they are gone, only their counts remain.
+            sum.suppressed += s.suppressed;
+            sum.records += s.suppressed;
+            for (name, n) in &s.suppressions_used {
+                *sum.suppressions_used.entry(name.clone()).or_default() += n;
+            }
+        }
+    }
+
+    /// One parsed record.
+    fn record(&mut self, input: &str, rec: memcheck::Record) {
+        self.judge(rec, |rec, pf| ErrorRecord::new(rec, input, pf));
+    }
+
+    /// A merged record read back: judged on its stacks, counted `count` times. Without
+    /// `--project` (keep everything) its project frame stays the one it was written with.
+    fn record_back(&mut self, r: ErrorRecord) {
+        let parsed = r.as_parsed();
+        let recompute = !self.opts.project.is_everything();
+        self.judge(parsed, move |_, pf| ErrorRecord {
+            project_frame: if recompute {
+                pf
+            } else {
+                r.project_frame.clone()
+            },
+            ..r
+        });
+    }
+
+    /// Suppressed, not the project's, or kept; `make` builds the record to keep.
+    fn judge(
+        &mut self,
+        rec: memcheck::Record,
+        make: impl FnOnce(memcheck::Record, Option<ProjectFrame>) -> ErrorRecord,
+    ) {
         // Generated suppressions name functions mangled (`fun:_Znwm`), text logs print them
         // demangled: try both.
         let names = &self.demangled;
@@ -318,104 +373,86 @@ impl Filter {
                 .or_insert_with(|| demangle::demangle(p))
                 .clone()
         };
-        if let Some(s) = suppressions::find_with(&self.opts.suppressions, &rec, &alt) {
-            let name = s.name.clone();
-            self.summary.suppressed += 1;
-            *self
-                .summary
-                .suppressions_used
-                .entry(name.clone())
-                .or_default() += 1;
-            if self.opts.show_suppressed {
-                self.suppressed
-                    .add(rec, input, self.opts.merge, None, Some(name));
+        let suppression =
+            suppressions::find_with(&self.opts.suppressions, &rec, &alt).map(|s| s.name.clone());
+        let pf = if suppression.is_none() {
+            project_frame(&mut self.opts.project, &rec)
+        } else {
+            None
+        };
+        let is_project = pf.is_some() || self.opts.project.is_everything();
+        if suppression.is_none() {
+            if let Some(b) = &mut self.source {
+                if is_project && !self.opts.project.is_everything() {
+                    b.project.push(rec.clone());
+                } else if b.seen.insert(merge_key(&rec.kind, &rec.stack)) {
+                    b.others.push(rec.clone());
+                }
+            }
+        }
+        let kept = make(rec, pf);
+        let n = kept.count;
+        let sum = &mut self.summary;
+        sum.records = sum.records.saturating_add(n);
+        if let Some(name) = suppression {
+            sum.suppressed = sum.suppressed.saturating_add(n);
+            *sum.suppressions_used.entry(name.clone()).or_default() += n;
+            if self.opts.show_suppressed && self.suppressed.add(kept, self.opts.merge) {
+                self.suppressed_by.push(name);
             }
             return;
-        }
-        let pf = project_frame(&mut self.opts.project, &rec);
-        let is_project = pf.is_some() || self.opts.project.is_everything();
-        if let Some(b) = &mut self.baseline {
-            if is_project && !self.opts.project.is_everything() {
-                b.project.push(rec.clone());
-            } else if b.seen.insert(merge_key(&rec)) {
-                b.others.push(rec.clone());
-            }
         }
         if !is_project {
-            self.summary.not_project += 1;
+            sum.not_project = sum.not_project.saturating_add(n);
             return;
         }
-        self.summary.kept += 1;
-        self.summary.kept_bytes = self
-            .summary
-            .kept_bytes
-            .saturating_add(rec.bytes.unwrap_or(0));
-        if self.fails(&rec.kind) {
-            self.summary.failing += 1;
+        sum.kept = sum.kept.saturating_add(n);
+        sum.kept_bytes = sum.kept_bytes.saturating_add(kept.bytes.unwrap_or(0));
+        if self.opts.fail_on.fails(&kept.kind) {
+            sum.failing = sum.failing.saturating_add(n);
         }
-        self.kept.add(rec, input, self.opts.merge, pf, None);
+        self.kept.add(kept, self.opts.merge);
     }
 
-    fn fails(&self, kind: &str) -> bool {
-        match &self.opts.fail_on {
-            Some(kinds) => kinds.iter().any(|k| k == kind || k == "all"),
-            None => kind != "Leak_StillReachable",
-        }
-    }
-
-    /// Writes the report; returns the summary (its `failing` decides the exit status).
-    pub fn finish<W: Write>(
-        mut self,
-        out: &mut Sink<W>,
-        err: &mut dyn Write,
-    ) -> io::Result<Summary> {
+    /// Hands the records and the summary to the printer and finishes it; returns the summary
+    /// (its `failing` decides the exit status).
+    pub fn finish(mut self, out: &mut dyn Printer<Record>) -> Result<Summary, Error> {
         self.summary.distinct = self.kept.order.len() as u64;
-        match self.opts.format {
-            Format::Jsonl => {
-                for m in self.kept.order.iter().chain(&self.suppressed.order) {
-                    out.json(m)?;
-                }
-                out.json(&self.summary)?;
-            }
-            Format::Csv => {
-                write_csv(out, self.kept.order.iter().chain(&self.suppressed.order))?;
-                writeln!(err, "vg-filter: {}", summary_line(&self.summary))?;
-            }
-            Format::Text => {
-                for m in self.kept.order.iter().chain(&self.suppressed.order) {
-                    out.text(&text_record(m))?;
-                }
-                out.text(&format!("{}\n", summary_line(&self.summary)))?;
-            }
-            Format::Sarif => {
-                let doc = sarif(&self.kept.order, self.opts.root.as_deref(), &self.summary);
-                out.text(&format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&doc).map_err(io::Error::from)?
-                ))?;
-            }
+        for r in std::mem::take(&mut self.kept.order) {
+            out.record(&Record::Error(r))?;
         }
-        out.flush()?;
+        let names = std::mem::take(&mut self.suppressed_by);
+        for (record, suppression) in std::mem::take(&mut self.suppressed.order)
+            .into_iter()
+            .zip(names)
+        {
+            out.record(&Record::Suppressed(SuppressedRecord {
+                record,
+                suppression,
+            }))?;
+        }
+        out.record(&Record::Summary(self.summary.clone()))?;
+        out.finish()?;
         Ok(self.summary)
     }
 
     /// The suppression file covering the records that are not the project's.
     pub fn generated_suppressions(&self, name_prefix: &str) -> String {
-        let Some(base) = &self.baseline else {
+        let Some(source) = &self.source else {
             return String::new();
         };
-        let b: Vec<&Record> = base.others.iter().collect();
-        let p: Vec<&Record> = base.project.iter().collect();
+        let others: Vec<&memcheck::Record> = source.others.iter().collect();
+        let project: Vec<&memcheck::Record> = source.project.iter().collect();
         let opts = GenerateOptions {
             name_prefix: name_prefix.to_string(),
             ..GenerateOptions::default()
         };
-        let supps = suppressions::generate(&b, &p, &opts);
+        let supps = suppressions::generate(&others, &project, &opts);
         let mut text = format!(
             "# Generated by vg-filter --gen-suppressions from {} distinct records that are not the\n\
              # project's ({} read); {} suppressions. Each keeps the shortest frame prefix that\n\
              # reaches past the allocator into its caller and matches no project record.\n",
-            base.others.len(),
+            source.others.len(),
             self.summary.records,
             supps.len()
         );
@@ -426,7 +463,20 @@ impl Filter {
     }
 }
 
-fn project_frame(project: &mut Project, rec: &Record) -> Option<ProjectFrame> {
+/// Whether the first bytes of a text input are Valgrind's: a `==PID==` prefix, its banner, or
+/// the XML protocol. A log of a clean run has no records, and that is no reason for a note.
+fn looks_like_valgrind(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    text.contains("Memcheck")
+        || text.contains("<valgrindoutput")
+        || text.lines().any(|l| {
+            l.strip_prefix("==")
+                .and_then(|r| r.split_once("=="))
+                .is_some_and(|(pid, _)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
+fn project_frame(project: &mut Project, rec: &memcheck::Record) -> Option<ProjectFrame> {
     if project.is_everything() {
         return None;
     }
@@ -434,240 +484,47 @@ fn project_frame(project: &mut Project, rec: &Record) -> Option<ProjectFrame> {
         .chain(rec.aux.iter().enumerate().map(|(i, a)| (Some(i), &a.stack)));
     for (aux, stack) in stacks {
         if let Some(index) = project.first_in(stack) {
-            let f = &stack[index];
             return Some(ProjectFrame {
                 aux,
                 index,
-                function: f.function.clone(),
-                file: f.file.clone(),
-                line: f.line,
-                object: f.object.clone(),
+                frame: stack[index].clone(),
             });
         }
     }
     None
 }
 
-/// `3 kept (2 distinct), 1,700 suppressed, 12 not project of 1,715 records; 0 unparsed lines`
-fn summary_line(s: &Summary) -> String {
-    let mut line = format!(
-        "{} kept ({} distinct, {} failing), {} suppressed, {} not project, of {} records from {} input(s)",
-        s.kept, s.distinct, s.failing, s.suppressed, s.not_project, s.records, s.inputs
-    );
-    for (n, what) in [
-        (s.parse.unparsed_lines, "unparsed lines"),
-        (s.parse.truncated_records, "truncated records"),
-        (s.parse.long_lines, "cut long lines"),
-        (s.parse.dropped_frames, "dropped frames"),
-        (s.parse.dropped_aux, "dropped aux descriptions"),
-        (s.parse.unknown_elements, "unknown XML elements"),
-    ] {
-        if n > 0 {
-            line.push_str(&format!("; {n} {what}"));
-        }
-    }
-    line
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn frame_text(f: &Frame) -> String {
-    let func = f.function.as_deref().unwrap_or("???");
-    match (f.file.clone(), f.line, &f.object) {
-        (Some(p), Some(l), _) => format!("{func} ({p}:{l})"),
-        (Some(p), None, _) => format!("{func} ({p})"),
-        (None, _, Some(o)) => format!("{func} (in {o})"),
-        _ => func.to_string(),
-    }
-}
-
-/// A record for a person: kind, size and count on one line, then the frames down to the
-/// project frame and two of its callers.
-fn text_record(m: &Merged) -> String {
-    let mut s = format!("{}: {}", m.kind, m.what);
-    if m.count > 1 {
-        s.push_str(&format!("  (x{}", m.count));
-        if let Some(b) = m.bytes {
-            s.push_str(&format!(", {b} bytes in all"));
-        }
-        s.push(')');
-    }
-    if let Some(name) = &m.suppression {
-        s.push_str(&format!("  [suppressed by {name}]"));
-    }
-    s.push('\n');
-    let (pf_aux, pf_index) = match &m.project_frame {
-        Some(p) => (p.aux, Some(p.index)),
-        None => (None, None),
-    };
-    let mut stack_text = |label: Option<&str>, stack: &[Frame], mark: Option<usize>| {
-        if let Some(label) = label {
-            s.push_str(&format!("  {label}\n"));
-        }
-        let shown = mark.map_or(4, |i| i + 3).min(stack.len());
-        for (i, f) in stack.iter().take(shown).enumerate() {
-            let arrow = if Some(i) == mark { "  <- project" } else { "" };
-            s.push_str(&format!(
-                "    {} {}{arrow}\n",
-                if i == 0 { "at" } else { "by" },
-                frame_text(f)
-            ));
-        }
-        if stack.len() > shown {
-            s.push_str(&format!("    ... {} more frames\n", stack.len() - shown));
-        }
-    };
-    stack_text(
-        None,
-        &m.stack,
-        if pf_aux.is_none() { pf_index } else { None },
-    );
-    for (i, a) in m.aux.iter().enumerate() {
-        stack_text(
-            Some(&a.what),
-            &a.stack,
-            if pf_aux == Some(i) { pf_index } else { None },
+    #[test]
+    fn fail_on_takes_known_kinds_only() {
+        let kinds = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(FailOn::parse(&kinds(&["all"])).unwrap(), FailOn::All);
+        assert_eq!(
+            FailOn::parse(&kinds(&["InvalidRead", "Leak_StillReachable"])).unwrap(),
+            FailOn::Kinds(kinds(&["InvalidRead", "Leak_StillReachable"]))
         );
-    }
-    s.push('\n');
-    s
-}
-
-fn write_csv<'a, W: Write>(
-    out: &mut Sink<W>,
-    rows: impl Iterator<Item = &'a Merged>,
-) -> io::Result<()> {
-    let mut w = csv::Writer::from_writer(&mut *out);
-    w.write_record([
-        "kind",
-        "count",
-        "bytes",
-        "blocks",
-        "pids",
-        "what",
-        "function",
-        "file",
-        "line",
-        "object",
-        "suppression",
-    ])?;
-    for m in rows {
-        let top = m.stack.first();
-        let (func, file, line, obj) = match &m.project_frame {
-            Some(p) => (p.function.clone(), p.file.clone(), p.line, p.object.clone()),
-            None => (
-                top.and_then(|f| f.function.clone()),
-                top.and_then(|f| f.file.clone()),
-                top.and_then(|f| f.line),
-                top.and_then(|f| f.object.clone()),
+        let e = FailOn::parse(&kinds(&["InvalidRaed"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "--fail-on: `InvalidRaed` is not a Memcheck kind (did you mean InvalidRead?"
             ),
-        };
-        let pids: Vec<String> = m.pids.iter().map(u32::to_string).collect();
-        w.write_record([
-            m.kind.clone(),
-            m.count.to_string(),
-            m.bytes.map(|b| b.to_string()).unwrap_or_default(),
-            m.blocks.map(|b| b.to_string()).unwrap_or_default(),
-            pids.join(" "),
-            m.what.clone(),
-            func.unwrap_or_default(),
-            file.unwrap_or_default(),
-            line.map(|l| l.to_string()).unwrap_or_default(),
-            obj.unwrap_or_default(),
-            m.suppression.clone().unwrap_or_default(),
-        ])?;
+            "{e}"
+        );
+        assert!(FailOn::parse(&kinds(&["leak"])).is_err());
+        assert!(FailOn::Default.fails("InvalidRead"));
+        assert!(!FailOn::Default.fails("Leak_StillReachable"));
     }
-    w.flush()?;
-    Ok(())
-}
 
-/// SARIF 2.1.0: one result per distinct kept record, located at its project frame (else its
-/// top frame), with the whole stack as a SARIF stack so code-scanning UIs can show it.
-fn sarif(records: &[Merged], root: Option<&str>, summary: &Summary) -> serde_json::Value {
-    use serde_json::json;
-    let relative = |p: &str| -> String {
-        match root.and_then(|r| p.strip_prefix(r)) {
-            Some(rest) => rest.trim_start_matches('/').to_string(),
-            None => p.to_string(),
-        }
-    };
-    let location = |function: Option<&str>, file: Option<String>, line: Option<u32>| {
-        let mut phys = json!({});
-        if let Some(file) = file {
-            phys["artifactLocation"] = json!({ "uri": relative(&file) });
-            if let Some(line) = line.filter(|&l| l > 0) {
-                phys["region"] = json!({ "startLine": line });
-            }
-        }
-        let mut loc = json!({ "physicalLocation": phys });
-        if let Some(function) = function {
-            loc["logicalLocations"] = json!([{ "fullyQualifiedName": function, "kind": "function" }]);
-        }
-        loc
-    };
-    let kinds: BTreeSet<&str> = records.iter().map(|m| m.kind.as_str()).collect();
-    let rules: Vec<_> = kinds
-        .iter()
-        .map(|k| json!({ "id": k, "shortDescription": { "text": format!("Valgrind Memcheck {k}") } }))
-        .collect();
-    let results: Vec<_> = records
-        .iter()
-        .map(|m| {
-            let (func, file, line) = match &m.project_frame {
-                Some(p) => (p.function.clone(), p.file.clone(), p.line),
-                None => {
-                    let top = m.stack.first();
-                    (
-                        top.and_then(|f| f.function.clone()),
-                        top.and_then(|f| f.file.clone()),
-                        top.and_then(|f| f.line),
-                    )
-                }
-            };
-            let level = match m.kind.as_str() {
-                "Leak_StillReachable" => "note",
-                "Leak_PossiblyLost" | "Leak_IndirectlyLost" => "warning",
-                _ => "error",
-            };
-            let frames: Vec<_> = m
-                .stack
-                .iter()
-                .map(
-                    |f| json!({ "location": location(f.function.as_deref(), f.file.clone(), f.line) }),
-                )
-                .collect();
-            let key = merge_key_text(m);
-            json!({
-                "ruleId": m.kind,
-                "level": level,
-                "message": { "text": format!("{} (seen {} times)", m.what, m.count) },
-                "locations": [location(func.as_deref(), file, line)],
-                "stacks": [{ "frames": frames }],
-                "partialFingerprints": { "vgFilterStack/v1": key },
-            })
-        })
-        .collect();
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": { "name": "vg-filter", "rules": rules } },
-            "results": results,
-            "properties": { "summary": summary },
-        }]
-    })
-}
-
-fn merge_key_text(m: &Merged) -> String {
-    // FNV-1a over kind and function frames: stable across runs and machines.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |s: &str| {
-        for b in s.bytes().chain(std::iter::once(0)) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    feed(&m.kind);
-    for f in &m.stack {
-        feed(f.identity());
+    #[test]
+    fn typos_are_one_edit() {
+        assert!(similar("InvalidRead", "InvalidRaed"));
+        assert!(similar("InvalidRead", "InvalidRed"));
+        assert!(similar("InvalidRead", "InvalidReads"));
+        assert!(!similar("InvalidRead", "InvalidWrite"));
     }
-    format!("{h:016x}")
 }

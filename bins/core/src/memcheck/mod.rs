@@ -4,11 +4,14 @@
 //! [`text`] reads the human log (`==PID==` prefixed, or prefix-less as in Valgrind's own
 //! filtered test outputs) and [`xml`] reads `--xml=yes` output (protocols 4 to 6). Both produce
 //! the same [`Record`] for the same error, so everything after parsing is format-blind:
-//! [`suppressions`] reads, matches and writes `.supp` files, and [`filter`] keeps the records
-//! that touch the project.
+//! [`suppressions`] reads, matches and writes `.supp` files, [`filter`] keeps the records
+//! that touch the project and merges them into vg-filter's [`records`], which [`print`] (and
+//! the shared printers) write out.
 
 pub mod filter;
 pub mod header;
+pub mod print;
+pub mod records;
 pub mod suppressions;
 pub mod text;
 pub mod xml;

@@ -1,0 +1,218 @@
+//! vg-filter's printers: the text report for a person and the SARIF document for code
+//! scanning; JSON lines and CSV are the shared printers of [`crate::output`].
+
+use crate::frame::Frame;
+use crate::memcheck::records::{ErrorRecord, Record, Summary};
+use crate::output::{Csv, Format, JsonLines, Printer, Sink};
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+
+/// The printer for `format`, writing to `out` (CSV's summary and notes go to `notes`).
+/// `root` is the project root: SARIF locations are relative to it.
+pub fn printer<'a, W: Write + 'a>(
+    format: Format,
+    out: Sink<W>,
+    notes: Box<dyn Write>,
+    line_buffered: bool,
+    root: Option<String>,
+) -> Box<dyn Printer<Record> + 'a> {
+    match format {
+        Format::Jsonl => Box::new(JsonLines::new(out)),
+        Format::Csv => Box::new(Csv::new(out, notes, line_buffered)),
+        Format::Text => Box::new(Text { out }),
+        Format::Sarif => Box::new(Sarif {
+            out,
+            root,
+            results: Vec::new(),
+        }),
+    }
+}
+
+/// The text report: each record's kind and header, then its frames down to the project frame
+/// and two of its callers, the auxiliary stacks likewise; the summary line last.
+pub struct Text<W: Write> {
+    out: Sink<W>,
+}
+
+impl<W: Write> Printer<Record> for Text<W> {
+    fn record(&mut self, record: &Record) -> io::Result<()> {
+        match record {
+            Record::Error(r) => self.out.text(&text_record(r, None)),
+            Record::Suppressed(s) => self.out.text(&text_record(&s.record, Some(&s.suppression))),
+            Record::Summary(s) => self.out.text(&format!("{}\n", s.line())),
+        }
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+fn frame_text(f: &Frame) -> String {
+    let function = f.function.as_deref().unwrap_or("???");
+    match (&f.file, f.line, &f.object) {
+        (Some(p), Some(l), _) => format!("{function} ({p}:{l})"),
+        (Some(p), None, _) => format!("{function} ({p})"),
+        (None, _, Some(o)) => format!("{function} (in {o})"),
+        _ => function.to_string(),
+    }
+}
+
+/// One record for a person: kind, header and count on one line, then the frames.
+fn text_record(m: &ErrorRecord, suppression: Option<&str>) -> String {
+    let mut s = format!("{}: {}", m.kind, m.what);
+    if m.count > 1 {
+        s.push_str(&format!("  (x{}", m.count));
+        if let Some(b) = m.bytes {
+            s.push_str(&format!(", {b} bytes in all"));
+        }
+        s.push(')');
+    }
+    if let Some(name) = suppression {
+        s.push_str(&format!("  [suppressed by {name}]"));
+    }
+    s.push('\n');
+    let (pf_aux, pf_index) = match &m.project_frame {
+        Some(p) => (p.aux, Some(p.index)),
+        None => (None, None),
+    };
+    let mut stack_text = |label: Option<&str>, stack: &[Frame], mark: Option<usize>| {
+        if let Some(label) = label {
+            s.push_str(&format!("  {label}\n"));
+        }
+        let shown = mark.map_or(4, |i| i + 3).min(stack.len());
+        for (i, f) in stack.iter().take(shown).enumerate() {
+            let arrow = if Some(i) == mark { "  <- project" } else { "" };
+            s.push_str(&format!(
+                "    {} {}{arrow}\n",
+                if i == 0 { "at" } else { "by" },
+                frame_text(f)
+            ));
+        }
+        if stack.len() > shown {
+            s.push_str(&format!("    ... {} more frames\n", stack.len() - shown));
+        }
+    };
+    stack_text(
+        None,
+        &m.stack,
+        if pf_aux.is_none() { pf_index } else { None },
+    );
+    for (i, a) in m.aux.iter().enumerate() {
+        stack_text(
+            Some(&a.what),
+            &a.stack,
+            if pf_aux == Some(i) { pf_index } else { None },
+        );
+    }
+    s.push('\n');
+    s
+}
+
+/// SARIF 2.1.0: one result per distinct kept record, located at its project frame (else its
+/// top frame), with the whole stack as a SARIF stack so code-scanning UIs can show it. The
+/// document is one JSON value, written when the summary arrives.
+pub struct Sarif<W: Write> {
+    out: Sink<W>,
+    root: Option<String>,
+    results: Vec<ErrorRecord>,
+}
+
+impl<W: Write> Printer<Record> for Sarif<W> {
+    fn record(&mut self, record: &Record) -> io::Result<()> {
+        match record {
+            Record::Error(r) => self.results.push(r.clone()),
+            // Suppressed records are not findings.
+            Record::Suppressed(_) => {}
+            Record::Summary(s) => {
+                let doc = sarif(&self.results, self.root.as_deref(), s);
+                let text = serde_json::to_string_pretty(&doc).map_err(io::Error::from)?;
+                self.out.text(&text)?;
+                self.out.text("\n")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+fn sarif(records: &[ErrorRecord], root: Option<&str>, summary: &Summary) -> serde_json::Value {
+    let relative = |p: &str| -> String {
+        match root.and_then(|r| p.strip_prefix(r)) {
+            Some(rest) => rest.trim_start_matches('/').to_string(),
+            None => p.to_string(),
+        }
+    };
+    let location = |f: Option<&Frame>| {
+        let mut phys = json!({});
+        if let Some(file) = f.and_then(|f| f.file.as_deref()) {
+            phys["artifactLocation"] = json!({ "uri": relative(file) });
+            if let Some(line) = f.and_then(|f| f.line).filter(|&l| l > 0) {
+                phys["region"] = json!({ "startLine": line });
+            }
+        }
+        let mut loc = json!({ "physicalLocation": phys });
+        if let Some(function) = f.and_then(|f| f.function.as_deref()) {
+            loc["logicalLocations"] =
+                json!([{ "fullyQualifiedName": function, "kind": "function" }]);
+        }
+        loc
+    };
+    let kinds: BTreeSet<&str> = records.iter().map(|m| m.kind.as_str()).collect();
+    let rules: Vec<_> = kinds
+        .iter()
+        .map(|k| json!({ "id": k, "shortDescription": { "text": format!("Valgrind Memcheck {k}") } }))
+        .collect();
+    let results: Vec<_> = records
+        .iter()
+        .map(|m| {
+            let level = match m.kind.as_str() {
+                "Leak_StillReachable" => "note",
+                "Leak_PossiblyLost" | "Leak_IndirectlyLost" => "warning",
+                _ => "error",
+            };
+            let frames: Vec<_> = m
+                .stack
+                .iter()
+                .map(|f| json!({ "location": location(Some(f)) }))
+                .collect();
+            json!({
+                "ruleId": m.kind,
+                "level": level,
+                "message": { "text": format!("{} (seen {} times)", m.what, m.count) },
+                "locations": [location(m.location())],
+                "stacks": [{ "frames": frames }],
+                "partialFingerprints": { "vgFilterStack/v1": stack_hash(m) },
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": { "name": "vg-filter", "rules": rules } },
+            "results": results,
+            "properties": { "summary": summary },
+        }]
+    })
+}
+
+/// FNV-1a over the kind and the function frames: stable across runs and machines.
+fn stack_hash(m: &ErrorRecord) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |s: &str| {
+        for b in s.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    feed(&m.kind);
+    for f in &m.stack {
+        feed(f.identity());
+    }
+    format!("{h:016x}")
+}

@@ -1,0 +1,373 @@
+//! vg-filter's records: what it writes, and reads back.
+//!
+//! One `error` per distinct kept record (records with the same kind and function frames are
+//! merged, with a count, summed bytes and every PID and input), `suppressed` records of the
+//! same shape when asked for (`--show-suppressed`), then one `summary`. The wire format is
+//! documented in `SCHEMA.md`; the field order here is the order on the wire.
+
+use crate::frame::Frame;
+use crate::memcheck::{self, AuxStack, ParseStats};
+use crate::output::{field, CsvLine, CsvRow, SCHEMA};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Every record vg-filter writes, tagged by `type`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    /// A distinct kept record.
+    Error(ErrorRecord),
+    /// A distinct suppressed record (`--show-suppressed`).
+    Suppressed(SuppressedRecord),
+    /// The closing summary.
+    Summary(Summary),
+}
+
+/// A distinct record: the first one read, with what merging gathered from the others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorRecord {
+    /// Valgrind's kind name (`InvalidRead`, `Leak_DefinitelyLost`, …; `Unknown` for a header
+    /// of a kind this parser does not know).
+    pub kind: String,
+    /// How many records were merged into this one.
+    pub count: u64,
+    /// Every process that reported it.
+    pub pids: BTreeSet<u32>,
+    /// The first one's header line.
+    pub what: String,
+    /// Leaked bytes, summed over the merged records.
+    pub bytes: Option<u64>,
+    /// Directly lost bytes, summed.
+    pub direct: Option<u64>,
+    /// Indirectly lost bytes, summed.
+    pub indirect: Option<u64>,
+    /// Leaked blocks, summed.
+    pub blocks: Option<u64>,
+    /// The first one's loss record number.
+    pub loss_record: Option<u64>,
+    /// The first one's number of loss records.
+    pub loss_records_total: Option<u64>,
+    /// The first one's Valgrind thread id.
+    pub tid: Option<u32>,
+    /// True when any merged record was cut by the end of its input.
+    pub truncated: bool,
+    /// The first frame that is the project's (`null` without `--project`).
+    pub project_frame: Option<ProjectFrame>,
+    /// The main stack, innermost first.
+    pub stack: Vec<Frame>,
+    /// Auxiliary descriptions and their stacks.
+    pub aux: Vec<AuxStack>,
+    /// The inputs it was read from (the original logs, also when read back from JSON lines).
+    pub inputs: BTreeSet<String>,
+}
+
+/// A distinct suppressed record: an error record and the suppression that matched it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuppressedRecord {
+    /// The record.
+    #[serde(flatten)]
+    pub record: ErrorRecord,
+    /// The name of the suppression that matched it.
+    pub suppression: String,
+}
+
+/// The first project frame of a record: where it is, and the frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectFrame {
+    /// `null` for the main stack, else the index into `aux`.
+    pub aux: Option<usize>,
+    /// The frame's index in that stack.
+    pub index: usize,
+    /// The frame.
+    #[serde(flatten)]
+    pub frame: Frame,
+}
+
+/// The run's closing record. Counts add up: `records = kept + suppressed + not_project`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// `vg-filter`.
+    pub tool: String,
+    /// [`SCHEMA`].
+    pub schema: u32,
+    /// Logs read (a JSON-lines input counts the logs its summary counted).
+    pub inputs: u64,
+    /// Records read (a merged record read back counts as its `count`).
+    pub records: u64,
+    /// Records kept: the project's, not suppressed.
+    pub kept: u64,
+    /// Records a suppression matched.
+    pub suppressed: u64,
+    /// Records with no project frame.
+    pub not_project: u64,
+    /// Distinct kept records after merging (lines of type `error`).
+    pub distinct: u64,
+    /// Kept records of the kinds that fail the run (`--fail-on`).
+    pub failing: u64,
+    /// Kept leaked bytes, summed.
+    pub kept_bytes: u64,
+    /// What the parsers passed over: unparsed lines, chatter, truncated records, cut lines…
+    #[serde(flatten)]
+    pub parse: ParseStats,
+    /// Records hidden by each suppression, by name.
+    pub suppressions_used: BTreeMap<String, u64>,
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Summary {
+            tool: "vg-filter".into(),
+            schema: SCHEMA,
+            inputs: 0,
+            records: 0,
+            kept: 0,
+            suppressed: 0,
+            not_project: 0,
+            distinct: 0,
+            failing: 0,
+            kept_bytes: 0,
+            parse: ParseStats::default(),
+            suppressions_used: BTreeMap::new(),
+        }
+    }
+}
+
+impl Summary {
+    /// `3 kept (2 distinct, 2 failing), 1700 suppressed, 12 not project, of 1715 records from 1
+    /// input(s)`, plus what was passed over, when anything was.
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "{} kept ({} distinct, {} failing), {} suppressed, {} not project, of {} records from {} input(s)",
+            self.kept,
+            self.distinct,
+            self.failing,
+            self.suppressed,
+            self.not_project,
+            self.records,
+            self.inputs
+        );
+        for (n, what) in [
+            (self.parse.unparsed_lines, "unparsed lines"),
+            (self.parse.truncated_records, "truncated records"),
+            (self.parse.long_lines, "cut long lines"),
+            (self.parse.dropped_frames, "dropped frames"),
+            (self.parse.dropped_aux, "dropped aux descriptions"),
+            (self.parse.unknown_elements, "unknown XML elements"),
+        ] {
+            if n > 0 {
+                line.push_str(&format!("; {n} {what}"));
+            }
+        }
+        line
+    }
+}
+
+impl ErrorRecord {
+    /// A record as parsed, read from `input`, with its project frame.
+    pub fn new(rec: memcheck::Record, input: &str, project_frame: Option<ProjectFrame>) -> Self {
+        ErrorRecord {
+            kind: rec.kind,
+            count: 1,
+            pids: rec.pid.into_iter().collect(),
+            what: rec.what,
+            bytes: rec.bytes,
+            direct: rec.direct,
+            indirect: rec.indirect,
+            blocks: rec.blocks,
+            loss_record: rec.loss_record,
+            loss_records_total: rec.loss_records_total,
+            tid: rec.tid,
+            truncated: rec.truncated,
+            project_frame,
+            stack: rec.stack,
+            aux: rec.aux,
+            inputs: [input.to_string()].into_iter().collect(),
+        }
+    }
+
+    /// Adds another record of the same kind and stack: its count, PIDs, bytes and inputs.
+    pub fn absorb(&mut self, other: &ErrorRecord) {
+        fn add(a: &mut Option<u64>, b: Option<u64>) {
+            if let Some(b) = b {
+                *a = Some(a.unwrap_or(0).saturating_add(b));
+            }
+        }
+        self.count = self.count.saturating_add(other.count);
+        self.pids.extend(other.pids.iter().copied());
+        add(&mut self.bytes, other.bytes);
+        add(&mut self.direct, other.direct);
+        add(&mut self.indirect, other.indirect);
+        add(&mut self.blocks, other.blocks);
+        self.truncated |= other.truncated;
+        for input in &other.inputs {
+            if !self.inputs.contains(input) {
+                self.inputs.insert(input.clone());
+            }
+        }
+    }
+
+    /// The record's stacks as a parsed record has them, for matching suppressions and the
+    /// project again when a record is read back.
+    pub fn as_parsed(&self) -> memcheck::Record {
+        memcheck::Record {
+            kind: self.kind.clone(),
+            pid: self.pids.iter().next().copied(),
+            tid: self.tid,
+            what: self.what.clone(),
+            bytes: self.bytes,
+            direct: self.direct,
+            indirect: self.indirect,
+            blocks: self.blocks,
+            loss_record: self.loss_record,
+            loss_records_total: self.loss_records_total,
+            stack: self.stack.clone(),
+            aux: self.aux.clone(),
+            truncated: self.truncated,
+        }
+    }
+
+    /// What merging compares: the kind and the function frames of the main stack (no
+    /// addresses, lines, PIDs).
+    pub fn merge_key(&self) -> MergeKey {
+        merge_key(&self.kind, &self.stack)
+    }
+
+    /// The frame a person looks at first: the project frame, else the top of the stack.
+    pub fn location(&self) -> Option<&Frame> {
+        match &self.project_frame {
+            Some(p) => Some(&p.frame),
+            None => self.stack.first(),
+        }
+    }
+}
+
+/// What makes two records "the same": kind and function frames.
+pub type MergeKey = (String, Vec<String>);
+
+/// The merge key of a kind and a stack.
+pub fn merge_key(kind: &str, stack: &[Frame]) -> MergeKey {
+    (
+        kind.to_string(),
+        stack.iter().map(|f| f.identity().to_string()).collect(),
+    )
+}
+
+impl CsvRow for Record {
+    const HEADER: &'static [&'static str] = &[
+        "kind",
+        "count",
+        "bytes",
+        "blocks",
+        "pids",
+        "what",
+        "function",
+        "file",
+        "line",
+        "object",
+        "suppression",
+    ];
+
+    /// One row per distinct record, at its project frame (else its top frame); the summary
+    /// goes to standard error.
+    fn csv(&self) -> CsvLine {
+        let (r, suppression) = match self {
+            Record::Error(r) => (r, String::new()),
+            Record::Suppressed(s) => (&s.record, s.suppression.clone()),
+            Record::Summary(s) => return CsvLine::Note(format!("vg-filter: {}", s.line())),
+        };
+        let at = r.location();
+        let pids: Vec<String> = r.pids.iter().map(u32::to_string).collect();
+        CsvLine::Row(vec![
+            r.kind.clone(),
+            r.count.to_string(),
+            field(&r.bytes),
+            field(&r.blocks),
+            pids.join(" "),
+            r.what.clone(),
+            at.map(|f| field(&f.function)).unwrap_or_default(),
+            at.map(|f| field(&f.file)).unwrap_or_default(),
+            at.map(|f| field(&f.line)).unwrap_or_default(),
+            at.map(|f| field(&f.object)).unwrap_or_default(),
+            suppression,
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> ErrorRecord {
+        let frame = Frame {
+            addr: Some("0x1".into()),
+            function: Some("leak".into()),
+            file: Some("/src/a.c".into()),
+            line: Some(5),
+            object: None,
+        };
+        ErrorRecord {
+            kind: "Leak_DefinitelyLost".into(),
+            count: 2,
+            pids: [7, 9].into_iter().collect(),
+            what: "64 bytes in 1 blocks are definitely lost in loss record 1 of 2".into(),
+            bytes: Some(128),
+            direct: None,
+            indirect: None,
+            blocks: Some(2),
+            loss_record: Some(1),
+            loss_records_total: Some(2),
+            tid: None,
+            truncated: false,
+            project_frame: Some(ProjectFrame {
+                aux: None,
+                index: 0,
+                frame: frame.clone(),
+            }),
+            stack: vec![frame],
+            aux: Vec::new(),
+            inputs: ["vg.7.log".to_string()].into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn records_read_back_as_written() {
+        for rec in [
+            Record::Error(record()),
+            Record::Suppressed(SuppressedRecord {
+                record: record(),
+                suppression: "py-leak".into(),
+            }),
+            Record::Summary(Summary::default()),
+        ] {
+            let line = serde_json::to_string(&rec).unwrap();
+            assert!(line.starts_with("{\"type\":"), "{line}");
+            let back: Record = serde_json::from_str(&line).unwrap();
+            assert_eq!(serde_json::to_string(&back).unwrap(), line);
+        }
+        let line = serde_json::to_string(&Record::Error(record())).unwrap();
+        assert!(
+            line.contains(r#""project_frame":{"aux":null,"index":0,"addr":"0x1","function":"leak","file":"/src/a.c","line":5,"object":null}"#),
+            "{line}"
+        );
+        let summary = serde_json::to_string(&Record::Summary(Summary::default())).unwrap();
+        assert!(
+            summary.starts_with(r#"{"type":"summary","tool":"vg-filter","schema":2,"#),
+            "{summary}"
+        );
+    }
+
+    #[test]
+    fn merging_adds_counts_bytes_pids_and_inputs() {
+        let mut a = record();
+        let mut b = record();
+        b.pids = [11].into_iter().collect();
+        b.inputs = ["vg.11.log".to_string()].into_iter().collect();
+        b.truncated = true;
+        a.absorb(&b);
+        assert_eq!(a.count, 4);
+        assert_eq!(a.bytes, Some(256));
+        assert_eq!(a.pids.len(), 3);
+        assert_eq!(a.inputs.len(), 2);
+        assert!(a.truncated);
+    }
+}
