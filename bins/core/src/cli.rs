@@ -219,6 +219,29 @@ impl BufRead for LazyFile {
     }
 }
 
+/// What every binary's unit test asserts of its flags: clap's own consistency checks pass,
+/// the help says how the tool exits, and each invocation of `tool` in the EXAMPLES sections
+/// of `helps` (at least `at_least` of them) parses with these flags. Panics, naming the
+/// example, when one does not.
+pub fn assert_help_is_true<P: clap::Parser + clap::CommandFactory>(
+    tool: &str,
+    helps: &[&str],
+    at_least: usize,
+) {
+    P::command().debug_assert();
+    assert!(
+        helps.iter().any(|h| h.contains("EXIT STATUS:")),
+        "{tool}'s help has no EXIT STATUS section"
+    );
+    let examples: Vec<Vec<String>> = helps.iter().flat_map(|h| help_examples(tool, h)).collect();
+    assert!(examples.len() >= at_least, "{tool}: {examples:?}");
+    for words in examples {
+        if let Err(e) = P::try_parse_from(&words) {
+            panic!("{words:?} does not parse: {e}");
+        }
+    }
+}
+
 /// The invocations of `tool` in the EXAMPLES sections of a help text, each split into words
 /// as a shell would (quotes and backslashes; no expansion), from the tool's name to the end
 /// of its simple command: what a test parses with the tool's flags, so that a documented

@@ -228,14 +228,13 @@ impl Filter {
         };
         self.summary.inputs += 1;
         self.summary.parse.add(&stats);
-        if result.is_ok() && self.summary.records == records_before && !looks_like_valgrind(&head) {
-            if stats.lines > 0 {
-                self.notes.push(format!(
-                    "{input}: no Memcheck record found in {} lines (expected Valgrind's log, \
-                     `==PID==` lines or --xml=yes output; is this another tool's output?)",
-                    stats.lines
-                ));
-            }
+        let nothing_found = self.summary.records == records_before && stats.lines > 0;
+        if result.is_ok() && nothing_found && !looks_like_valgrind(&head) {
+            self.notes.push(format!(
+                "{input}: no Memcheck record found in {} lines (expected Valgrind's log, \
+                 `==PID==` lines or --xml=yes output; is this another tool's output?)",
+                stats.lines
+            ));
         }
         result
     }
