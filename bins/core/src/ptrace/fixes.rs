@@ -232,3 +232,75 @@ pub fn revert(paths: &Paths, facts: &Facts) -> Result<Vec<Change>, Error> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fake machine as root with Yama at `yama`.
+    fn tree(name: &str, yama: u8) -> (Paths, Facts) {
+        let dir = std::env::temp_dir().join(format!("dbgpipe-fixes-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let paths = Paths {
+            proc_root: dir.join("proc"),
+            sysctl_dir: dir.join("sysctl.d"),
+            run_dir: dir.join("run"),
+        };
+        std::fs::create_dir_all(paths.yama().parent().unwrap()).unwrap();
+        std::fs::write(paths.yama(), format!("{yama}\n")).unwrap();
+        let facts = Facts {
+            yama: Some(yama),
+            cap_sys_ptrace: true,
+            seccomp: Some(0),
+            no_new_privs: Some(false),
+            euid: Some(0),
+            container: None,
+            kernel: None,
+        };
+        (paths, facts)
+    }
+
+    /// `--revert` undoes only what `--apply` did: a value someone changed since is theirs.
+    #[test]
+    fn a_value_changed_since_apply_is_left_alone() {
+        let (paths, mut facts) = tree("changed", 2);
+        let c = apply(&paths, &facts).unwrap();
+        assert_eq!((c.action, c.changed), (Action::Apply, true));
+        std::fs::write(paths.yama(), "1\n").unwrap();
+        facts.yama = Some(1);
+        let c = revert(&paths, &facts).unwrap();
+        assert_eq!(c.len(), 1);
+        assert!(!c[0].changed, "{c:?}");
+        assert!(c[0].message.contains("left as it is"), "{c:?}");
+        assert_eq!(std::fs::read_to_string(paths.yama()).unwrap(), "1\n");
+        assert!(!paths.state_file().exists(), "the saved value is spent");
+        std::fs::remove_dir_all(paths.proc_root.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_saved_value_that_is_no_scope_is_an_error_naming_it() {
+        let (paths, mut facts) = tree("malformed", 1);
+        apply(&paths, &facts).unwrap();
+        facts.yama = Some(0);
+        std::fs::write(paths.state_file(), "seven\n").unwrap();
+        let e = revert(&paths, &facts).unwrap_err().to_string();
+        assert!(
+            e.contains("ptrace_scope.before:1: malformed saved value"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(paths.proc_root.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_read_only_file_in_a_container_says_where_to_change_it() {
+        let e = std::io::Error::from_raw_os_error(30);
+        let msg = write_error(Path::new("/proc/sys/x"), &e, true).to_string();
+        assert_eq!(
+            msg,
+            "/proc/sys/x: read-only inside a container: change it on the host"
+        );
+        assert!(write_error(Path::new("/x"), &e, false)
+            .to_string()
+            .contains("Read-only file system"));
+    }
+}
