@@ -6,8 +6,9 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use dbgpipe_core::cli::{self, Outcome};
 use dbgpipe_core::image::engine::Engine;
 use dbgpipe_core::image::recipe::{self, Context, Origin, Recipe};
-use dbgpipe_core::input;
-use dbgpipe_core::output::Sink;
+use dbgpipe_core::image::records::Record;
+use dbgpipe_core::image::{build, debootstrap};
+use dbgpipe_core::output::{JsonLines, Printer, Sink};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -129,7 +130,7 @@ struct BaseArgs {
     debootstrap: String,
 
     /// The Debian mirror.
-    #[arg(long, value_name = "URL", default_value = recipe::DEFAULT_MIRROR)]
+    #[arg(long, value_name = "URL", default_value = debootstrap::DEFAULT_MIRROR)]
     mirror: String,
 
     /// Container engine: docker or podman (or a path). [default: the first on PATH]
@@ -162,6 +163,13 @@ fn ca_dir(skip: bool) -> Option<&'static Path> {
     (!skip).then(|| Path::new(recipe::HOST_CA_DIR))
 }
 
+/// The one record of a run, as one JSON line.
+fn print(record: &Record) -> io::Result<()> {
+    let mut out = JsonLines::new(Sink::new(io::stdout().lock(), false));
+    out.record(record)?;
+    Printer::<Record>::finish(&mut out)
+}
+
 fn run(args: Args) -> anyhow::Result<Outcome> {
     let stdout = io::stdout();
     match args.command {
@@ -188,20 +196,10 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
                     if r.origin.is_some() || r.base.is_some() || r.with.is_some() {
                         anyhow::bail!("--from, --base and --with make a recipe; they cannot change a given Dockerfile");
                     }
-                    // Capped: a Dockerfile is a few kilobytes, and stdin may be anything.
-                    let bytes = if path == Path::new("-") {
-                        input::read_to_end_capped("<stdin>", io::stdin(), input::MAX_SMALL_FILE)
-                    } else {
-                        input::read_file_capped(path, input::MAX_SMALL_FILE)
-                    }
-                    .map_err(|e| anyhow::anyhow!("reading {}: {}", path.display(), e.message))?;
-                    let text = String::from_utf8(bytes).map_err(|_| {
-                        anyhow::anyhow!("the Dockerfile {} is not UTF-8 text", path.display())
-                    })?;
-                    if text.trim().is_empty() {
-                        anyhow::bail!("the Dockerfile {} is empty", path.display());
-                    }
-                    Context::new(text, ca_dir(b.no_host_certificates))?
+                    Context::new(
+                        recipe::read_dockerfile(path)?,
+                        ca_dir(b.no_host_certificates),
+                    )?
                 }
             };
             let engine = Engine::find(b.engine.as_deref())?;
@@ -210,20 +208,17 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
                 .python
                 .clone()
                 .unwrap_or_else(|| recipe::DEFAULT_PYTHON.into());
-            let record = recipe::build(&engine, &context, &python, b.force)?;
-            let mut sink = Sink::new(stdout.lock(), false);
-            sink.json(&record)?;
-            sink.flush()?;
-            if !record.problems.is_empty() {
+            let image = build::build(&engine, &context, &python, b.force)?;
+            let findings = !image.problems.is_empty();
+            print(&Record::Image(image))?;
+            if findings {
                 return Ok(Outcome::Findings);
             }
         }
         Command::Base(b) => {
             let engine = Engine::find(b.engine.as_deref())?;
-            let record = recipe::base(&engine, &b.debootstrap, &b.mirror, b.force)?;
-            let mut sink = Sink::new(stdout.lock(), false);
-            sink.json(&record)?;
-            sink.flush()?;
+            let base = debootstrap::base(&engine, &b.debootstrap, &b.mirror, b.force)?;
+            print(&Record::Base(base))?;
         }
     }
     Ok(Outcome::Clean)

@@ -1,13 +1,12 @@
 //! ptrace-fix: whether a debugger can trace here, why not, and the fix; reading gdb's output,
 //! the cause of its ptrace errors.
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use dbgpipe_core::cli::{self, Outcome};
-use dbgpipe_core::input::{read_line_capped, MAX_LINE};
-use dbgpipe_core::output::{Sink, SCHEMA};
-use dbgpipe_core::ptrace::{self, Paths, Scanner};
-use serde::Serialize;
-use std::io;
+use dbgpipe_core::output::{Format, Sink};
+use dbgpipe_core::ptrace::filter::Filter;
+use dbgpipe_core::ptrace::{diagnosis, facts, fixes, print, Paths};
+use std::io::{self, Write};
 use std::path::PathBuf;
 
 const AFTER_HELP: &str = "\
@@ -21,7 +20,10 @@ WHAT IT CHECKS:
 
   Given gdb's output (files, or - for stdin) it names the cause and fix of `ptrace: Operation
   not permitted`, `Could not attach to process`, `Could not trace the inferior process` and
-  `Error disabling address space randomization`, from this machine's facts.
+  `Error disabling address space randomization`, from this machine's facts. It also reads its
+  own JSON lines back: their diagnoses are explained again with this machine's facts, lines of
+  other tools are passed on. An input with no line of gdb's gets a one-line hint on stderr;
+  an executable or binary input is an error.
 
 CHANGES (root only; nothing changes without these flags):
   --apply    kernel.yama.ptrace_scope 1 or 2 -> 0 until reboot; the old value is kept in
@@ -30,7 +32,7 @@ CHANGES (root only; nothing changes without these flags):
   --revert   puts back what --apply replaced and removes --persist's file
   Inside a container these are the host's settings: use `run-in-image --ptrace` there.
 
-OUTPUT (jsonl, the default; schema 1):
+OUTPUT (jsonl, the default; schema 2):
   {\"type\":\"change\",\"action\":\"apply\",\"path\":…,\"changed\":true,\"from\":\"1\",\"to\":\"0\",\"message\":…}
   {\"type\":\"diagnosis\",\"symptom\":\"trace_denied\",\"input\":\"<stdin>\",\"line\":3,\"count\":1,\"text\":…,
    \"blocking\":true,\"cause\":…,\"fix\":…}
@@ -38,8 +40,9 @@ OUTPUT (jsonl, the default; schema 1):
    \"yama_ptrace_scope\":1,\"cap_sys_ptrace\":false,\"seccomp\":0,\"no_new_privs\":false,\"euid\":1000,
    \"in_container\":false,\"container\":null,\"container_evidence\":null,\"kernel\":…,\"probe\":\"ok\",
    \"probe_message\":…,\"reasons\":[…],\"fixes\":[…]}
-  {\"type\":\"summary\",\"tool\":\"ptrace-fix\",\"schema\":1,\"can_run\":true,\"diagnoses\":1,\"blocking\":1,
-   \"changes\":0}
+  {\"type\":\"summary\",\"tool\":\"ptrace-fix\",\"schema\":2,\"can_run\":true,\"inputs\":1,\"lines\":3,
+   \"long_lines\":0,\"symptom_lines\":2,\"gdb_lines\":1,\"record_lines\":0,\"passed_lines\":0,
+   \"other_lines\":0,\"diagnoses\":2,\"blocking\":2,\"changes\":0}
 
 EXAMPLES:
   ptrace-fix --format text
@@ -78,8 +81,8 @@ struct Args {
     revert: bool,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
-    format: FormatArg,
+    #[arg(long, value_parser = Format::parser(&[Format::Jsonl, Format::Text]), default_value = "jsonl")]
+    format: Format,
 
     /// Do not run gdb to check the verdict.
     #[arg(long)]
@@ -98,24 +101,6 @@ struct Args {
     run_dir: PathBuf,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum FormatArg {
-    Jsonl,
-    Text,
-}
-
-#[derive(Serialize)]
-struct Summary {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    tool: &'static str,
-    schema: u32,
-    can_run: bool,
-    diagnoses: usize,
-    blocking: usize,
-    changes: usize,
-}
-
 fn main() -> std::process::ExitCode {
     cli::main("ptrace-fix", || run(Args::parse()))
 }
@@ -126,70 +111,40 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
         sysctl_dir: args.sysctl_dir,
         run_dir: args.run_dir,
     };
-    let mut facts = ptrace::gather(&paths)?;
+    let mut facts = facts::gather(&paths)?;
+    let mut out = print::printer(args.format, Sink::new(io::stdout().lock(), false))?;
 
     // Read the inputs before changing anything, so that a bad input changes nothing.
-    let mut scanner = Scanner::default();
+    let mut filter = Filter::new();
     if !args.inputs.is_empty() {
-        let mut buf = Vec::new();
         for mut input in cli::open_inputs(&args.inputs)? {
-            let mut number = 0u64;
-            while read_line_capped(&mut input.reader, &mut buf, MAX_LINE)
-                .map_err(|e| dbgpipe_core::Error::io(&input.name, &e))?
-                .is_some()
-            {
-                number += 1;
-                scanner.line(&input.name, number, &String::from_utf8_lossy(&buf));
+            let counts = filter.read(&input.name, &mut input.reader, out.as_mut())?;
+            if let Some(hint) = counts.hint(&input.name) {
+                let _ = writeln!(io::stderr(), "ptrace-fix: {hint}");
             }
         }
     }
 
     let mut changes = Vec::new();
     if args.revert {
-        changes.extend(ptrace::revert(&paths, &facts)?);
+        changes.extend(fixes::revert(&paths, &facts)?);
     }
     if args.apply {
-        changes.push(ptrace::apply(&paths, &facts)?);
+        changes.push(fixes::apply(&paths, &facts)?);
     }
     if args.persist {
-        changes.push(ptrace::persist(&paths, &facts)?);
+        changes.push(fixes::persist(&paths, &facts)?);
     }
     if changes.iter().any(|c| c.changed) {
-        facts = ptrace::gather(&paths)?;
+        facts = facts::gather(&paths)?;
     }
-    let diagnoses = scanner.finish(&facts);
     let probe = if paths.is_real() && !args.no_probe {
-        ptrace::probe()
+        diagnosis::probe()
     } else {
         None
     };
-    let report = ptrace::report(&facts, probe.as_ref());
-    let blocking = diagnoses.iter().filter(|d| d.blocking).count();
-
-    let mut sink = Sink::new(io::stdout().lock(), false);
-    match args.format {
-        FormatArg::Jsonl => {
-            for c in &changes {
-                sink.json(c)?;
-            }
-            for d in &diagnoses {
-                sink.json(d)?;
-            }
-            sink.json(&report)?;
-            sink.json(&Summary {
-                kind: "summary",
-                tool: "ptrace-fix",
-                schema: SCHEMA,
-                can_run: report.can_run,
-                diagnoses: diagnoses.len(),
-                blocking,
-                changes: changes.iter().filter(|c| c.changed).count(),
-            })?;
-        }
-        FormatArg::Text => sink.text(&ptrace::text(&report, &diagnoses, &changes))?,
-    }
-    sink.flush()?;
-    Ok(if report.can_run && blocking == 0 {
+    let summary = filter.finish(&facts, probe.as_ref(), &changes, out.as_mut())?;
+    Ok(if summary.can_run && summary.blocking == 0 {
         Outcome::Clean
     } else {
         Outcome::Findings

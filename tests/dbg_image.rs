@@ -199,7 +199,7 @@ fn bad_input_is_exit_2_with_one_line() {
     fails_with(
         &["build", "/nonexistent/Dockerfile"],
         None,
-        "reading /nonexistent/Dockerfile",
+        "/nonexistent/Dockerfile: No such file",
     );
     fails_with(
         &["build", "-", "--base", "x"],

@@ -471,3 +471,151 @@ fn the_real_machine_agrees_with_gdb() {
         String::from_utf8_lossy(&text.stdout)
     );
 }
+
+/// Schema 2, and the summary's line counts add up.
+#[test]
+fn the_summary_counts_every_line() {
+    let tree = Tree::new("counts", None, DOCKER_CAPS, 2, 0).in_docker();
+    let input = fixture("gdb-run-docker-default-profile.txt") + "hello from the program\n";
+    let out = tree.run(&["-"], Some(&input));
+    let all = records(&out);
+    let s = all.last().unwrap();
+    assert_eq!(
+        (s["tool"].clone(), s["schema"].clone()),
+        ("ptrace-fix".into(), 2.into())
+    );
+    assert_eq!(
+        (
+            s["inputs"].as_u64(),
+            s["lines"].as_u64(),
+            s["symptom_lines"].as_u64(),
+            s["gdb_lines"].as_u64(),
+            s["other_lines"].as_u64()
+        ),
+        (Some(1), Some(5), Some(1), Some(3), Some(1)),
+        "{s}"
+    );
+    let parts: u64 = [
+        "symptom_lines",
+        "gdb_lines",
+        "record_lines",
+        "passed_lines",
+        "other_lines",
+    ]
+    .iter()
+    .map(|k| s[k].as_u64().unwrap())
+    .sum();
+    assert_eq!(Some(parts), s["lines"].as_u64(), "{s}");
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}
+
+/// Real backtraces from bug reports (tests/data/gdb) hold no ptrace error, but are gdb's:
+/// no hint, and their lines are counted as gdb's.
+#[test]
+fn real_backtraces_are_gdbs_output() {
+    let tree = Tree::new("backtraces", None, ALL_CAPS, 0, 0);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gdb");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "{files:?}");
+    for file in &files {
+        let out = tree.run(&[file.to_str().unwrap()], None);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            file.display(),
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).is_empty(),
+            "{}: {}",
+            file.display(),
+            stderr(&out)
+        );
+        let all = records(&out);
+        let s = all.last().unwrap();
+        assert_eq!(s["diagnoses"], 0, "{}: {s}", file.display());
+        assert!(
+            s["gdb_lines"].as_u64().unwrap() > 0,
+            "{}: {s}",
+            file.display()
+        );
+    }
+}
+
+/// Text that is no gdb output gets a one-line hint on stderr (the verdict is still printed,
+/// the exit status is the machine's); an executable is refused naming it.
+#[test]
+fn input_that_is_no_gdb_output() {
+    let tree = Tree::new("not-gdb", None, ALL_CAPS, 0, 0);
+    let out = tree.run(
+        &["-"],
+        Some("Traceback (most recent call last):\n  File \"t.py\"\n"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("ptrace-fix: <stdin>: no line of gdb's among its 2 lines"),
+        "{err}"
+    );
+    let s = records(&out).last().unwrap().clone();
+    assert_eq!(
+        (s["lines"].clone(), s["other_lines"].clone()),
+        (2.into(), 2.into())
+    );
+    // An empty input is no mistake: no hint.
+    let out = tree.run(&["-"], Some(""));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    // The program itself, given by mistake.
+    fails_with(
+        &tree.run(&[PTRACE_FIX], None),
+        &format!("{PTRACE_FIX}: is an executable or shared object, not gdb's output"),
+    );
+}
+
+/// Its JSON lines read back give the same report as the gdb output they came from: a format
+/// converted without gdb's output; other tools' lines pass through unchanged.
+#[test]
+fn its_own_json_lines_read_back() {
+    let tree = Tree::new("read-back", Some("1"), DOCKER_CAPS, 0, 1000);
+    let gdb = fixture("gdb-run-seccomp-denies-ptrace.txt");
+    let first = tree.run(&["-"], Some(&gdb));
+    let jsonl = String::from_utf8(first.stdout.clone()).unwrap();
+    let from_gdb = tree.run(&["--format", "text", "-"], Some(&gdb));
+    let from_jsonl = tree.run(&["--format", "text", "-"], Some(&jsonl));
+    assert_eq!(from_jsonl.status.code(), from_gdb.status.code());
+    assert_eq!(
+        String::from_utf8_lossy(&from_jsonl.stdout),
+        String::from_utf8_lossy(&from_gdb.stdout)
+    );
+    assert!(stderr(&from_jsonl).is_empty(), "{}", stderr(&from_jsonl));
+    // Twice through JSON lines: the same records, another tool's line kept; the summary
+    // counts what this run read.
+    let other = "{\"type\":\"crash\",\"signal\":\"SIGSEGV\"}\n";
+    let again = tree.run(&["-"], Some(&format!("{other}{jsonl}")));
+    let text = String::from_utf8(again.stdout.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let before: Vec<&str> = jsonl.lines().collect();
+    assert_eq!(lines[0], other.trim_end());
+    assert_eq!(lines[1..lines.len() - 1], before[..before.len() - 1]);
+    let s = records(&again).last().unwrap().clone();
+    assert_eq!(
+        (
+            s["lines"].clone(),
+            s["record_lines"].clone(),
+            s["passed_lines"].clone()
+        ),
+        (5.into(), 4.into(), 1.into()),
+        "{s}"
+    );
+    assert_eq!(
+        (s["diagnoses"].clone(), s["blocking"].clone()),
+        (2.into(), 2.into())
+    );
+}

@@ -72,9 +72,7 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Assignment>, Error> {
     let mut out = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let number = index as u64 + 1;
-        Line::new(line)
-            .parse(number, &mut out)
-            .map_err(|message| Error::at(name, Some(number), message))?;
+        Line::new(name, number, line).parse(&mut out)?;
     }
     Ok(out)
 }
@@ -87,21 +85,33 @@ pub fn read(path: &std::path::Path) -> Result<Vec<Assignment>, Error> {
     parse(&name, &text)
 }
 
-/// A cursor over one line.
+/// A cursor over one line, which knows where it is so that its errors name the file and the
+/// line.
 struct Line<'a> {
     chars: Vec<char>,
     pos: usize,
     text: &'a str,
+    /// The file's name, for errors.
+    input: &'a str,
+    /// 1-based line number, for errors and assignments.
+    number: u64,
 }
 
 impl<'a> Line<'a> {
-    fn new(text: &'a str) -> Self {
+    fn new(input: &'a str, number: u64, text: &'a str) -> Self {
         let text = text.strip_suffix('\r').unwrap_or(text);
         Line {
             chars: text.chars().collect(),
             pos: 0,
             text,
+            input,
+            number,
         }
+    }
+
+    /// An error at this line.
+    fn error(&self, message: impl Into<String>) -> Error {
+        Error::at(self.input, Some(self.number), message)
     }
 
     fn peek(&self) -> Option<char> {
@@ -124,7 +134,7 @@ impl<'a> Line<'a> {
         matches!(self.peek(), None | Some('#'))
     }
 
-    fn parse(mut self, number: u64, out: &mut Vec<Assignment>) -> Result<(), String> {
+    fn parse(mut self, out: &mut Vec<Assignment>) -> Result<(), Error> {
         if self.at_end() {
             return Ok(());
         }
@@ -134,7 +144,7 @@ impl<'a> Line<'a> {
             exported = true;
             self.skip_blanks();
             if matches!(self.peek(), Some('-')) {
-                return Err("`export` options are not supported".into());
+                return Err(self.error("`export` options are not supported"));
             }
         } else {
             self.pos = 0;
@@ -146,7 +156,7 @@ impl<'a> Line<'a> {
             if name.is_empty() {
                 return Err(self.unsupported(word_start));
             }
-            reserved(&name)?;
+            self.reserved(&name)?;
             match self.peek() {
                 Some('=') => {
                     self.pos += 1;
@@ -154,7 +164,7 @@ impl<'a> Line<'a> {
                     out.push(Assignment {
                         name,
                         value,
-                        line: number,
+                        line: self.number,
                     });
                 }
                 None | Some(' ' | '\t' | '#') if exported => {}
@@ -163,7 +173,7 @@ impl<'a> Line<'a> {
             any = true;
         }
         if !any {
-            return Err("`export` without a variable".into());
+            return Err(self.error("`export` without a variable"));
         }
         Ok(())
     }
@@ -183,22 +193,24 @@ impl<'a> Line<'a> {
     }
 
     /// What the line holds where an assignment was expected, at `start`.
-    fn unsupported(&self, start: usize) -> String {
+    fn unsupported(&self, start: usize) -> Error {
         let word: String = self.chars[start..]
             .iter()
             .take_while(|c| !c.is_whitespace())
             .collect();
-        if let Some(c) = word.chars().next().filter(|c| ";&|<>()".contains(*c)) {
-            format!("shell syntax `{c}` is not supported: only assignments are")
-        } else if start == 0 {
-            format!("not an assignment: {:?}", self.text)
-        } else {
-            format!("not an assignment: {word:?}")
-        }
+        self.error(
+            if let Some(c) = word.chars().next().filter(|c| ";&|<>()".contains(*c)) {
+                format!("shell syntax `{c}` is not supported: only assignments are")
+            } else if start == 0 {
+                format!("not an assignment: {:?}", self.text)
+            } else {
+                format!("not an assignment: {word:?}")
+            },
+        )
     }
 
     /// A value up to unquoted whitespace (or, `in_word`, up to the `}` closing `${…-word}`).
-    fn value(&mut self, in_word: bool) -> Result<Vec<Part>, String> {
+    fn value(&mut self, in_word: bool) -> Result<Vec<Part>, Error> {
         let mut parts = Vec::new();
         let mut lit = String::new();
         let start = self.pos;
@@ -214,7 +226,9 @@ impl<'a> Line<'a> {
                     self.pos += 1;
                     loop {
                         match self.peek() {
-                            None => return Err("a single quote is not closed on this line".into()),
+                            None => {
+                                return Err(self.error("a single quote is not closed on this line"))
+                            }
                             Some('\'') => break,
                             Some(c) => lit.push(c),
                         }
@@ -230,7 +244,9 @@ impl<'a> Line<'a> {
                 }
                 '\\' => match self.peek_at(1) {
                     None => {
-                        return Err("line continuations (`\\` at the end) are not supported".into())
+                        return Err(
+                            self.error("line continuations (`\\` at the end) are not supported")
+                        )
                     }
                     Some(next) => {
                         lit.push(next);
@@ -242,16 +258,16 @@ impl<'a> Line<'a> {
                     self.dollar(&mut parts, &mut lit)?;
                     continue;
                 }
-                '`' => return Err("command substitution (backquotes) is not supported".into()),
+                '`' => return Err(self.error("command substitution (backquotes) is not supported")),
                 ';' | '&' | '|' | '<' | '>' | '(' | ')' => {
-                    return Err(format!(
+                    return Err(self.error(format!(
                         "shell syntax `{c}` is not supported: only assignments are"
-                    ))
+                    )))
                 }
                 '~' if tilde_here => {
                     match self.peek_at(1) {
                         None | Some('/' | ':' | ' ' | '\t') => {}
-                        Some(_) => return Err("`~user` is not supported, only `~`".into()),
+                        Some(_) => return Err(self.error("`~user` is not supported, only `~`")),
                     }
                     flush(&mut parts, &mut lit);
                     parts.push(Part::Var("HOME".into()));
@@ -267,10 +283,10 @@ impl<'a> Line<'a> {
     }
 
     /// The inside of `"…"`, the opening quote consumed.
-    fn double_quoted(&mut self, parts: &mut Vec<Part>, lit: &mut String) -> Result<(), String> {
+    fn double_quoted(&mut self, parts: &mut Vec<Part>, lit: &mut String) -> Result<(), Error> {
         loop {
             match self.peek() {
-                None => return Err("a double quote is not closed on this line".into()),
+                None => return Err(self.error("a double quote is not closed on this line")),
                 Some('"') => {
                     self.pos += 1;
                     return Ok(());
@@ -281,7 +297,9 @@ impl<'a> Line<'a> {
                         self.pos += 2;
                     }
                     None => {
-                        return Err("line continuations (`\\` at the end) are not supported".into())
+                        return Err(
+                            self.error("line continuations (`\\` at the end) are not supported")
+                        )
                     }
                     Some(_) => {
                         lit.push('\\');
@@ -290,7 +308,7 @@ impl<'a> Line<'a> {
                 },
                 Some('$') => self.dollar(parts, lit)?,
                 Some('`') => {
-                    return Err("command substitution (backquotes) is not supported".into())
+                    return Err(self.error("command substitution (backquotes) is not supported"))
                 }
                 Some(c) => {
                     lit.push(c);
@@ -301,19 +319,19 @@ impl<'a> Line<'a> {
     }
 
     /// `$…` at the cursor.
-    fn dollar(&mut self, parts: &mut Vec<Part>, lit: &mut String) -> Result<(), String> {
+    fn dollar(&mut self, parts: &mut Vec<Part>, lit: &mut String) -> Result<(), Error> {
         self.pos += 1;
         match self.peek() {
-            Some('(') => Err("command substitution `$(…)` is not supported".into()),
+            Some('(') => Err(self.error("command substitution `$(…)` is not supported")),
             Some('{') => {
                 self.pos += 1;
                 let name = self.name();
                 if name.is_empty() {
-                    return Err(
-                        "only `${NAME}`, `${NAME:-word}` and `${NAME-word}` are supported".into(),
-                    );
+                    return Err(self.error(
+                        "only `${NAME}`, `${NAME:-word}` and `${NAME-word}` are supported",
+                    ));
                 }
-                reserved(&name)?;
+                self.reserved(&name)?;
                 let if_empty = match (self.peek(), self.peek_at(1)) {
                     (Some('}'), _) => {
                         self.pos += 1;
@@ -330,18 +348,18 @@ impl<'a> Line<'a> {
                         false
                     }
                     _ => {
-                        return Err(format!(
+                        return Err(self.error(format!(
                             "`${{{name}…}}`: only `${{NAME}}`, `${{NAME:-word}}` and `${{NAME-word}}` are supported"
-                        ))
+                        )))
                     }
                 };
                 let word = self.value(true)?;
                 if self.peek() != Some('}') {
-                    return Err(format!("`${{{name}` is not closed"));
+                    return Err(self.error(format!("`${{{name}` is not closed")));
                 }
                 self.pos += 1;
                 if word.iter().any(|p| matches!(p, Part::Default { .. })) {
-                    return Err("a `${…:-word}` inside another one is not supported".into());
+                    return Err(self.error("a `${…:-word}` inside another one is not supported"));
                 }
                 flush(parts, lit);
                 parts.push(Part::Default {
@@ -353,13 +371,13 @@ impl<'a> Line<'a> {
             }
             Some(c) if c == '_' || c.is_ascii_alphabetic() => {
                 let name = self.name();
-                reserved(&name)?;
+                self.reserved(&name)?;
                 flush(parts, lit);
                 parts.push(Part::Var(name));
                 Ok(())
             }
             Some(c) if c.is_ascii_digit() || "@*#?$!-".contains(c) => {
-                Err(format!("the special parameter `${c}` is not supported"))
+                Err(self.error(format!("the special parameter `${c}` is not supported")))
             }
             // A `$` before anything else is a literal dollar, as in sh.
             _ => {
@@ -370,15 +388,17 @@ impl<'a> Line<'a> {
     }
 }
 
-/// Names the expander keeps for itself cannot be assigned nor read: inside the container
-/// they would be the expander's state, not the environment's.
-fn reserved(name: &str) -> Result<(), String> {
-    if name.starts_with(RESERVED) {
-        return Err(format!(
-            "`{name}`: names starting with {RESERVED} are run-in-image's own"
-        ));
+impl Line<'_> {
+    /// Names the expander keeps for itself cannot be assigned nor read: inside the container
+    /// they would be the expander's state, not the environment's.
+    fn reserved(&self, name: &str) -> Result<(), Error> {
+        if name.starts_with(RESERVED) {
+            return Err(self.error(format!(
+                "`{name}`: names starting with {RESERVED} are run-in-image's own"
+            )));
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn flush(parts: &mut Vec<Part>, lit: &mut String) {
