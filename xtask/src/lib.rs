@@ -33,6 +33,7 @@ pub mod image;
 pub mod memcheck;
 pub mod memray;
 pub mod place;
+pub mod records;
 pub mod refs;
 pub mod rss;
 pub mod segv;
