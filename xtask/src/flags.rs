@@ -808,6 +808,17 @@ mod tests {
             );
             lines.extend(mine);
         }
+        // The help names the memray release the venv gets, which is a constant elsewhere.
+        let memray = command.find_subcommand("memray").unwrap();
+        let pinned = format!("memray=={}", crate::memray::MEMRAY_VERSION);
+        assert!(
+            memray
+                .get_long_about()
+                .unwrap()
+                .to_string()
+                .contains(&pinned),
+            "memray's help does not say {pinned}"
+        );
         for line in lines {
             match parse(&line) {
                 Ok(_) => {}
