@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use xtask::place::PlaceOpts;
-use xtask::{demo, memcheck, memray, refs, rss, segv};
+use xtask::records::{self, VgFilter, VgSummary};
+use xtask::{demo, memcheck, memray, refs, rss, segv, Status};
 
 /// One recipe at a time: they share `target/dbgpipe/`.
 fn turn() -> MutexGuard<'static, ()> {
@@ -72,7 +73,7 @@ fn memcheck_keeps_the_examples_records_and_no_interpreter_record() {
         ..memcheck::Options::default()
     })
     .expect("cargo xtask memcheck");
-    assert_eq!(outcome.status, 1, "findings give status 1");
+    assert_eq!(outcome.status, Status::Findings, "findings give status 1");
 
     let records = jsonl(&out_dir("memcheck").join("records.jsonl"));
     let errors = of_type(&records, "error");
@@ -118,7 +119,7 @@ fn refs_flags_refleak_and_not_clean() {
         ..refs::Options::default()
     })
     .expect("cargo xtask refs");
-    assert_eq!(outcome.status(), 1);
+    assert_eq!(outcome.status(), Status::Findings);
 
     let dir = out_dir("refs");
     let leaky = jsonl(&dir.join("dbgpipe_example.refleak.jsonl"));
@@ -145,7 +146,7 @@ fn rss_flags_leak_definite_and_not_clean() {
         ..rss::Options::default()
     })
     .expect("cargo xtask rss");
-    assert_eq!(outcome.status(), 1);
+    assert_eq!(outcome.status(), Status::Findings);
 
     let dir = out_dir("rss");
     let leaky = jsonl(&dir.join("leak_definite.jsonl"));
@@ -173,7 +174,7 @@ fn memray_leaves_a_flamegraph_naming_the_leaking_function() {
         ..memray::Options::default()
     })
     .expect("cargo xtask memray");
-    assert_eq!(outcome.status(), 1);
+    assert_eq!(outcome.status(), Status::Findings);
 
     let dir = out_dir("memray");
     let html = dir.join("leak_definite.html");
@@ -227,7 +228,7 @@ fn segv_signature_is_stable_across_two_runs() {
         ..segv::Options::default()
     };
     let first = segv::segv(&options).expect("cargo xtask segv");
-    assert_eq!(first.status(), 1);
+    assert_eq!(first.status(), Status::Findings);
     assert!(first.skipped.is_empty(), "{:?}", first.skipped);
     let before = crashes("segv");
     let (_, null) = &before[0];
@@ -253,7 +254,7 @@ fn demo_exits_0_and_would_fail_on_a_missed_defect() {
     let outcome = demo::demo(&demo::Options { place: host() });
     let table = outcome.table();
     assert!(outcome.ok(), "{table}\n{:?}", outcome.steps);
-    assert_eq!(outcome.status(), 0);
+    assert_eq!(outcome.status(), Status::Clean);
     let names: Vec<&str> = outcome.steps.iter().map(|s| s.name).collect();
     assert_eq!(
         names,
@@ -264,17 +265,16 @@ fn demo_exits_0_and_would_fail_on_a_missed_defect() {
     // The checks are what makes the demo fail: the real records of its memcheck run, less
     // one planted defect, or plus one that is not planted, are each a problem, and a step
     // with a problem makes the demo exit 1.
-    let records: Vec<Value> = of_type(&jsonl(&out_dir("memcheck").join("records.jsonl")), "error")
-        .into_iter()
-        .cloned()
-        .collect();
-    let run = |records: Vec<Value>| memcheck::Outcome {
+    let records = records::read::<VgFilter>(&out_dir("memcheck").join("records.jsonl"))
+        .expect("xtask reads vg-filter's records")
+        .records;
+    let run = |records: Vec<records::VgError>| memcheck::Outcome {
         dir: out_dir("memcheck"),
         logs: Vec::new(),
         jsonl: PathBuf::new(),
         records,
-        summary: Value::Null,
-        status: 1,
+        summary: VgSummary::default(),
+        status: Status::Findings,
         place: "host".into(),
         suppressions: Vec::new(),
     };
@@ -288,16 +288,21 @@ fn demo_exits_0_and_would_fail_on_a_missed_defect() {
     assert!(missed[0].starts_with("memcheck missed"), "{missed:?}");
     let mut extra = records.clone();
     let mut stranger = records[0].clone();
-    stranger["project_frame"]["function"] = "not_planted".into();
+    stranger
+        .project_frame
+        .as_mut()
+        .expect("a project frame")
+        .function = Some("not_planted".into());
     extra.push(stranger);
     let unplanted = demo::check_memcheck(&run(extra), &clean);
     assert!(unplanted[0].contains("unplanted"), "{unplanted:?}");
-    assert!(!demo::check_memcheck(&run(records), &run(vec![Value::Null])).is_empty());
+    let unclean = run(vec![records[0].clone()]);
+    assert!(!demo::check_memcheck(&run(records), &unclean).is_empty());
 
     let mut failing = outcome.clone();
     failing.steps[0].problems = missed;
     assert!(!failing.ok());
-    assert_eq!(failing.status(), 1);
+    assert_eq!(failing.status(), Status::Findings);
     assert!(failing.table().contains("FAIL"), "{}", failing.table());
 }
 
@@ -361,7 +366,11 @@ fn segv_explains_a_refused_gdb_with_ptrace_fix() {
         ..segv::Options::default()
     })
     .expect("cargo xtask segv --gdb refused-gdb");
-    assert_eq!(outcome.status(), 2, "a refused gdb is `could not run`");
+    assert_eq!(
+        outcome.status(),
+        Status::CouldNotRun,
+        "a refused gdb is `could not run`"
+    );
     assert_eq!(outcome.runs.len(), 1, "one diagnosis is enough");
     let run = &outcome.runs[0];
     assert!(run.crash.is_none());
@@ -371,4 +380,24 @@ fn segv_explains_a_refused_gdb_with_ptrace_fix() {
     assert_eq!(summary(&ptrace)["blocking"], 2, "{}", summary(&ptrace));
     let report = segv::report(&outcome);
     assert!(report.contains("gdb could not trace it"), "{report}");
+}
+
+#[test]
+fn segv_root_decides_which_frames_are_the_projects() {
+    let _turn = turn();
+    // The example's sources lie in the checkout, not under this root: no frame is the
+    // project's, so the crash has no project frame, and frame #0 is still dbgpipe_store.
+    let elsewhere = segv::segv(&segv::Options {
+        place: host(),
+        example_functions: vec!["crash_null".into()],
+        root: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR"))),
+        task: "segv-root".into(),
+        ..segv::Options::default()
+    })
+    .expect("cargo xtask segv --root elsewhere");
+    let run = elsewhere.get("crash_null").expect("crash_null ran");
+    assert_eq!(run.top_function(), Some("dbgpipe_store"));
+    assert_eq!(run.project_function(), None, "{:?}", run.crash);
+    let text = std::fs::read_to_string(out_dir("segv-root").join("crash_null.txt")).unwrap();
+    assert!(!text.contains("<- project"), "{text}");
 }

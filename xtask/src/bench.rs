@@ -23,26 +23,29 @@ pub mod measure;
 pub mod report;
 
 use anyhow::{bail, Context};
-use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use xshell::{cmd, Shell};
 
 use crate::example::{self, repo_root};
+use crate::flags;
+use crate::records::{self, BtDemangle, VgFilter, VgSummary};
 use crate::tools;
-use crate::UsageError;
+use crate::Status;
 use inputs::MIB;
 use measure::{Measurement, Runner, Spec};
 use report::{Check, Figure, Profile, Report, Role, Row, Target};
 
-/// The three jobs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The three jobs (`--only vg,bt,rss`; the tools' names work too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Section {
     /// vg-filter against grep and ValgrindCI.
+    #[value(alias = "vg-filter")]
     Vg,
     /// bt-demangle against c++filt.
+    #[value(alias = "bt-demangle")]
     Bt,
     /// rss-rounds and its harness.
+    #[value(alias = "rss-rounds")]
     Rss,
 }
 
@@ -54,15 +57,6 @@ impl Section {
             Section::Vg => "vg-filter",
             Section::Bt => "bt-demangle",
             Section::Rss => "rss-rounds",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Section> {
-        match s {
-            "vg" | "vg-filter" => Some(Section::Vg),
-            "bt" | "bt-demangle" => Some(Section::Bt),
-            "rss" | "rss-rounds" => Some(Section::Rss),
-            _ => None,
         }
     }
 }
@@ -330,12 +324,10 @@ fn ratio(a: &Row, b: &Row) -> Option<f64> {
     }
 }
 
-/// The last line of a vg-filter JSON-lines output: its summary.
-fn vg_summary(stdout: &[u8]) -> Option<Value> {
+/// The summary of a vg-filter JSON-lines output (`what` names the run in an error).
+fn vg_summary(stdout: &[u8], what: &str) -> anyhow::Result<VgSummary> {
     let text = String::from_utf8_lossy(stdout);
-    let last = text.lines().rev().find(|l| !l.trim().is_empty())?;
-    let v: Value = serde_json::from_str(last).ok()?;
-    (v["type"] == "summary").then_some(v)
+    Ok(records::parse::<VgFilter>(&format!("vg-filter's output ({what})"), &text)?.summary)
 }
 
 fn first_number(bytes: &[u8]) -> Option<u64> {
@@ -434,7 +426,7 @@ fn vg(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
         .ok(&[0, 1])
         .keep_stdout();
     let m = ctx.measure("vg-filter text", &vg_spec)?;
-    let text_summary = vg_summary(&m.first.stdout);
+    let text_summary = vg_summary(&m.first.stdout, "text log")?;
     let mut text_row = ctx.row(
         &group,
         "vg-filter --project (text)",
@@ -464,23 +456,18 @@ fn vg(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
         );
         row.throughput = mib_s(main.text_bytes, m.median());
         row.ratio = ratio(&row, &floor).map(|r| (r, "grep".to_string()));
-        let sum = vg_summary(&m.first.stdout);
-        let n = |k: &str| sum.as_ref().and_then(|s| s[k].as_u64());
-        let (records, suppressed, kept, elsewhere) =
-            (n("records"), n("suppressed"), n("kept"), n("not_project"));
-        let conserved = match (records, suppressed, kept, elsewhere) {
-            (Some(r), Some(s), Some(k), Some(e)) => r == s + k + e && s > 0,
-            _ => false,
-        };
+        let sum = vg_summary(&m.first.stdout, "text log with suppressions")?;
+        let conserved =
+            sum.records == sum.suppressed + sum.kept + sum.not_project && sum.suppressed > 0;
         report.checks.push(Check::new(
             format!(
                 "With the shipped suppressions/python3.11.supp (the interpreter these logs come \
                  from), vg-filter suppresses {} of the {} records, keeps {} and leaves {} \
                  (suppressed + kept + left = records).",
-                suppressed.map_or("?".into(), report::thousands),
-                records.map_or("?".into(), report::thousands),
-                kept.map_or("?".into(), report::thousands),
-                elsewhere.map_or("?".into(), report::thousands),
+                report::thousands(sum.suppressed),
+                report::thousands(sum.records),
+                report::thousands(sum.kept),
+                report::thousands(sum.not_project),
             ),
             conserved,
         ));
@@ -509,7 +496,7 @@ fn vg(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
         .ok(&[0, 1])
         .keep_stdout();
     let m = ctx.measure("vg-filter XML", &xml_spec)?;
-    let xml_summary = vg_summary(&m.first.stdout);
+    let xml_summary = vg_summary(&m.first.stdout, "XML logs")?;
     let mut xml_row = ctx.row(
         &group,
         "vg-filter --project (XML)",
@@ -528,23 +515,20 @@ fn vg(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     }
 
     // Same input, same answer.
-    let n = |v: &Option<Value>, k: &str| v.as_ref().and_then(|s| s[k].as_u64());
-    let records_agree = grep_count.is_some()
-        && grep_count == n(&text_summary, "records")
-        && grep_count == n(&xml_summary, "records")
-        && n(&text_summary, "kept").is_some()
-        && n(&text_summary, "kept") == n(&xml_summary, "kept")
-        && vci_kept.map_or(true, |k| Some(k) == n(&text_summary, "kept"));
+    let records_agree = grep_count == Some(text_summary.records)
+        && grep_count == Some(xml_summary.records)
+        && text_summary.kept == xml_summary.kept
+        && vci_kept.map_or(true, |k| k == text_summary.kept);
     report.checks.push(Check::new(
         format!(
         "Records in the {} log: grep counts {} headers; vg-filter reads {} records from the text \
          and {} from the XML, and keeps {} and {} of them as the extension's.{}",
         mb(main.text_bytes),
         grep_count.map_or("?".into(), report::thousands),
-        n(&text_summary, "records").map_or("?".into(), report::thousands),
-        n(&xml_summary, "records").map_or("?".into(), report::thousands),
-        n(&text_summary, "kept").map_or("?".into(), report::thousands),
-        n(&xml_summary, "kept").map_or("?".into(), report::thousands),
+        report::thousands(text_summary.records),
+        report::thousands(xml_summary.records),
+        report::thousands(text_summary.kept),
+        report::thousands(xml_summary.kept),
         match vci_kept {
             Some(k) => format!(
                 " ValgrindCI counts {} errors with a frame under --source-dir {XML_SOURCE_DIR} \
@@ -973,15 +957,12 @@ fn bt(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
         .stdin(&gdb.path)
         .keep_stdout();
     let m = ctx.measure("bt-demangle --format jsonl gdb log", &jsonl)?;
-    let frames_read = String::from_utf8_lossy(&m.first.stdout)
-        .lines()
-        .rev()
-        .find_map(|l| {
-            let v: Value = serde_json::from_str(l).ok()?;
-            (v["type"] == "summary")
-                .then(|| v["frames"].as_u64())
-                .flatten()
-        });
+    let frames_read = records::parse::<BtDemangle>(
+        "bt-demangle's output (gdb log)",
+        &String::from_utf8_lossy(&m.first.stdout),
+    )?
+    .summary
+    .frames;
     let mut json_row = ctx.row(&group, "bt-demangle --format jsonl", Role::Ours, &jsonl, &m);
     json_row.throughput = per_s(gdb.frames, "frames", m.median());
     json_row.ratio = ratio(&json_row, &cf_row).map(|r| (r, "c++filt".to_string()));
@@ -989,9 +970,9 @@ fn bt(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
         format!(
             "The gdb log holds {} frame lines; bt-demangle's summary counts {} frames.",
             report::thousands(gdb.frames),
-            frames_read.map_or("?".into(), report::thousands)
+            report::thousands(frames_read)
         ),
-        frames_read == Some(gdb.frames),
+        frames_read == gdb.frames,
     ));
     report.rows.extend([cf_row, text_row, json_row]);
 
@@ -1541,80 +1522,22 @@ fn versions(ctx: &Ctx, report: &Report) -> Vec<(String, String)> {
 }
 
 /// `cargo xtask bench`.
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    let mut opts = Options::default();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| UsageError(format!("{name} needs a value")))
-        };
-        match arg.as_str() {
-            "--quick" => opts.quick = true,
-            "--runs" => {
-                let v = value("--runs")?;
-                opts.runs = Some(
-                    v.parse()
-                        .ok()
-                        .filter(|&n: &usize| n > 0)
-                        .ok_or_else(|| UsageError(format!("--runs {v}: a number above 0")))?,
-                );
-            }
-            "--only" => {
-                for part in value("--only")?.split(',') {
-                    opts.only.push(
-                        Section::parse(part).ok_or_else(|| {
-                            UsageError(format!("--only {part}: one of vg, bt, rss"))
-                        })?,
-                    );
-                }
-            }
-            "--out" => opts.out = Some(value("--out")?.into()),
-            "--bins" => opts.bins = Some(value("--bins")?.into()),
-            "--no-valgrindci" => opts.no_valgrindci = true,
-            "--profile" => opts.profile = true,
-            "-h" | "--help" => {
-                println!("{HELP}");
-                return Ok(ExitCode::SUCCESS);
-            }
-            other => return Err(UsageError(format!("unexpected argument `{other}`")).into()),
-        }
-    }
+pub fn run(flags: flags::Bench) -> anyhow::Result<Status> {
+    let opts = Options {
+        quick: flags.quick,
+        runs: flags.runs,
+        only: flags.only,
+        out: flags.out,
+        no_valgrindci: flags.no_valgrindci,
+        profile: flags.profile,
+        bins: flags.bins,
+    };
     let outcome = bench(&opts)?;
-    print!("{}", outcome.report.table());
+    tools::print(&outcome.report.table())?;
     eprintln!("bench: wrote {}", outcome.written.display());
     let disagreeing: Vec<&Check> = outcome.report.checks.iter().filter(|c| !c.agrees).collect();
     for c in &disagreeing {
         eprintln!("bench: DISAGREES: {}", c.text);
     }
-    Ok(if disagreeing.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(Status::findings_if(!disagreeing.is_empty()))
 }
-
-/// Help text of the task.
-pub const HELP: &str = "\
-usage: cargo xtask bench [--quick] [--runs N] [--only vg,bt,rss] [--out FILE] [--no-valgrindci]
-                         [--profile] [--bins DIR]
-
-Times the release builds of vg-filter, bt-demangle and rss-rounds against the tools people use
-instead, on the same generated inputs (cached under target/dbgpipe/bench/inputs/), prints a
-table of medians and ratios and writes BENCHMARKS.md at the root (the full run takes about a
-quarter of an hour on 2 cores, most of it ValgrindCI; the inputs take about 3 GB of disk).
-
-  --quick          tiny inputs, one run per command, no PyPI; writes
-                   target/dbgpipe/bench/quick/BENCHMARKS.md (proves the bench works, times nothing)
-  --runs N         timed runs per command (default 5, quick 1; ValgrindCI at most 3)
-  --only LIST      only these jobs: vg (vg-filter), bt (bt-demangle), rss (rss-rounds)
-  --out FILE       write the report there instead
-  --no-valgrindci  leave ValgrindCI out (it is installed from PyPI into target/dbgpipe/venv-bench)
-  --profile        profile with callgrind even where the targets are met
-  --bins DIR       time the tool binaries in DIR instead of building them in release mode
-
-Needs grep, binutils (nm, c++filt), GNU time (peak RSS), python3 with venv, and valgrind for
-profiles. Speed is reported, never asserted. Exit status: 0 the bench ran and every
-cross-check agrees (the same input gave the same answer in every mode, format and peer), 1 a
-cross-check disagrees (listed on stderr and in the report), 2 the bench could not run.";

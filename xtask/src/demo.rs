@@ -19,18 +19,21 @@
 //! end says what each found and how long it took.
 
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::Command;
 use std::time::Instant;
 
 use anyhow::Context;
 
+use crate::flags;
 use crate::memcheck;
 use crate::memray;
-use crate::place::{self, PlaceOpts};
+use crate::place::PlaceOpts;
+use crate::records::{self, Verdict, VgFilter};
 use crate::refs;
 use crate::rss;
 use crate::segv;
 use crate::tools;
+use crate::Status;
 
 /// What Memcheck must find in `run.py all-defects`: (kind, project function).
 pub const PLANTED_MEMCHECK: &[(&str, &str)] = &[
@@ -47,15 +50,13 @@ pub const PLANTED_MEMCHECK: &[(&str, &str)] = &[
 /// Checks a Memcheck outcome against the plan; returns what is wrong.
 pub fn check_memcheck(defects: &memcheck::Outcome, clean: &memcheck::Outcome) -> Vec<String> {
     let mut problems = Vec::new();
+    // A record without a named project frame matches no plant: it is reported as `?`.
     let found: Vec<(String, String)> = defects
         .records
         .iter()
         .map(|r| {
-            let f = r["project_frame"]["function"]
-                .as_str()
-                .unwrap_or("")
-                .to_string();
-            (r["kind"].as_str().unwrap_or("").to_string(), f)
+            let f = r.project_function().unwrap_or("?").to_string();
+            (r.kind.clone(), f)
         })
         .collect();
     for (kind, func) in PLANTED_MEMCHECK {
@@ -86,13 +87,8 @@ pub fn check_suppressions(
     clean: &memcheck::Outcome,
 ) -> anyhow::Result<(String, Vec<String>)> {
     let mut problems = Vec::new();
-    let count = |summary: &serde_json::Value, key: &str| -> anyhow::Result<u64> {
-        summary[key]
-            .as_u64()
-            .with_context(|| format!("vg-filter's summary has no `{key}`: {summary}"))
-    };
     for (name, run) in [("the defects run", defects), ("clean", clean)] {
-        let left = count(&run.summary, "not_project")?;
+        let left = run.summary.not_project;
         if left > 0 {
             problems.push(format!(
                 "the shipped baseline left {left} interpreter records of {name} unsuppressed"
@@ -127,16 +123,13 @@ pub fn check_suppressions(
         .output()
         .context("running vg-filter with the generated baseline")?;
     let text = String::from_utf8_lossy(&output.stdout);
-    let records: Vec<serde_json::Value> = text
-        .lines()
-        .map(serde_json::from_str)
-        .collect::<Result<_, _>>()
-        .context("reading vg-filter's JSON lines")?;
-    let summary = tools::last_of(&records, "summary").context("vg-filter wrote no summary")?;
-    let kept = count(summary, "kept")?;
-    let left = count(summary, "not_project")?;
-    let suppressed = count(summary, "suppressed")?;
-    let kept_before = count(&defects.summary, "kept")?;
+    let summary = records::parse::<VgFilter>(
+        "vg-filter's output (the generated baseline on the defects run)",
+        &text,
+    )?
+    .summary;
+    let (kept, left, suppressed) = (summary.kept, summary.not_project, summary.suppressed);
+    let kept_before = defects.summary.kept;
     if kept != kept_before {
         problems.push(format!(
             "the generated baseline changed the project's records: {kept} kept, {kept_before} \
@@ -178,7 +171,7 @@ pub fn check_refs(o: &refs::Outcome) -> Vec<String> {
     match o.get("refleak") {
         None => problems.push("refs did not judge refleak".into()),
         Some(j) => {
-            let refs_leak = j.series("refs").is_some_and(|v| v["verdict"] == "leak");
+            let refs_leak = j.series("refs").is_some_and(|v| v.verdict == Verdict::Leak);
             if !j.leaks() || !refs_leak {
                 problems.push("refs did not find refleak's reference leak".into());
             }
@@ -215,10 +208,7 @@ pub fn check_memray(o: &memray::Outcome) -> Vec<String> {
     match o.get("leak_definite") {
         None => problems.push("memray did not run leak_definite".into()),
         Some(c) => {
-            let functions: Vec<&str> = c
-                .project_sites()
-                .filter_map(|s| s["function"].as_str())
-                .collect();
+            let functions: Vec<&str> = c.project_sites().map(|s| s.function.as_str()).collect();
             if functions != ["leak_definite"] {
                 problems.push(format!(
                     "memray's leaking project functions are {functions:?}, not [\"leak_definite\"]"
@@ -323,14 +313,14 @@ impl Outcome {
         self.steps.iter().all(|s| s.problems.is_empty())
     }
 
-    /// 0 all right, 2 a step could not run, 1 a step found something else.
-    pub fn status(&self) -> i32 {
+    /// Clean when every step is right, could not run when a step could not, else findings.
+    pub fn status(&self) -> Status {
         if self.ok() {
-            0
+            Status::Clean
         } else if self.steps.iter().any(|s| s.failed) {
-            2
+            Status::CouldNotRun
         } else {
-            1
+            Status::Findings
         }
     }
 
@@ -418,9 +408,8 @@ pub fn demo(opts: &Options) -> Outcome {
         let found = format!(
             "{} records in the example's code, {} of {} interpreter records suppressed; clean: {}",
             defects.records.len(),
-            defects.summary["suppressed"].as_u64().unwrap_or(0),
-            defects.summary["suppressed"].as_u64().unwrap_or(0)
-                + defects.summary["not_project"].as_u64().unwrap_or(0),
+            defects.summary.suppressed,
+            defects.summary.suppressed + defects.summary.not_project,
             clean.records.len()
         );
         let problems = check_memcheck(&defects, &clean);
@@ -436,13 +425,10 @@ pub fn demo(opts: &Options) -> Outcome {
         })?;
         print!("{}", refs::report(&o));
         let verdict = |name: &str| match o.get(name) {
-            Some(j) if j.leaks() => {
-                let growth = j
-                    .series("refs")
-                    .and_then(|v| v["growth_per_round"].as_f64())
-                    .unwrap_or(0.0);
-                format!("{name} leaks ({growth:+} refs/round)")
-            }
+            Some(j) if j.leaks() => match j.series("refs").and_then(|v| v.growth_per_round) {
+                Some(growth) => format!("{name} leaks ({growth:+} refs/round)"),
+                None => format!("{name} leaks (refs: no growth estimated)"),
+            },
             Some(_) => format!("{name} does not leak"),
             None => format!("{name} not judged"),
         };
@@ -457,15 +443,10 @@ pub fn demo(opts: &Options) -> Outcome {
         })?;
         print!("{}", rss::report(&o));
         let verdict = |name: &str| match o.get(name) {
-            Some(w) if w.leaks() => {
-                let growth = w
-                    .verdicts
-                    .iter()
-                    .find(|v| v["series"] == "rss_mib")
-                    .and_then(|v| v["growth_per_round"].as_f64())
-                    .unwrap_or(0.0);
-                format!("{name} grows ({growth:+.3} MiB/round)")
-            }
+            Some(w) if w.leaks() => match w.series("rss_mib").and_then(|v| v.growth_per_round) {
+                Some(growth) => format!("{name} grows ({growth:+.3} MiB/round)"),
+                None => format!("{name} grows (rss_mib: no growth estimated)"),
+            },
             Some(_) => format!("{name} flat"),
             None => format!("{name} not watched"),
         };
@@ -481,14 +462,11 @@ pub fn demo(opts: &Options) -> Outcome {
         print!("{}", memray::report(&o));
         let verdict = |name: &str| match o.get(name) {
             Some(c) if c.leaks() => {
-                let functions: Vec<&str> = c
-                    .project_sites()
-                    .filter_map(|s| s["function"].as_str())
-                    .collect();
+                let functions: Vec<&str> = c.project_sites().map(|s| s.function.as_str()).collect();
                 format!(
                     "{name}: {} leaks {} B",
                     functions.join(", "),
-                    c.summary["project_bytes"].as_u64().unwrap_or(0)
+                    c.summary.project_bytes
                 )
             }
             Some(_) => format!("{name}: no project leak"),
@@ -566,45 +544,21 @@ pub fn demo(opts: &Options) -> Outcome {
 }
 
 /// `cargo xtask demo`.
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    let mut opts = Options::default();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        if opts.place.parse(arg, &mut it)? {
-            continue;
-        }
-        if arg == "-h" || arg == "--help" {
-            println!("{HELP}\n\n{}", place::RULE);
-            return Ok(ExitCode::SUCCESS);
-        }
-        return Err(crate::UsageError(format!("unexpected argument `{arg}`")).into());
-    }
-    let o = demo(&opts);
-    println!("\n{}", o.table());
+pub fn run(flags: flags::Demo) -> anyhow::Result<Status> {
+    let o = demo(&Options { place: flags.place });
+    let mut out = format!("\n{}\n", o.table());
     if o.ok() {
-        println!(
-            "demo: OK, every step found exactly what the example plants ({:.0} s)",
+        out.push_str(&format!(
+            "demo: OK, every step found exactly what the example plants ({:.0} s)\n",
             o.seconds
-        );
+        ));
     } else {
         for s in &o.steps {
             for p in &s.problems {
-                println!("demo: FAIL: {}: {p}", s.name);
+                out.push_str(&format!("demo: FAIL: {}: {p}\n", s.name));
             }
         }
     }
-    Ok(tools::exit(o.status()))
+    tools::print(&out)?;
+    Ok(o.status())
 }
-
-/// Help text of the task.
-pub const HELP: &str = "\
-usage: cargo xtask demo [--host | --image TAG]
-
-Runs every recipe on the bundled example and checks that each finds exactly what the example
-plants and nothing in its clean function: memcheck (the eight planted records), refs (refleak
-leaks references), rss (leak_definite grows), memray (leak_definite leaks native memory and
-the flamegraph names it), segv (crash_null dies in dbgpipe_store, with the same signature in
-two runs; the C++ example's crash_map in dbgpipe::insert), suppressions (the shipped baseline
-hid every interpreter record; one generated afresh from clean's logs, into target/, hides the
-defects run's interpreter records and keeps the planted ones). Ends with a table.
-Exit status: 0 every step as planted, 1 a step found something else, 2 a step could not run.";

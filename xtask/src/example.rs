@@ -16,15 +16,15 @@
 //! recipes do when they run inside the debug image.
 
 use std::ffi::{OsStr, OsString};
-use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
 use anyhow::{bail, Context};
+use serde::Deserialize;
 use xshell::Shell;
 
-use crate::UsageError;
+use crate::{flags, tools, Status};
 
 /// The module's import name, and the stem of its source and of the built file.
 pub const MODULE: &str = "dbgpipe_example";
@@ -107,8 +107,9 @@ pub fn debug_python() -> Option<PathBuf> {
     })
 }
 
-/// What the interpreter says about itself, through `sysconfig`.
-#[derive(Debug)]
+/// What the interpreter says about itself, through `sysconfig` (the script's JSON: a missing
+/// or `null` value is an error naming it).
+#[derive(Debug, Deserialize)]
 struct Interpreter {
     include: PathBuf,
     ext_suffix: String,
@@ -140,19 +141,11 @@ fn query(sh: &Shell, prefix: &[OsString], python: &Path) -> anyhow::Result<Inter
         );
     }
     let output = String::from_utf8_lossy(&output.stdout);
-    let answer: serde_json::Value = serde_json::from_str(&output)
-        .with_context(|| format!("{} printed no sysconfig JSON: {output:?}", python.display()))?;
-    let field = |key: &str| {
-        answer[key]
-            .as_str()
-            .map(str::to_owned)
-            .with_context(|| format!("{} has no sysconfig value for {key}", python.display()))
-    };
-    Ok(Interpreter {
-        include: PathBuf::from(field("include")?),
-        ext_suffix: field("ext_suffix")?,
-        version: field("version")?,
-        debug: answer["debug"].as_bool().unwrap_or(false),
+    serde_json::from_str(&output).with_context(|| {
+        format!(
+            "{}'s sysconfig answer is not what xtask asked for: {output:?}",
+            python.display()
+        )
     })
 }
 
@@ -457,35 +450,8 @@ fn module(cpp: Option<bool>) -> Module {
 
 /// `cargo xtask example [--python PATH]`: build for PATH (default: the debug interpreter) into
 /// the default directory and print the path of the built module.
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let mut python = None;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-h" | "--help" => {
-                // A closed stdout is not worth reporting for help text.
-                let _ = writeln!(
-                    io::stdout(),
-                    "usage: cargo xtask example [--python PATH]\n\n\
-                     Builds examples/{MODULE} (C) and examples/dbgpipe_cpp (C++, with -g) for the\n\
-                     interpreter PATH (default: python3.11-dbg) into\n\
-                     target/dbgpipe/example/<interpreter>/ and prints the modules' paths."
-                );
-                return Ok(());
-            }
-            "--python" => {
-                let value = args
-                    .next()
-                    .ok_or_else(|| UsageError("--python needs a PATH".into()))?;
-                python = Some(PathBuf::from(value));
-            }
-            other => match other.strip_prefix("--python=") {
-                Some(value) => python = Some(PathBuf::from(value)),
-                None => return Err(UsageError(format!("unexpected argument `{other}`")).into()),
-            },
-        }
-    }
-    let python = match python {
+pub fn run(flags: flags::Example) -> anyhow::Result<Status> {
+    let python = match flags.python.path {
         Some(python) => python,
         None => debug_python().context(
             "no debug interpreter (python3.11-dbg): install it (apt-get install python3.11-dbg) \
@@ -499,10 +465,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         let cwd = std::env::current_dir().unwrap_or_default();
         p.strip_prefix(&cwd).unwrap_or(p).display().to_string()
     };
-    match writeln!(io::stdout(), "{}\n{}", shown(&example.so), shown(&cpp.so)) {
-        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => Err(error.into()),
-        _ => Ok(()),
-    }
+    tools::print(&format!("{}\n{}\n", shown(&example.so), shown(&cpp.so)))?;
+    Ok(Status::Clean)
 }
 
 #[cfg(test)]

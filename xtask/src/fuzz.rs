@@ -21,15 +21,16 @@
 
 use anyhow::{bail, Context};
 use std::collections::BTreeSet;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::Instant;
 use xshell::{cmd, Shell};
 
 use crate::example::repo_root;
-use crate::UsageError;
+use crate::flags;
+use crate::tools;
+use crate::Status;
 
 /// Every target, in the order they run.
 pub const TARGETS: &[&str] = &[
@@ -40,6 +41,12 @@ pub const TARGETS: &[&str] = &[
     "rounds",
     "envfile",
 ];
+
+/// Seconds each target runs by default.
+pub const DEFAULT_SECONDS: u64 = 60;
+
+/// Targets run at the same time by default: the two cores of the machines this runs on.
+pub const DEFAULT_JOBS: usize = 2;
 
 /// Largest input libFuzzer makes, and largest seed piece.
 pub const MAX_LEN: usize = 64 << 10;
@@ -55,54 +62,19 @@ pub struct Options {
     pub targets: Vec<String>,
 }
 
-/// Parses `--seconds N`, `--jobs J` and target names.
-pub fn parse_args(args: &[String]) -> Result<Options, UsageError> {
-    let mut opts = Options {
-        seconds: 60,
-        jobs: 2,
-        targets: Vec::new(),
-    };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (arg.as_str(), None),
+impl From<flags::Fuzz> for Options {
+    fn from(flags: flags::Fuzz) -> Options {
+        let targets = if flags.targets.is_empty() {
+            TARGETS.iter().map(|t| t.to_string()).collect()
+        } else {
+            flags.targets
         };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or_else(|| UsageError(format!("{name} needs a value")))
-        };
-        match flag {
-            "--seconds" => {
-                let v = value("--seconds")?;
-                opts.seconds =
-                    v.parse().ok().filter(|s| *s > 0).ok_or_else(|| {
-                        UsageError(format!("--seconds {v:?}: a whole number > 0"))
-                    })?;
-            }
-            "--jobs" => {
-                let v = value("--jobs")?;
-                opts.jobs = v
-                    .parse()
-                    .ok()
-                    .filter(|j| *j > 0)
-                    .ok_or_else(|| UsageError(format!("--jobs {v:?}: a whole number > 0")))?;
-            }
-            t if TARGETS.contains(&t) => opts.targets.push(t.to_string()),
-            other => {
-                return Err(UsageError(format!(
-                    "unknown argument {other:?} (targets: {})",
-                    TARGETS.join(", ")
-                )))
-            }
+        Options {
+            seconds: flags.seconds,
+            jobs: flags.jobs,
+            targets,
         }
     }
-    if opts.targets.is_empty() {
-        opts.targets = TARGETS.iter().map(|t| t.to_string()).collect();
-    }
-    Ok(opts)
 }
 
 /// What one target's run gave.
@@ -129,10 +101,11 @@ pub struct Outcome {
 }
 
 /// Entry point of `cargo xtask fuzz`.
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    let opts = parse_args(args)?;
+pub fn run(flags: flags::Fuzz) -> anyhow::Result<Status> {
+    use std::fmt::Write as _;
+    let opts = Options::from(flags);
     let outcomes = fuzz(&opts)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = String::new();
     writeln!(
         out,
         "{:<14} {:>8} {:>14} {:>10} {:>8} {:>7}  crashes",
@@ -168,12 +141,8 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
             "reproduce with fuzz/target/<triple>/release/TARGET ARTIFACT; each crash becomes a unit test with its input"
         )?;
     }
-    out.flush()?;
-    Ok(if crashed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    tools::print(&out)?;
+    Ok(Status::findings_if(crashed))
 }
 
 /// Builds the targets, prepares their seeds and runs them; returns one outcome per target.
@@ -482,18 +451,6 @@ mod tests {
         assert_eq!(p, [&b"aaaa\n"[..], b"bb\n", b"cccccc", b"cccc\nd"]);
         assert_eq!(p.concat(), text);
         assert!(pieces(b"", 6).is_empty());
-    }
-
-    #[test]
-    fn arguments() {
-        let args = |a: &[&str]| parse_args(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        let o = args(&["--seconds", "600", "gdb", "rounds"]).unwrap();
-        assert_eq!((o.seconds, o.jobs), (600, 2));
-        assert_eq!(o.targets, ["gdb", "rounds"]);
-        assert_eq!(args(&["--jobs=1"]).unwrap().targets.len(), TARGETS.len());
-        assert!(args(&["--seconds", "x"]).is_err());
-        assert!(args(&["--seconds"]).is_err());
-        assert!(args(&["nope"]).is_err());
     }
 
     #[test]

@@ -7,26 +7,18 @@
 //! hand.
 
 use anyhow::Context;
-use std::process::{Command, ExitCode};
+use std::process::Command;
 
 use crate::example::repo_root;
+use crate::flags;
 use crate::tools;
-use crate::UsageError;
+use crate::Status;
 
 /// The generated files under `docker/` and the `dbg-image dockerfile` arguments of each.
 pub const DOCKERFILES: &[(&str, &[&str])] = &[
     ("Dockerfile.debian", &["--from", "debian"]),
     ("Dockerfile.source", &["--from", "source"]),
 ];
-
-/// Help text of the task.
-pub const HELP: &str = "\
-usage: cargo xtask image [--regenerate] [DBG-IMAGE BUILD ARGS...]
-
-Builds the debug-interpreter image: `dbg-image build ARGS` (e.g. --python 3.11, --base
-dbgpipe/debootstrap:bookworm, --force), printing its JSON record; exit status as dbg-image's.
---regenerate rewrites docker/Dockerfile.debian and docker/Dockerfile.source from the template
-(`dbg-image dockerfile --from debian`, `--from source`) instead.";
 
 /// Writes `docker/Dockerfile.*` from `dbg-image dockerfile`.
 pub fn regenerate() -> anyhow::Result<()> {
@@ -56,25 +48,17 @@ pub fn regenerate() -> anyhow::Result<()> {
 }
 
 /// `cargo xtask image`.
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{HELP}");
-        return Ok(ExitCode::SUCCESS);
-    }
-    if args.iter().any(|a| a == "--regenerate") {
-        if args.len() > 1 {
-            return Err(UsageError("--regenerate takes no other argument".into()).into());
-        }
+pub fn run(flags: flags::Image) -> anyhow::Result<Status> {
+    if flags.regenerate {
         regenerate()?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Status::Clean);
     }
     let dbg_image = tools::bin("dbg-image")?;
     let status = Command::new(&dbg_image)
         .arg("build")
-        .args(args)
+        .args(&flags.build_args)
         .status()
         .with_context(|| format!("cannot run {}", dbg_image.display()))?;
-    Ok(ExitCode::from(
-        status.code().unwrap_or(2).clamp(0, 255) as u8
-    ))
+    // dbg-image has said why on stderr; its status is the task's.
+    Ok(Status::of_code(tools::code_of(&status)))
 }

@@ -1,9 +1,10 @@
 //! Project automation for dbgpipe, run as `cargo xtask TASK` (the alias lives in
 //! `.cargo/config.toml`).
 //!
-//! Each task is one module with one `run(args)` entry point, and everything a task does is also
-//! a plain function here, so that tests and other tasks can call it without spawning `cargo`.
-//! `main.rs` only dispatches on the task name.
+//! Each task is one module with one `run(flags)` entry point, which returns the task's
+//! [`Status`], and everything a task does is also a plain function here, so that tests and
+//! other tasks can call it without spawning `cargo`. Every flag is declared in [`flags`];
+//! `main.rs` parses them, dispatches on the task, and maps the status to the exit status.
 //!
 //! Tasks:
 //! - [`demo`]: every recipe on the bundled example, as a self-check.
@@ -20,35 +21,74 @@
 //!   (and, from Rust, the C++ one `examples/dbgpipe_cpp` with [`example::build_cpp`]).
 //!
 //! [`place`] decides where a recipe runs (this machine, or the debug image through
-//! `run-in-image`), the same way for every recipe.
+//! `run-in-image`), the same way for every recipe; [`records`] reads the tools' JSON lines
+//! into typed records.
 #![deny(missing_docs)]
 
-use std::fmt;
+use std::process::ExitCode;
 
 pub mod bench;
 pub mod demo;
 pub mod example;
+pub mod flags;
 pub mod fuzz;
 pub mod image;
 pub mod memcheck;
 pub mod memray;
 pub mod place;
+pub mod records;
 pub mod refs;
 pub mod rss;
 pub mod segv;
 pub mod suppressions;
 pub mod tools;
 
-/// A mistake in a task's command line, as opposed to a failure of the task itself.
+/// What a task found, which is its exit status (the tools' convention): `main` maps it, and
+/// nothing else does.
 ///
-/// `main` reports it with the usage text and exit status 2, like clap does for the tools.
-#[derive(Debug)]
-pub struct UsageError(pub String);
+/// Ordered from best to worst, so that the status of several runs is their `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// Nothing found: exit 0.
+    Clean,
+    /// Findings (records kept, a leak, a crash, a disagreeing cross-check): exit 1.
+    Findings,
+    /// The task, or a step of it, could not run: exit 2, as for a usage error or an error.
+    CouldNotRun,
+}
 
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+impl Status {
+    /// `Findings` when `found`, else `Clean`.
+    pub fn findings_if(found: bool) -> Status {
+        if found {
+            Status::Findings
+        } else {
+            Status::Clean
+        }
+    }
+
+    /// The status of a program that follows the same convention (vg-filter, dbg-image): 0
+    /// and 1 are theirs, anything else (a signal, a panic's 101) means it could not run.
+    pub fn of_code(code: i32) -> Status {
+        match code {
+            0 => Status::Clean,
+            1 => Status::Findings,
+            _ => Status::CouldNotRun,
+        }
+    }
+
+    /// The exit status: 0, 1 or 2.
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Clean => 0,
+            Status::Findings => 1,
+            Status::CouldNotRun => 2,
+        }
     }
 }
 
-impl std::error::Error for UsageError {}
+impl From<Status> for ExitCode {
+    fn from(status: Status) -> ExitCode {
+        ExitCode::from(status.code())
+    }
+}

@@ -1,4 +1,5 @@
-//! `cargo xtask memcheck [--python PATH] [--suppressions FILE] [-- CMD…]`: the Memcheck recipe.
+//! `cargo xtask memcheck [--python PATH] [--root DIR] [--suppressions FILE]… [-- CMD…]`: the
+//! Memcheck recipe.
 //!
 //! The manual recipe is `PYTHONMALLOC=malloc valgrind --leak-check=full --suppressions=… CMD`
 //! followed by reading thousands of records. Here valgrind writes one log per process
@@ -11,15 +12,16 @@
 //! output). Exit status follows vg-filter: 0 nothing kept, 1 findings.
 
 use anyhow::Context;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::Command;
 use std::time::Duration;
 
 use crate::example::{self, repo_root};
+use crate::flags;
 use crate::place::{self, PlaceOpts};
+use crate::records::{self, VgError, VgFilter, VgSummary};
 use crate::tools;
-use crate::UsageError;
+use crate::Status;
 
 /// What to run under Memcheck.
 #[derive(Debug, Clone)]
@@ -68,11 +70,11 @@ pub struct Outcome {
     /// vg-filter's JSON lines.
     pub jsonl: PathBuf,
     /// The kept records.
-    pub records: Vec<Value>,
+    pub records: Vec<VgError>,
     /// vg-filter's summary record.
-    pub summary: Value,
-    /// vg-filter's exit status.
-    pub status: i32,
+    pub summary: VgSummary,
+    /// vg-filter's exit status: findings when it kept a record.
+    pub status: Status,
     /// Where valgrind ran.
     pub place: String,
     /// The suppression files vg-filter applied.
@@ -179,26 +181,17 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
         .stdout(out)
         .status()
         .context("running vg-filter")?;
-    let status = filtered.code().unwrap_or(2);
-    if status > 1 {
+    let status = Status::of_code(filtered.code().unwrap_or(2));
+    if status == Status::CouldNotRun {
         anyhow::bail!("vg-filter failed with {filtered}");
     }
-    let text = std::fs::read_to_string(&jsonl)?;
-    let lines: Vec<Value> = text
-        .lines()
-        .map(serde_json::from_str)
-        .collect::<Result<_, _>>()?;
-    let summary = lines
-        .last()
-        .cloned()
-        .context("vg-filter wrote no summary")?;
-    let records = lines.into_iter().filter(|r| r["type"] == "error").collect();
+    let output = records::read::<VgFilter>(&jsonl)?;
     Ok(Outcome {
         dir,
         logs,
         jsonl,
-        records,
-        summary,
+        records: output.records,
+        summary: output.summary,
         status,
         place: place.describe(),
         suppressions: supps,
@@ -209,12 +202,8 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
 pub fn report(o: &Outcome) -> String {
     let mut s = String::new();
     for r in &o.records {
-        let pf = &r["project_frame"];
-        let place = match (
-            pf["function"].as_str(),
-            pf["file"].as_str(),
-            pf["line"].as_u64(),
-        ) {
+        let frame = r.project_frame.clone().unwrap_or_default();
+        let place = match (&frame.function, &frame.file, frame.line) {
             (Some(f), Some(file), Some(line)) => {
                 let file = Path::new(file)
                     .file_name()
@@ -225,22 +214,16 @@ pub fn report(o: &Outcome) -> String {
             (Some(f), _, _) => f.to_string(),
             _ => "?".into(),
         };
-        let size = r["bytes"]
-            .as_u64()
-            .map(|b| format!(" {b} bytes"))
-            .unwrap_or_default();
-        s.push_str(&format!(
-            "  {:<22} {place}{size}\n",
-            r["kind"].as_str().unwrap_or("?")
-        ));
+        let size = r.bytes.map(|b| format!(" {b} bytes")).unwrap_or_default();
+        s.push_str(&format!("  {:<22} {place}{size}\n", r.kind));
     }
-    let n = |k: &str| o.summary[k].as_u64().unwrap_or(0);
+    let n = &o.summary;
     s.push_str(&format!(
         "memcheck: {} of {} records are the project's ({} suppressed, {} elsewhere); {} log(s)\n",
-        n("kept"),
-        n("records"),
-        n("suppressed"),
-        n("not_project"),
+        n.kept,
+        n.records,
+        n.suppressed,
+        n.not_project,
         o.logs.len()
     ));
     s.push_str(&format!("memcheck: records in {}\n", o.jsonl.display()));
@@ -248,49 +231,17 @@ pub fn report(o: &Outcome) -> String {
 }
 
 /// `cargo xtask memcheck`.
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    let mut opts = Options::default();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        if opts.place.parse(arg, &mut it)? {
-            continue;
-        }
-        let mut value = |name: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| UsageError(format!("{name} needs a value")))
-        };
-        match arg.as_str() {
-            "--python" => opts.python = Some(value("--python")?.into()),
-            "--suppressions" => opts
-                .suppressions
-                .get_or_insert_with(Vec::new)
-                .push(value("--suppressions")?.into()),
-            "--root" => opts.root = Some(value("--root")?.into()),
-            "--" => {
-                opts.command = it.by_ref().cloned().collect();
-                break;
-            }
-            "-h" | "--help" => {
-                println!("{HELP}\n\n{}", place::RULE);
-                return Ok(ExitCode::SUCCESS);
-            }
-            other => return Err(UsageError(format!("unexpected argument `{other}`")).into()),
-        }
-    }
+pub fn run(flags: flags::Memcheck) -> anyhow::Result<Status> {
+    let opts = Options {
+        place: flags.place,
+        python: flags.python.path,
+        // None given: the default (the shipped baseline, for the example).
+        suppressions: Some(flags.suppressions.files).filter(|files| !files.is_empty()),
+        root: flags.root.dir,
+        command: flags.command.argv,
+        ..Options::default()
+    };
     let o = memcheck(&opts)?;
-    print!("{}", report(&o));
-    Ok(ExitCode::from(o.status as u8))
+    tools::print(&report(&o))?;
+    Ok(o.status)
 }
-
-/// Help text of the task.
-pub const HELP: &str = "\
-usage: cargo xtask memcheck [--host | --image TAG] [--python PATH] [--suppressions FILE]...
-                            [--root DIR] [-- CMD ARGS...]
-
-Runs CMD (default: the bundled example's planted defects on python3.11-dbg) under Valgrind
-Memcheck with PYTHONMALLOC=malloc, one log per process, and keeps the records that touch the
-project (vg-filter --project; root: the current directory). Suppressions default to the
-shipped baseline for the interpreter (suppressions/<python>.supp) when there is one.
-Leaves target/dbgpipe/memcheck/{vg.<pid>.log,records.jsonl}.
-Exit status: 0 nothing kept, 1 records kept, 2 the recipe could not run.";

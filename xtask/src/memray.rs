@@ -1,4 +1,5 @@
-//! `cargo xtask memray [-- CMD…]`: native leaks with memray, and the `--leaks` flamegraph.
+//! `cargo xtask memray [--root DIR] [-- CMD…]`: native leaks with memray, and the `--leaks`
+//! flamegraph.
 //!
 //! The manual recipe: install memray, `memray run --native --trace-python-allocators -o
 //! out.bin script.py`, then `memray flamegraph --leaks out.bin`, open the HTML and hunt for
@@ -7,7 +8,8 @@
 //! functions that leaked native memory: each leaked allocation is attributed to the native
 //! function that asked for it (the allocator's caller, past `operator new`, `std::`
 //! allocators and `strdup`), and that function is the project's when its source lies under
-//! the root. Python objects leaked by the project (a missing `Py_DECREF`) are
+//! the root (`--root`: the current directory for a command, the checkout for the example).
+//! Python objects leaked by the project (a missing `Py_DECREF`) are
 //! allocated by the interpreter's allocator and show in the flamegraph, but they are the
 //! `refs` recipe's to judge.
 //!
@@ -22,17 +24,18 @@
 //! function leaks, 1 one does, 2 the recipe could not run.
 
 use anyhow::{bail, Context};
-use serde_json::Value;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{ExitCode, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 use xshell::{cmd, Shell};
 
 use crate::example::{self, repo_root};
+use crate::flags;
 use crate::place::{self, Place, PlaceOpts};
+use crate::records::{self, FlamegraphData, Leak, LeakSummary, MemrayLeaks};
 use crate::tools;
-use crate::UsageError;
+use crate::Status;
 
 /// The memray release installed into the venv: the one the image pins (`dbg-image`'s
 /// `MEMRAY_VERSION`; a test checks that `docker/Dockerfile.debian` says the same).
@@ -65,6 +68,9 @@ pub struct Options {
     /// is dropped: memray runs it with its own interpreter). Empty: the example's
     /// `run.py` on [`DEFAULT_FUNCTIONS`].
     pub command: Vec<String>,
+    /// The project's root: a leak site whose source lies under it is the project's (default:
+    /// the current directory for a command, the checkout for the example).
+    pub root: Option<PathBuf>,
     /// Output directory name under `target/dbgpipe/`.
     pub task: String,
 }
@@ -74,6 +80,7 @@ impl Default for Options {
         Options {
             place: PlaceOpts::default(),
             command: Vec::new(),
+            root: None,
             task: "memray".into(),
         }
     }
@@ -91,17 +98,17 @@ pub struct Capture {
     /// The leak sites and summary (`memray_leaks.py`).
     pub jsonl: PathBuf,
     /// The leak sites, largest first.
-    pub sites: Vec<Value>,
+    pub sites: Vec<Leak>,
     /// The summary record.
-    pub summary: Value,
+    pub summary: LeakSummary,
     /// The program's exit status under memray.
     pub program_status: i32,
 }
 
 impl Capture {
     /// The leak sites in the project's code.
-    pub fn project_sites(&self) -> impl Iterator<Item = &Value> {
-        self.sites.iter().filter(|s| s["project"] == true)
+    pub fn project_sites(&self) -> impl Iterator<Item = &Leak> {
+        self.sites.iter().filter(|s| s.project)
     }
 
     /// Whether a project function leaked.
@@ -122,9 +129,9 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// 1 when a project function leaks, else 0.
-    pub fn status(&self) -> i32 {
-        i32::from(self.captures.iter().any(Capture::leaks))
+    /// Findings when a project function leaks.
+    pub fn status(&self) -> Status {
+        Status::findings_if(self.captures.iter().any(Capture::leaks))
     }
 
     /// The capture called `name`.
@@ -239,7 +246,7 @@ pub fn memray(opts: &Options) -> anyhow::Result<Outcome> {
     };
     // (name, memray run's arguments after its options, env)
     type Run = (String, Vec<OsString>, Vec<(String, OsString)>);
-    let (runs, root): (Vec<Run>, PathBuf) = if opts.command.is_empty() {
+    let (runs, default_root): (Vec<Run>, PathBuf) = if opts.command.is_empty() {
         // In the image memray's venv is made from the image's python3.11: build for that one.
         let ex = match &place {
             Place::Host => place.example(&release)?,
@@ -284,6 +291,7 @@ pub fn memray(opts: &Options) -> anyhow::Result<Outcome> {
         let root = std::env::current_dir().context("no current directory")?;
         (vec![("command".into(), argv, env)], root)
     };
+    let root = opts.root.clone().unwrap_or(default_root);
 
     let dir = tools::task_dir(&opts.task)?;
     let sh = Shell::new()?;
@@ -362,18 +370,14 @@ pub fn memray(opts: &Options) -> anyhow::Result<Outcome> {
             .context("reading the capture's leaks with memray's FileReader")?;
         std::fs::write(&jsonl, format!("{text}\n"))
             .with_context(|| format!("cannot write {}", jsonl.display()))?;
-        let records = tools::read_jsonl(&jsonl)?;
-        let summary = tools::last_of(&records, "summary")
-            .cloned()
-            .context("memray_leaks.py wrote no summary")?;
-        let sites = tools::all_of(&records, "leak").cloned().collect();
+        let output = records::read::<MemrayLeaks>(&jsonl)?;
         captures.push(Capture {
             name,
             bin,
             html,
             jsonl,
-            sites,
-            summary,
+            sites: output.records,
+            summary: output.summary,
             program_status: tools::code_of(&status),
         });
     }
@@ -394,19 +398,12 @@ pub fn flamegraph_strings(html: &Path) -> anyhow::Result<Vec<String>> {
         .find(MARK)
         .with_context(|| format!("{} holds no `{MARK}`", html.display()))?;
     // The object is followed by more script: read exactly one JSON value.
-    let data: Value = serde_json::Deserializer::from_str(&text[start + MARK.len()..])
+    let data: FlamegraphData = serde_json::Deserializer::from_str(&text[start + MARK.len()..])
         .into_iter()
         .next()
         .with_context(|| format!("{}: packed_data is empty", html.display()))?
-        .with_context(|| format!("{}: packed_data is not JSON", html.display()))?;
-    Ok(data["strings"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default())
+        .with_context(|| format!("{}: packed_data has no string table", html.display()))?;
+    Ok(data.strings)
 }
 
 /// A byte count for a person.
@@ -419,9 +416,9 @@ fn bytes(n: u64) -> String {
 }
 
 /// `function (file:line)` of a leak site.
-fn site_name(site: &Value) -> String {
-    let function = site["function"].as_str().unwrap_or("?");
-    match (site["file"].as_str(), site["line"].as_u64()) {
+fn site_name(site: &Leak) -> String {
+    let function = &site.function;
+    match (&site.file, site.line) {
         (Some(file), Some(line)) => {
             let base = Path::new(file)
                 .file_name()
@@ -445,8 +442,8 @@ pub fn report(o: &Outcome) -> String {
                 format!(
                     "{}: {} in {} blocks",
                     site_name(site),
-                    bytes(site["bytes"].as_u64().unwrap_or(0)),
-                    site["allocations"].as_u64().unwrap_or(0)
+                    bytes(site.bytes),
+                    site.allocations
                 )
             })
             .collect();
@@ -460,19 +457,13 @@ pub fn report(o: &Outcome) -> String {
             .sites
             .iter()
             .take(3)
-            .map(|site| {
-                format!(
-                    "{} {}",
-                    site["function"].as_str().unwrap_or("?"),
-                    bytes(site["bytes"].as_u64().unwrap_or(0))
-                )
-            })
+            .map(|site| format!("{} {}", site.function, bytes(site.bytes)))
             .collect();
         s.push_str(&format!(
             "  {:<width$}  largest leak sites: {} (of {} leaked in all)\n",
             "",
             top.join(", "),
-            bytes(c.summary["leaked_bytes"].as_u64().unwrap_or(0))
+            bytes(c.summary.leaked_bytes)
         ));
     }
     let leaks = o.captures.iter().filter(|c| c.leaks()).count();
@@ -492,51 +483,17 @@ pub fn report(o: &Outcome) -> String {
 }
 
 /// `cargo xtask memray`.
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    let mut opts = Options::default();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        if opts.place.parse(arg, &mut it)? {
-            continue;
-        }
-        match arg.as_str() {
-            "--" => {
-                opts.command = it.by_ref().cloned().collect();
-                if opts.command.is_empty() {
-                    return Err(UsageError("`--` needs a command after it".into()).into());
-                }
-                break;
-            }
-            "-h" | "--help" => {
-                println!("{HELP}\n\n{}", place::RULE);
-                return Ok(ExitCode::SUCCESS);
-            }
-            other => return Err(UsageError(format!("unexpected argument `{other}`")).into()),
-        }
-    }
+pub fn run(flags: flags::Memray) -> anyhow::Result<Status> {
+    let opts = Options {
+        place: flags.place,
+        root: flags.root.dir,
+        command: flags.command.argv,
+        ..Options::default()
+    };
     let o = memray(&opts)?;
-    print!("{}", report(&o));
-    Ok(tools::exit(o.status()))
+    tools::print(&report(&o))?;
+    Ok(o.status())
 }
-
-/// Help text of the task.
-pub const HELP: &str = "\
-usage: cargo xtask memray [--host | --image TAG] [-- [python] SCRIPT ARGS... | -- -m MODULE ARGS...]
-
-Runs the script under `memray run --native --trace-python-allocators`, writes the
-`memray flamegraph --leaks` HTML, and names the functions that leaked native memory: each
-leaked allocation goes to the native function that asked for it (the allocator's caller, past
-operator new, std:: allocators and strdup), which is the project's when its source lies under
-the current directory. Default: the bundled example's
-run.py with leak_definite and with clean (100 calls each).
-memray's wheels load only into the release interpreter /usr/bin/python3.11 (not
-python3.11-dbg): memray runs from a venv of it, target/dbgpipe/venv, made with
-`python3.11 -m venv` and `pip install memray==1.20.0` on first use (pip gets --cert
-/etc/ssl/certs/ca-certificates.crt unless PIP_CERT is set, for TLS-intercepting proxies); the
-script runs with that interpreter, so a leading `python...` in CMD is dropped and your
-packages must be importable from it (PYTHONPATH).
-Leaves target/dbgpipe/memray/<name>.{bin,html,leaks.jsonl} (name: the function, or `command`).
-Exit status: 0 no project function leaks, 1 one does, 2 the recipe could not run.";
 
 #[cfg(test)]
 mod tests {
@@ -559,9 +516,21 @@ mod tests {
     fn sizes_and_sites_read_well() {
         assert_eq!(bytes(6400), "6400 B");
         assert_eq!(bytes(82168), "82.2 kB");
-        let site =
-            serde_json::json!({"function":"leak_definite","file":"/x/dbgpipe_example.c","line":50});
+        let site = Leak {
+            function: "leak_definite".into(),
+            file: Some("/x/dbgpipe_example.c".into()),
+            line: Some(50),
+            project: true,
+            bytes: 64,
+            allocations: 1,
+        };
         assert_eq!(site_name(&site), "leak_definite (dbgpipe_example.c:50)");
-        assert_eq!(site_name(&serde_json::json!({"function":"f"})), "f");
+        let bare = Leak {
+            file: None,
+            line: None,
+            function: "f".into(),
+            ..site
+        };
+        assert_eq!(site_name(&bare), "f");
     }
 }

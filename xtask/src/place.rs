@@ -1,6 +1,6 @@
 //! Where a recipe runs: on this machine, or inside the debug-interpreter image.
 //!
-//! The rule, the same for every recipe (and printed in each one's help as [`RULE`]):
+//! The rule, the same for every recipe (and printed in each one's help under WHERE IT RUNS):
 //!
 //! 1. `--host` runs on this machine; what it lacks is an error naming it and its package.
 //! 2. `--image TAG` runs inside that image, through `run-in-image`.
@@ -25,55 +25,12 @@ use std::process::{Command, Stdio};
 use xshell::{cmd, Shell};
 
 use crate::example::{self, repo_root, Example};
+use crate::records;
 use crate::tools;
-use crate::UsageError;
 
-/// The execution-place rule, for the tasks' help texts.
-pub const RULE: &str = "\
-WHERE IT RUNS:
-  --host        on this machine; what it lacks is an error naming the package
-  --image TAG   inside that image (run-in-image, the checkout mounted at its own path)
-  (neither)     here when this machine has what the recipe needs, else inside the debug
-                image when a container engine answers ($DBGPIPE_IMAGE, else the default
-                recipe's tag, else the newest local dbgpipe/python-dbg:3.11-*, else
-                `dbg-image build` makes it); when neither can, one line says what is missing.";
-
-/// What the user asked about the place: `--host`, `--image TAG`, or neither.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PlaceOpts {
-    /// `--host`: run here whatever is missing.
-    pub host: bool,
-    /// `--image TAG`: run inside this image.
-    pub image: Option<String>,
-}
-
-impl PlaceOpts {
-    /// Consumes `--host` or `--image TAG` (`--image=TAG`) when `arg` is one; `Ok(false)` when
-    /// it is some other argument.
-    pub fn parse(
-        &mut self,
-        arg: &str,
-        rest: &mut dyn Iterator<Item = &String>,
-    ) -> Result<bool, UsageError> {
-        match arg {
-            "--host" => self.host = true,
-            "--image" => {
-                let tag = rest
-                    .next()
-                    .ok_or_else(|| UsageError("--image needs a TAG".into()))?;
-                self.image = Some(tag.clone());
-            }
-            _ => match arg.strip_prefix("--image=") {
-                Some(tag) => self.image = Some(tag.to_string()),
-                None => return Ok(false),
-            },
-        }
-        if self.host && self.image.is_some() {
-            return Err(UsageError("--host and --image exclude each other".into()));
-        }
-        Ok(true)
-    }
-}
+/// What the user asked about the place: `--host`, `--image TAG`, or neither (declared with
+/// the other flags).
+pub use crate::flags::PlaceOpts;
 
 /// Something a recipe needs on this machine: `Err` names what is missing and its package.
 pub type Need = Box<dyn Fn() -> Result<(), String>>;
@@ -285,12 +242,9 @@ fn default_image(engine: &Path) -> anyhow::Result<String> {
         .arg(engine)
         .read()
         .context("dbg-image build")?;
-    let record: serde_json::Value =
-        serde_json::from_str(record.trim()).context("dbg-image build printed no record")?;
-    record["tag"]
-        .as_str()
-        .map(str::to_string)
-        .context("dbg-image build's record has no tag")
+    let record: records::Image =
+        records::one("dbg-image build's output", "dbg-image", record.trim())?;
+    Ok(record.tag)
 }
 
 impl Place {
@@ -441,31 +395,6 @@ pub fn debug_python() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn parse(args: &[&str]) -> Result<(PlaceOpts, Vec<String>), UsageError> {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let mut opts = PlaceOpts::default();
-        let mut rest = Vec::new();
-        let mut it = args.iter();
-        while let Some(arg) = it.next() {
-            if !opts.parse(arg, &mut it)? {
-                rest.push(arg.clone());
-            }
-        }
-        Ok((opts, rest))
-    }
-
-    #[test]
-    fn host_and_image_flags_are_parsed_and_exclusive() {
-        let (opts, rest) = parse(&["--image", "t:1", "x"]).unwrap();
-        assert_eq!(opts.image.as_deref(), Some("t:1"));
-        assert_eq!(rest, ["x"]);
-        let (opts, _) = parse(&["--image=t:2"]).unwrap();
-        assert_eq!(opts.image.as_deref(), Some("t:2"));
-        assert!(parse(&["--host"]).unwrap().0.host);
-        assert!(parse(&["--image"]).is_err());
-        assert!(parse(&["--host", "--image", "t"]).is_err());
-    }
 
     #[test]
     fn forcing_the_host_names_what_it_lacks_in_one_line() {

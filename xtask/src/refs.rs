@@ -13,19 +13,26 @@
 //! Exit status: 0 nothing leaks, 1 a function leaks, 2 the recipe could not run.
 
 use anyhow::{bail, Context};
-use serde_json::Value;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::{ExitCode, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::example;
+use crate::flags;
 use crate::place::{self, PlaceOpts};
+use crate::records::{self, RoundsSummary, RssRounds, SeriesVerdict, Verdict};
 use crate::tools;
-use crate::UsageError;
+use crate::Status;
 
 /// The example's functions judged when no `MODULE:FN` is given: the leaking one, the clean one.
 pub const DEFAULT_FUNCTIONS: &[&str] = &["refleak", "clean"];
+
+/// Measured rounds by default (rss-rounds' own default).
+pub const DEFAULT_ROUNDS: u32 = 1000;
+
+/// Calls per round by default.
+pub const DEFAULT_CALLS: u32 = 1;
 
 /// What to judge.
 #[derive(Debug, Clone)]
@@ -50,8 +57,8 @@ impl Default for Options {
             place: PlaceOpts::default(),
             python: None,
             targets: Vec::new(),
-            rounds: 1000,
-            calls: 1,
+            rounds: DEFAULT_ROUNDS,
+            calls: DEFAULT_CALLS,
             task: "refs".into(),
         }
     }
@@ -65,9 +72,9 @@ pub struct Judged {
     /// rss-rounds' JSON lines.
     pub jsonl: PathBuf,
     /// The `verdict` records, one per series.
-    pub verdicts: Vec<Value>,
+    pub verdicts: Vec<SeriesVerdict>,
     /// The `summary` record.
-    pub summary: Value,
+    pub summary: RoundsSummary,
     /// rss-rounds' exit status: 0 no leak, 1 leak.
     pub status: i32,
 }
@@ -75,12 +82,12 @@ pub struct Judged {
 impl Judged {
     /// Whether rss-rounds judged the workload leaking.
     pub fn leaks(&self) -> bool {
-        self.summary["verdict"] == "leak"
+        self.summary.verdict == Verdict::Leak
     }
 
     /// The verdict of one series (`refs`, `blocks`, `fds`, `rss_kib`).
-    pub fn series(&self, name: &str) -> Option<&Value> {
-        self.verdicts.iter().find(|v| v["series"] == name)
+    pub fn series(&self, name: &str) -> Option<&SeriesVerdict> {
+        self.verdicts.iter().find(|v| v.series == name)
     }
 }
 
@@ -96,9 +103,9 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// 1 when a workload leaks, else 0.
-    pub fn status(&self) -> i32 {
-        i32::from(self.judged.iter().any(Judged::leaks))
+    /// Findings when a workload leaks.
+    pub fn status(&self) -> Status {
+        Status::findings_if(self.judged.iter().any(Judged::leaks))
     }
 
     /// The verdicts of `target` (`MODULE:FN`, or a bare function of the example).
@@ -187,16 +194,12 @@ pub fn refs(opts: &Options) -> anyhow::Result<Outcome> {
         if code > 1 {
             bail!("rss-rounds run {target} failed (exit status {code}); its message is above");
         }
-        let records = tools::read_jsonl(&jsonl)?;
-        let summary = tools::last_of(&records, "summary")
-            .cloned()
-            .with_context(|| format!("rss-rounds wrote no summary into {}", jsonl.display()))?;
-        let verdicts = tools::all_of(&records, "verdict").cloned().collect();
+        let output = records::read::<RssRounds>(&jsonl)?;
         judged.push(Judged {
             target: target.clone(),
             jsonl,
-            verdicts,
-            summary,
+            verdicts: output.records,
+            summary: output.summary,
             status: code,
         });
     }
@@ -223,23 +226,16 @@ pub fn report(o: &Outcome) -> String {
         let leaking: Vec<String> = j
             .verdicts
             .iter()
-            .filter(|v| v["verdict"] == "leak")
-            .map(|v| {
-                format!(
-                    "{} {:+}/round",
-                    v["series"].as_str().unwrap_or("?"),
-                    v["growth_per_round"].as_f64().unwrap_or(0.0)
-                )
+            .filter(|v| v.verdict == Verdict::Leak)
+            .map(|v| match v.growth_per_round {
+                Some(growth) => format!("{} {growth:+}/round", v.series),
+                None => format!("{} (growth not estimated)", v.series),
             })
             .collect();
-        let verdict = if j.leaks() {
-            format!("LEAK     {}", leaking.join(", "))
-        } else {
-            match j.summary["verdict"].as_str() {
-                Some("no_leak") => "no leak".to_string(),
-                Some(other) => other.to_string(),
-                None => "?".to_string(),
-            }
+        let verdict = match j.summary.verdict {
+            Verdict::Leak => format!("LEAK     {}", leaking.join(", ")),
+            Verdict::NoLeak => "no leak".to_string(),
+            other => other.as_str().to_string(),
         };
         s.push_str(&format!("  {:<width$}  {verdict}\n", j.target));
     }
@@ -256,55 +252,16 @@ pub fn report(o: &Outcome) -> String {
 }
 
 /// `cargo xtask refs`.
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    let mut opts = Options::default();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        if opts.place.parse(arg, &mut it)? {
-            continue;
-        }
-        let mut value = |name: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| UsageError(format!("{name} needs a value")))
-        };
-        match arg.as_str() {
-            "--python" => opts.python = Some(value("--python")?.into()),
-            "--rounds" => opts.rounds = number("--rounds", &value("--rounds")?)?,
-            "--calls" => opts.calls = number("--calls", &value("--calls")?)?,
-            "-h" | "--help" => {
-                println!("{HELP}\n\n{}", place::RULE);
-                return Ok(ExitCode::SUCCESS);
-            }
-            target if target.contains(':') && !target.starts_with('-') => {
-                opts.targets.push(target.to_string())
-            }
-            other => return Err(UsageError(format!("unexpected argument `{other}`")).into()),
-        }
-    }
+pub fn run(flags: flags::Refs) -> anyhow::Result<Status> {
+    let opts = Options {
+        place: flags.place,
+        python: flags.python.path,
+        targets: flags.targets,
+        rounds: flags.rounds,
+        calls: flags.calls,
+        ..Options::default()
+    };
     let o = refs(&opts)?;
-    print!("{}", report(&o));
-    Ok(tools::exit(o.status()))
+    tools::print(&report(&o))?;
+    Ok(o.status())
 }
-
-/// A positive count from the command line.
-pub(crate) fn number(name: &str, value: &str) -> Result<u32, UsageError> {
-    value
-        .parse()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| UsageError(format!("{name} needs a positive number, not `{value}`")))
-}
-
-/// Help text of the task.
-pub const HELP: &str = "\
-usage: cargo xtask refs [--host | --image TAG] [--python PATH] [--rounds N] [--calls N] [MODULE:FN]...
-
-Judges each MODULE:FN on its own with `rss-rounds run` on the debug interpreter (default
-python3.11-dbg, which has sys.gettotalrefcount): the harness measures its own noise, calls the
-function in rounds, and a trend test decides per series (refs, blocks, fds, rss_kib) whether it
-leaks. Default: the bundled example's refleak and clean, with PYTHONPATH set to its build
-directory; otherwise make MODULE importable yourself (PYTHONPATH). --rounds (default 1000) and
---calls (default 1) are rss-rounds'.
-Leaves target/dbgpipe/refs/<MODULE.FN>.jsonl (rounds, verdicts, summary).
-Exit status: 0 nothing leaks, 1 a function leaks, 2 the recipe could not run.";

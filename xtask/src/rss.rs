@@ -10,16 +10,17 @@
 //! Exit status: 0 nothing leaks, 1 a run leaks, 2 the recipe could not run.
 
 use anyhow::{bail, Context};
-use serde_json::Value;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::{ExitCode, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::example;
+use crate::flags;
 use crate::place::{self, PlaceOpts};
+use crate::records::{self, RoundsSummary, RssRounds, SeriesVerdict, Verdict};
 use crate::tools;
-use crate::UsageError;
+use crate::Status;
 
 /// The example's functions run in rounds when no command is given.
 pub const DEFAULT_FUNCTIONS: &[&str] = &["leak_definite", "clean"];
@@ -58,15 +59,20 @@ pub struct Watched {
     /// The plot.
     pub plot: PathBuf,
     /// The `verdict` records, one per series.
-    pub verdicts: Vec<Value>,
+    pub verdicts: Vec<SeriesVerdict>,
     /// The `summary` record.
-    pub summary: Value,
+    pub summary: RoundsSummary,
 }
 
 impl Watched {
     /// Whether rss-rounds judged the run leaking.
     pub fn leaks(&self) -> bool {
-        self.summary["verdict"] == "leak"
+        self.summary.verdict == Verdict::Leak
+    }
+
+    /// The verdict of one series (`rss_mib`, `max_rss_mib`, …).
+    pub fn series(&self, name: &str) -> Option<&SeriesVerdict> {
+        self.verdicts.iter().find(|v| v.series == name)
     }
 }
 
@@ -82,9 +88,9 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// 1 when a run leaks, else 0.
-    pub fn status(&self) -> i32 {
-        i32::from(self.watched.iter().any(Watched::leaks))
+    /// Findings when a run leaks.
+    pub fn status(&self) -> Status {
+        Status::findings_if(self.watched.iter().any(Watched::leaks))
     }
 
     /// The run called `name`.
@@ -179,17 +185,13 @@ pub fn rss(opts: &Options) -> anyhow::Result<Outcome> {
         if code > 1 {
             bail!("rss-rounds watch failed on {name} (exit status {code}); its message is above");
         }
-        let records = tools::read_jsonl(&jsonl)?;
-        let summary = tools::last_of(&records, "summary")
-            .cloned()
-            .with_context(|| format!("rss-rounds wrote no summary into {}", jsonl.display()))?;
-        let verdicts = tools::all_of(&records, "verdict").cloned().collect();
+        let output = records::read::<RssRounds>(&jsonl)?;
         watched.push(Watched {
             name,
             jsonl,
             plot,
-            verdicts,
-            summary,
+            verdicts: output.records,
+            summary: output.summary,
         });
     }
     Ok(Outcome {
@@ -204,31 +206,23 @@ pub fn report(o: &Outcome) -> String {
     let mut s = String::new();
     let width = o.watched.iter().map(|w| w.name.len()).max().unwrap_or(0);
     for w in &o.watched {
-        let rounds = w
-            .verdicts
-            .first()
-            .and_then(|v| v["points"].as_u64())
-            .unwrap_or(0);
-        let verdict = if w.leaks() {
-            let series: Vec<String> = w
-                .verdicts
-                .iter()
-                .filter(|v| v["verdict"] == "leak")
-                .map(|v| {
-                    format!(
-                        "{} {:+.3} MiB/round",
-                        v["series"].as_str().unwrap_or("?"),
-                        v["growth_per_round"].as_f64().unwrap_or(0.0)
-                    )
-                })
-                .collect();
-            format!("LEAK     {}", series.join(", "))
-        } else {
-            match w.summary["verdict"].as_str() {
-                Some("no_leak") => "no leak".to_string(),
-                Some(other) => other.to_string(),
-                None => "?".to_string(),
+        // No verdict at all: no series was read, so no round either.
+        let rounds = w.verdicts.first().map_or(0, |v| v.points);
+        let verdict = match w.summary.verdict {
+            Verdict::Leak => {
+                let series: Vec<String> = w
+                    .verdicts
+                    .iter()
+                    .filter(|v| v.verdict == Verdict::Leak)
+                    .map(|v| match v.growth_per_round {
+                        Some(growth) => format!("{} {growth:+.3} MiB/round", v.series),
+                        None => format!("{} (growth not estimated)", v.series),
+                    })
+                    .collect();
+                format!("LEAK     {}", series.join(", "))
             }
+            Verdict::NoLeak => "no leak".to_string(),
+            other => other.as_str().to_string(),
         };
         s.push_str(&format!(
             "  {:<width$}  {verdict} ({rounds} rounds)\n",
@@ -252,48 +246,14 @@ pub fn report(o: &Outcome) -> String {
 }
 
 /// `cargo xtask rss`.
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    let mut opts = Options::default();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        if opts.place.parse(arg, &mut it)? {
-            continue;
-        }
-        match arg.as_str() {
-            "--python" => {
-                opts.python = Some(
-                    it.next()
-                        .ok_or_else(|| UsageError("--python needs a PATH".into()))?
-                        .into(),
-                )
-            }
-            "--" => {
-                opts.command = it.by_ref().cloned().collect();
-                if opts.command.is_empty() {
-                    return Err(UsageError("`--` needs a command after it".into()).into());
-                }
-                break;
-            }
-            "-h" | "--help" => {
-                println!("{HELP}\n\n{}", place::RULE);
-                return Ok(ExitCode::SUCCESS);
-            }
-            other => return Err(UsageError(format!("unexpected argument `{other}`")).into()),
-        }
-    }
+pub fn run(flags: flags::Rss) -> anyhow::Result<Status> {
+    let opts = Options {
+        place: flags.place,
+        python: flags.python.path,
+        command: flags.command.argv,
+        ..Options::default()
+    };
     let o = rss(&opts)?;
-    print!("{}", report(&o));
-    Ok(tools::exit(o.status()))
+    tools::print(&report(&o))?;
+    Ok(o.status())
 }
-
-/// Help text of the task.
-pub const HELP: &str = "\
-usage: cargo xtask rss [--host | --image TAG] [--python PATH] [-- CMD ARGS...]
-
-Runs CMD under `rss-rounds watch`: the RSS of its process tree is sampled at each line that
-ends a round (`Round N ...`, as leak-test scripts print), or every 100 ms without such lines,
-and each series is judged with a trend test and plotted. Default: the bundled example's
-rounds.py with leak_definite and with clean (100 rounds of 2000 calls each) on the debug
-interpreter (or --python), each judged on its own.
-Leaves target/dbgpipe/rss/<name>.jsonl and <name>.svg (name: the function, or `command`).
-Exit status: 0 nothing leaks, 1 a run leaks, 2 the recipe could not run.";

@@ -1,10 +1,11 @@
-//! `cargo xtask segv [-- CMD…]`: a crash under gdb, made readable by bt-demangle.
+//! `cargo xtask segv [--root DIR] [-- CMD…]`: a crash under gdb, made readable by bt-demangle.
 //!
 //! The manual recipe is `gdb -batch -ex run -ex bt --args python t.py`, then reading a
 //! backtrace of mangled C++ names and pages of interpreter frames, and, when gdb only says
 //! `ptrace: Operation not permitted`, searching the web for why. Here gdb's output is kept,
 //! `bt-demangle` writes it as JSON lines (frames, the crash with its signature) and prints the
-//! readable text report, and when gdb was refused `ptrace-fix` says why and what to do.
+//! readable text report (the project's frames being those under `--root`: the current
+//! directory for a command, the checkout for the examples), and when gdb was refused `ptrace-fix` says why and what to do.
 //! Without a command it crashes the example's `crash_null` (SIGSEGV in `dbgpipe_store`) and,
 //! where a C++ compiler is at hand, the C++ example's `crash_map` (inside
 //! `std::unordered_map::emplace`).
@@ -14,18 +15,18 @@
 //! gdb's output). Exit status: 0 no crash, 1 a crash, 2 the recipe could not run (gdb refused
 //! included: the diagnosis says why).
 
-use anyhow::{bail, Context};
-use serde_json::Value;
+use anyhow::Context;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 use xshell::{cmd, Shell};
 
 use crate::example::{self, repo_root};
+use crate::flags;
 use crate::place::{self, Place, PlaceOpts};
+use crate::records::{self, BtDemangle, Crash, PtraceFix};
 use crate::tools;
-use crate::UsageError;
+use crate::Status;
 
 /// What to crash.
 #[derive(Debug, Clone)]
@@ -39,6 +40,9 @@ pub struct Options {
     /// Functions of the C example to run when no command is given; empty: `crash_null` and
     /// the C++ example's `crash_map`.
     pub example_functions: Vec<String>,
+    /// Project root for bt-demangle's classification (default: the current directory for a
+    /// command, the checkout for the examples).
+    pub root: Option<PathBuf>,
     /// Output directory name under `target/dbgpipe/`.
     pub task: String,
     /// The debugger (default: `gdb` on `PATH`, or the image's).
@@ -53,6 +57,7 @@ impl Default for Options {
             python: None,
             command: Vec::new(),
             example_functions: Vec::new(),
+            root: None,
             task: "segv".into(),
         }
     }
@@ -70,7 +75,7 @@ pub struct Run {
     /// bt-demangle's text report.
     pub text: String,
     /// The crash record, when the program crashed.
-    pub crash: Option<Value>,
+    pub crash: Option<Crash>,
     /// ptrace-fix's explanation when gdb was refused.
     pub refused: Option<String>,
 }
@@ -78,17 +83,22 @@ pub struct Run {
 impl Run {
     /// The crash signature.
     pub fn signature(&self) -> Option<&str> {
-        self.crash.as_ref()?["signature"].as_str()
+        self.crash.as_ref()?.signature.as_deref()
     }
 
     /// The crashing frame's function (frame #0).
     pub fn top_function(&self) -> Option<&str> {
-        self.crash.as_ref()?["top_frame"]["function"].as_str()
+        self.crash.as_ref()?.top_frame.as_ref()?.function.as_deref()
     }
 
     /// The first project frame's function.
     pub fn project_function(&self) -> Option<&str> {
-        self.crash.as_ref()?["project_frame"]["function"].as_str()
+        self.crash
+            .as_ref()?
+            .project_frame
+            .as_ref()?
+            .function
+            .as_deref()
     }
 }
 
@@ -106,12 +116,12 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// 2 when gdb was refused, 1 when a program crashed, else 0.
-    pub fn status(&self) -> i32 {
+    /// Could not run when gdb was refused, findings when a program crashed.
+    pub fn status(&self) -> Status {
         if self.runs.iter().any(|r| r.refused.is_some()) {
-            2
+            Status::CouldNotRun
         } else {
-            i32::from(self.runs.iter().any(|r| r.crash.is_some()))
+            Status::findings_if(self.runs.iter().any(|r| r.crash.is_some()))
         }
     }
 
@@ -136,7 +146,7 @@ pub fn segv(opts: &Options) -> anyhow::Result<Outcome> {
     type Case = (String, Vec<OsString>, Vec<(String, OsString)>);
     let mut cases: Vec<Case> = Vec::new();
     let mut skipped = Vec::new();
-    let root = if opts.command.is_empty() {
+    let default_root = if opts.command.is_empty() {
         let ex = place.example(&python)?;
         let env = vec![(
             example::DIR_ENV.to_string(),
@@ -201,6 +211,7 @@ pub fn segv(opts: &Options) -> anyhow::Result<Outcome> {
         ));
         std::env::current_dir().context("no current directory")?
     };
+    let root = opts.root.clone().unwrap_or(default_root);
 
     let bt_demangle = tools::bin("bt-demangle")?;
     let ptrace_fix = tools::bin("ptrace-fix")?;
@@ -255,8 +266,7 @@ pub fn segv(opts: &Options) -> anyhow::Result<Outcome> {
             .read()
             .context("bt-demangle --format text")?;
         std::fs::write(dir.join(format!("{name}.txt")), format!("{text}\n"))?;
-        let records = tools::read_jsonl(&jsonl)?;
-        let crash = tools::last_of(&records, "crash").cloned();
+        let crash = records::read::<BtDemangle>(&jsonl)?.records.pop();
 
         let refused = ptrace_refused(&sh, &place, &ptrace_fix, &gdb_log, &dir, &name)?;
         let stop = refused.is_some();
@@ -299,10 +309,7 @@ fn ptrace_refused(
         .context("ptrace-fix")?;
     let path = dir.join(format!("{name}.ptrace.jsonl"));
     std::fs::write(&path, format!("{found}\n"))?;
-    let records = tools::read_jsonl(&path)?;
-    let blocking = tools::last_of(&records, "summary")
-        .and_then(|s| s["blocking"].as_u64())
-        .unwrap_or(0);
+    let blocking = records::read::<PtraceFix>(&path)?.summary.blocking;
     if blocking == 0 {
         return Ok(None);
     }
@@ -342,7 +349,7 @@ pub fn report(o: &Outcome) -> String {
             (Some(_), _) => "gdb could not trace it (see ptrace-fix above)".to_string(),
             (None, Some(crash)) => format!(
                 "{} in {}{}, signature {}",
-                crash["signal"].as_str().unwrap_or("crash"),
+                crash.signal.as_deref().unwrap_or("crash"),
                 r.top_function().unwrap_or("?"),
                 match r.project_function() {
                     Some(f) if Some(f) != r.top_function() => format!(" (project: {f})"),
@@ -366,61 +373,19 @@ pub fn report(o: &Outcome) -> String {
 }
 
 /// `cargo xtask segv`.
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    let mut opts = Options::default();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        if opts.place.parse(arg, &mut it)? {
-            continue;
-        }
-        match arg.as_str() {
-            "--python" => {
-                opts.python = Some(
-                    it.next()
-                        .ok_or_else(|| UsageError("--python needs a PATH".into()))?
-                        .into(),
-                )
-            }
-            "--gdb" => {
-                opts.gdb = it
-                    .next()
-                    .ok_or_else(|| UsageError("--gdb needs a PATH".into()))?
-                    .into()
-            }
-            "--" => {
-                opts.command = it.by_ref().cloned().collect();
-                if opts.command.is_empty() {
-                    return Err(UsageError("`--` needs a command after it".into()).into());
-                }
-                break;
-            }
-            "-h" | "--help" => {
-                println!("{HELP}\n\n{}", place::RULE);
-                return Ok(ExitCode::SUCCESS);
-            }
-            other => return Err(UsageError(format!("unexpected argument `{other}`")).into()),
-        }
-    }
+pub fn run(flags: flags::Segv) -> anyhow::Result<Status> {
+    let opts = Options {
+        place: flags.place,
+        python: flags.python.path,
+        root: flags.root.dir,
+        gdb: flags.gdb,
+        command: flags.command.argv,
+        ..Options::default()
+    };
     let o = segv(&opts)?;
-    print!("{}", report(&o));
-    if o.status() == 2 {
-        bail!("gdb was refused ptrace: see ptrace-fix's diagnosis above");
+    tools::print(&report(&o))?;
+    if o.status() == Status::CouldNotRun {
+        eprintln!("xtask segv: gdb was refused ptrace: see ptrace-fix's diagnosis above");
     }
-    Ok(tools::exit(o.status()))
+    Ok(o.status())
 }
-
-/// Help text of the task.
-pub const HELP: &str = "\
-usage: cargo xtask segv [--host | --image TAG] [--python PATH] [--gdb PATH] [-- CMD ARGS...]
-
-Runs CMD under `gdb -batch -ex run -ex bt`, keeps gdb's output, and pipes it through
-`bt-demangle`: JSON lines (frames, the crash with its signal and signature) and the readable
-report (names demangled and simplified, interpreter frames folded, project frames marked;
-the project is the current directory). When gdb's output shows ptrace refused, `ptrace-fix`
-explains why and how to allow it. Default: the bundled example's crash_null (SIGSEGV in
-dbgpipe_store) and the C++ example's crash_map (inside std::unordered_map), on the debug
-interpreter (or --python); crash_map is left out, with a line saying why, without a C++
-compiler. Inside the image gdb runs with run-in-image --ptrace. --gdb: another debugger
-binary (default: gdb).
-Leaves target/dbgpipe/segv/<name>.{gdb.txt,jsonl,txt,ptrace.jsonl}.
-Exit status: 0 no crash, 1 a crash, 2 the recipe could not run (gdb refused included).";

@@ -1,4 +1,5 @@
-//! `cargo xtask suppressions [--python PATH]... [-- CMD…]`: the baseline suppression files.
+//! `cargo xtask suppressions [--python PATH]... [--root DIR] [-- CMD…]`: the baseline
+//! suppression files.
 //!
 //! Runs the bare interpreter's side of the example (`run.py clean`: startup, imports, a clean
 //! call, shutdown) under Memcheck, and keeps what is *not* the project's as a generated
@@ -8,13 +9,13 @@
 //! `vg-filter --gen-suppressions`).
 
 use anyhow::Context;
-use std::path::PathBuf;
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
 
 use crate::example::{self, repo_root};
+use crate::flags;
 use crate::memcheck::{self, Options};
 use crate::tools;
-use crate::UsageError;
+use crate::Status;
 
 /// The interpreters a baseline is made for by default: the debug build and the release
 /// build, where installed.
@@ -27,8 +28,14 @@ pub fn default_pythons() -> Vec<PathBuf> {
     v
 }
 
-/// Makes `suppressions/<name>.supp` for one interpreter; returns its path and entry count.
-pub fn generate(python: &PathBuf, command: &[String]) -> anyhow::Result<(PathBuf, usize)> {
+/// Makes `suppressions/<name>.supp` for one interpreter from a run of `command` (empty: the
+/// example's clean entry point), leaving out the records of the project under `root`
+/// (default: as memcheck's); returns its path and entry count.
+pub fn generate(
+    python: &Path,
+    command: &[String],
+    root: Option<&Path>,
+) -> anyhow::Result<(PathBuf, usize)> {
     let name = python
         .file_name()
         .context("interpreter path has no file name")?
@@ -39,7 +46,7 @@ pub fn generate(python: &PathBuf, command: &[String]) -> anyhow::Result<(PathBuf
         .join(format!("{name}.supp"));
     let body = tools::task_dir("suppressions")?.join(format!("{name}.supp"));
     let o = memcheck::memcheck(&Options {
-        python: Some(python.clone()),
+        python: Some(python.to_path_buf()),
         // Generate from the unsuppressed run: the old file must not hide what it should cover.
         suppressions: Some(Vec::new()),
         command: command.to_vec(),
@@ -49,7 +56,7 @@ pub fn generate(python: &PathBuf, command: &[String]) -> anyhow::Result<(PathBuf
             format!("--gen-suppressions={}", body.display()),
             format!("--supp-name={name}"),
         ],
-        root: None,
+        root: root.map(Path::to_path_buf),
         // The baseline is this machine's interpreter's: never another one's in an image.
         place: crate::place::PlaceOpts {
             host: true,
@@ -80,7 +87,7 @@ pub fn generate(python: &PathBuf, command: &[String]) -> anyhow::Result<(PathBuf
          # --show-leak-kinds=all on `{workload}`, then vg-filter --project --gen-suppressions.\n\
          # They cover what the interpreter reports on its own ({} of {} records), and none of\n\
          # the project's. Regenerate after the interpreter or valgrind is upgraded.\n{generated}",
-        o.summary["not_project"], o.summary["records"]
+        o.summary.not_project, o.summary.records
     );
     std::fs::create_dir_all(dest.parent().unwrap_or(&repo_root()))?;
     std::fs::write(&dest, text).with_context(|| format!("cannot write {}", dest.display()))?;
@@ -88,27 +95,8 @@ pub fn generate(python: &PathBuf, command: &[String]) -> anyhow::Result<(PathBuf
 }
 
 /// `cargo xtask suppressions`.
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    let mut pythons = Vec::new();
-    let mut command = Vec::new();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--python" => pythons.push(PathBuf::from(
-                it.next()
-                    .ok_or_else(|| UsageError("--python needs a PATH".into()))?,
-            )),
-            "--" => {
-                command = it.by_ref().cloned().collect();
-                break;
-            }
-            "-h" | "--help" => {
-                println!("{HELP}");
-                return Ok(ExitCode::SUCCESS);
-            }
-            other => return Err(UsageError(format!("unexpected argument `{other}`")).into()),
-        }
-    }
+pub fn run(flags: flags::Suppressions) -> anyhow::Result<Status> {
+    let mut pythons = flags.pythons.paths;
     if pythons.is_empty() {
         pythons = default_pythons();
     }
@@ -116,21 +104,12 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no python3.11-dbg or python3.11 found: apt-get install python3.11-dbg");
     }
     for python in &pythons {
-        let (path, entries) = generate(python, &command)?;
+        let (path, entries) = generate(python, &flags.command.argv, flags.root.dir.as_deref())?;
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        println!(
-            "suppressions: {} ({entries} entries, {size} bytes)",
+        tools::print(&format!(
+            "suppressions: {} ({entries} entries, {size} bytes)\n",
             path.display()
-        );
+        ))?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Status::Clean)
 }
-
-/// Help text of the task.
-pub const HELP: &str = "\
-usage: cargo xtask suppressions [--python PATH]... [-- CMD ARGS...]
-
-Runs the interpreter (default: python3.11-dbg and /usr/bin/python3.11) on the example's clean
-entry point, or on CMD, under Memcheck and writes the records that are not the project's as
-suppressions/<interpreter>.supp (vg-filter --gen-suppressions), which `cargo xtask memcheck`
-applies for that interpreter.";

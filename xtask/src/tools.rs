@@ -123,34 +123,6 @@ pub fn files_starting(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     v
 }
 
-/// Reads a tool's JSON lines: one value per non-empty line, an error naming the file and line
-/// for anything else.
-pub fn read_jsonl(path: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| {
-            serde_json::from_str(line)
-                .with_context(|| format!("{}:{}: not a JSON line", path.display(), i + 1))
-        })
-        .collect()
-}
-
-/// The last record of `records` whose `type` is `kind`.
-pub fn last_of<'a>(records: &'a [serde_json::Value], kind: &str) -> Option<&'a serde_json::Value> {
-    records.iter().rev().find(|r| r["type"] == kind)
-}
-
-/// The records of `records` whose `type` is `kind`.
-pub fn all_of<'a>(
-    records: &'a [serde_json::Value],
-    kind: &'a str,
-) -> impl Iterator<Item = &'a serde_json::Value> + 'a {
-    records.iter().filter(move |r| r["type"] == kind)
-}
-
 /// A process's exit code, or 128 + the signal that ended it (as a shell reports it).
 pub fn code_of(status: &ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
@@ -173,9 +145,24 @@ pub fn check_ran(what: &str, in_image: bool, status: &ExitStatus) -> anyhow::Res
     Ok(())
 }
 
-/// The process exit status for a task's result: 0 clean, 1 findings, 2 could not run.
-pub fn exit(code: i32) -> std::process::ExitCode {
-    std::process::ExitCode::from(code.clamp(0, 255) as u8)
+/// Writes a task's report to stdout. An error (a closed pipe included, which `main` takes
+/// for a reader that had enough) goes back to the caller instead of panicking as `print!`
+/// would.
+pub fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Whether `error` is, or was caused by, writing to a closed pipe.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// This process's stderr as a child's stdout, so that a program's chatter does not mix with

@@ -7,6 +7,8 @@
 //! that a later run would take for a whole one.
 
 use anyhow::{bail, Context};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -60,12 +62,39 @@ fn write_stamp(stamp: &Path, key: &Value, files: &[PathBuf], facts: Value) -> an
         .with_context(|| format!("cannot write {}", stamp.display()))
 }
 
-fn read_facts(stamp: &Path) -> Value {
-    std::fs::read_to_string(stamp)
-        .ok()
-        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        .and_then(|v| v.get("facts").cloned())
-        .unwrap_or(Value::Null)
+/// What making an input counted, as its stamp recorded it: an error naming the stamp when
+/// a fact is missing, rather than a zero in the report.
+fn read_facts<T: DeserializeOwned>(stamp: &Path) -> anyhow::Result<T> {
+    #[derive(Deserialize)]
+    struct Stamp<T> {
+        facts: T,
+    }
+    let text = std::fs::read_to_string(stamp)
+        .with_context(|| format!("cannot read {}", stamp.display()))?;
+    let recorded: Stamp<T> = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not the facts this bench records", stamp.display()))?;
+    Ok(recorded.facts)
+}
+
+/// The facts of a Memcheck input's stamp.
+#[derive(Deserialize)]
+struct MemcheckFacts {
+    replicas: usize,
+}
+
+/// The facts of the symbols' stamp.
+#[derive(Deserialize)]
+struct SymbolFacts {
+    lines: u64,
+    unique: u64,
+    sources: Vec<(String, u64)>,
+}
+
+/// The facts of the gdb log's stamp.
+#[derive(Deserialize)]
+struct GdbFacts {
+    frames: u64,
+    sessions: u64,
 }
 
 /// `gzip -dc` of a corpus file (the xtask has no decompressor of its own).
@@ -312,7 +341,7 @@ fn input_from_stamp(
     text: PathBuf,
     xml_dir: PathBuf,
 ) -> anyhow::Result<MemcheckInput> {
-    let replicas = read_facts(stamp)["replicas"].as_u64().unwrap_or(0) as usize;
+    let replicas = read_facts::<MemcheckFacts>(stamp)?.replicas;
     let text_bytes = std::fs::metadata(&text)?.len();
     let mut xml = Vec::new();
     if xml_dir.is_dir() {
@@ -516,19 +545,12 @@ pub fn symbols(sh: &Shell, dir: &Path, want: u64) -> anyhow::Result<Symbols> {
             json!({ "lines": lines, "unique": unique, "sources": sources }),
         )?;
     }
-    let facts = read_facts(&stamp);
+    let facts: SymbolFacts = read_facts(&stamp)?;
     Ok(Symbols {
         path,
-        lines: facts["lines"].as_u64().unwrap_or(0),
-        unique: facts["unique"].as_u64().unwrap_or(0),
-        sources: facts["sources"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| Some((s[0].as_str()?.to_string(), s[1].as_u64()?)))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        lines: facts.lines,
+        unique: facts.unique,
+        sources: facts.sources,
     })
 }
 
@@ -606,12 +628,12 @@ pub fn gdb_log(dir: &Path, min_frames: u64) -> anyhow::Result<GdbLog> {
             json!({ "frames": frames, "sessions": sessions }),
         )?;
     }
-    let facts = read_facts(&stamp);
+    let facts: GdbFacts = read_facts(&stamp)?;
     Ok(GdbLog {
         bytes: std::fs::metadata(&path)?.len(),
         path,
-        frames: facts["frames"].as_u64().unwrap_or(0),
-        sessions: facts["sessions"].as_u64().unwrap_or(0),
+        frames: facts.frames,
+        sessions: facts.sessions,
     })
 }
 
