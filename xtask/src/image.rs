@@ -3,7 +3,7 @@
 //! Without `--regenerate` it is `dbg-image build` with the same arguments (the record on
 //! stdout, the engine's progress on stderr, the same exit status). With `--regenerate` it
 //! rewrites `docker/Dockerfile.debian` and `docker/Dockerfile.source` from the template in
-//! `dbgpipe_core::image::recipe`, which a test checks they still match; they are never edited by
+//! `dbgpipe_core::image::dockerfile`, which a test checks they still match; they are never edited by
 //! hand.
 
 use anyhow::Context;
