@@ -54,17 +54,20 @@
 //! against the value at the middle point, over the raw series, a leak above 2 %) is
 //! computed alongside for comparison and decides nothing.
 
-use serde::Serialize;
+use crate::Error;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 /// At most this many bins are judged; more points are grouped into medians first.
 pub const MAX_BINS: usize = 1000;
 
 /// Whether a series' values are levels or per-round changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
-    /// A value that persists across rounds: RSS, a peak, an object count.
+    /// A value that persists across rounds: RSS, a peak, an object count. What a series is
+    /// when nothing says.
+    #[default]
     Level,
     /// The change over one round: `References: 2`.
     Delta,
@@ -90,11 +93,16 @@ pub enum Warmup {
 }
 
 impl Warmup {
-    /// Parses `20%`, `0.2` (a fraction) or `500` (points).
-    pub fn parse(text: &str) -> Result<Warmup, String> {
+    /// Parses `20%`, `0.2` (a fraction) or `500` (points). An error names the flag and the
+    /// text as the input.
+    pub fn parse(text: &str) -> Result<Warmup, Error> {
         let t = text.trim();
         let bad = || {
-            format!("--warmup {text:?}: expected a percentage (20%), a fraction below 1 (0.2) or a number of points (500)")
+            Error::at(
+                &format!("--warmup {text:?}"),
+                None,
+                "expected a percentage (20%), a fraction below 1 (0.2) or a number of points (500)",
+            )
         };
         if let Some(p) = t.strip_suffix('%') {
             let v: f64 = p.trim().parse().map_err(|_| bad())?;
@@ -163,7 +171,7 @@ impl Default for Config {
 }
 
 /// The verdict on one series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// It keeps growing: exit status 1.
@@ -956,11 +964,15 @@ mod tests {
 
     #[test]
     fn warmup_specs() {
-        assert_eq!(Warmup::parse("20%"), Ok(Warmup::Fraction(0.2)));
-        assert_eq!(Warmup::parse("0.25"), Ok(Warmup::Fraction(0.25)));
-        assert_eq!(Warmup::parse("0"), Ok(Warmup::Points(0)));
-        assert_eq!(Warmup::parse("500"), Ok(Warmup::Points(500)));
-        assert!(Warmup::parse("1.5").is_err());
+        assert_eq!(Warmup::parse("20%").unwrap(), Warmup::Fraction(0.2));
+        assert_eq!(Warmup::parse("0.25").unwrap(), Warmup::Fraction(0.25));
+        assert_eq!(Warmup::parse("0").unwrap(), Warmup::Points(0));
+        assert_eq!(Warmup::parse("500").unwrap(), Warmup::Points(500));
+        assert_eq!(
+            Warmup::parse("1.5").unwrap_err().to_string(),
+            "--warmup \"1.5\": expected a percentage (20%), a fraction below 1 (0.2) or a \
+             number of points (500)"
+        );
         assert!(Warmup::parse("abc").is_err());
         assert!(Warmup::parse("150%").is_err());
         assert_eq!(Warmup::Fraction(0.2).points(4), 0);
