@@ -355,13 +355,18 @@ struct BaselineIn<'a> {
 }
 
 fn own_json(line: &[u8]) -> Line<'_> {
-    let Ok(head) = serde_json::from_slice::<Head<'_>>(line) else {
+    // JSON is UTF-8, and serde_json does not check the strings it skips: a line with other
+    // bytes in it is no record, and is not passed on into JSON output.
+    let Ok(line) = std::str::from_utf8(line) else {
+        return Line::Other;
+    };
+    let Ok(head) = serde_json::from_str::<Head<'_>>(line) else {
         return Line::Other;
     };
     // Of its own records, one it cannot read is a line it passes over (unmatched), not
     // another tool's record to pass on.
     match head.kind_tag.as_ref() {
-        "round" => match serde_json::from_slice::<RoundIn<'_>>(line) {
+        "round" => match serde_json::from_str::<RoundIn<'_>>(line) {
             Ok(r) if r.value.is_finite() => Line::Value(Parsed {
                 kind: r.kind.or_else(|| known(&r.series).map(|k| k.0)),
                 series: r.series,
@@ -371,7 +376,7 @@ fn own_json(line: &[u8]) -> Line<'_> {
             }),
             _ => Line::Other,
         },
-        "baseline" => match serde_json::from_slice::<BaselineIn<'_>>(line) {
+        "baseline" => match serde_json::from_str::<BaselineIn<'_>>(line) {
             Ok(b) if b.per_round.is_finite() => Line::Baseline(ParsedBaseline {
                 kind: b.kind.or_else(|| known(&b.series).map(|k| k.0)),
                 series: b.series,
@@ -382,7 +387,7 @@ fn own_json(line: &[u8]) -> Line<'_> {
             _ => Line::Other,
         },
         "verdict" => Line::Own,
-        "summary" => match serde_json::from_slice::<SummaryHead<'_>>(line) {
+        "summary" => match serde_json::from_str::<SummaryHead<'_>>(line) {
             Ok(SummaryHead { tool: Some(t) }) if t == TOOL => Line::Own,
             _ => Line::Foreign,
         },
@@ -487,6 +492,10 @@ mod tests {
             br#"{"type":"round","series":"x","value":"3"}"#,
             br#"{"type":"baseline","series":"x"}"#,
             br#"{"type":"error"} trailing"#,
+            // Found by the `rounds` fuzz target: bytes that are not UTF-8 in a string were
+            // passed on, and the JSON output was no longer UTF-8.
+            b"{\"type\":\"summary\",\"tool\":\"v\x9c-filter\"}",
+            b"{\"type\":\"error\",\"what\":\"\xff\"}",
         ] {
             assert_eq!(parse_line(noise, &[]), Line::Other, "{noise:?}");
         }

@@ -238,8 +238,8 @@ impl CsvRow for Record {
             Record::Round(r) => CsvLine::Row(vec![
                 r.round.to_string(),
                 r.series.clone(),
-                r.value.to_string(),
-                r.net_value.to_string(),
+                number(r.value),
+                number(r.net_value),
             ]),
             // The verdict line says the baseline and where it came from.
             Record::Baseline(_) => CsvLine::Skip,
@@ -247,6 +247,16 @@ impl CsvRow for Record {
             Record::Summary(s) => CsvLine::Note(format!("{TOOL}: {}", words::summary_line(s))),
         }
     }
+}
+
+/// A value as CSV shows it: the shortest decimal that reads back to the same `f64`
+/// (`41.9453125`, `3`, `0.0001`), written into a string sized for it at once rather than
+/// grown (most values of a run pass through here).
+fn number(v: f64) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(24);
+    let _ = write!(s, "{v}");
+    s
 }
 
 #[cfg(test)]
