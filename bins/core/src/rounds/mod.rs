@@ -3,9 +3,10 @@
 //! - [`lines`]: the line formats that carry the values (leak-test scripts' lines,
 //!   `--pattern`s, and rss-rounds' own CSV and JSON lines read back);
 //! - [`filter`]: lines in, series kept, records out; [`series`]: one series as kept;
-//! - [`records`]: the records (the wire format); [`print`]: the printers; [`words`]: the
+//! - [`records`]: the records (the wire format); [`print`](mod@print): the printers; [`words`]: the
 //!   verdicts and the summary in words;
-//! - [`trend`]: the statistics that decide whether a series grows; [`plot`]: pictures of it;
+//! - [`trend`]: the rules that decide whether a series grows (on the rank-based statistics
+//!   of `stats.rs`); [`plot`]: pictures of it;
 //! - [`harness`]: the Python harness that runs a workload in rounds (`rss-rounds run`);
 //!   [`watch`] and [`memory`]: sampling a process tree's memory from outside
 //!   (`rss-rounds watch`).
@@ -18,6 +19,7 @@ pub mod plot;
 pub mod print;
 pub mod records;
 pub mod series;
+mod stats;
 pub mod trend;
 pub mod watch;
 pub mod words;
