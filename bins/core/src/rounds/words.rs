@@ -168,6 +168,9 @@ pub fn summary_line(s: &Summary) -> String {
         if s.long_lines > 0 {
             line.push_str(&format!(", {} cut at 1 MiB", s.long_lines));
         }
+        if s.own_lines > 0 {
+            line.push_str(&format!(", {} from its own report", s.own_lines));
+        }
         if s.foreign_records > 0 {
             line.push_str(&format!(
                 ", {} records of other tools passed over",
@@ -257,18 +260,19 @@ mod tests {
     #[test]
     fn the_summary_counts_what_was_passed_over() {
         let s = Summary {
-            lines: 10,
+            lines: 13,
             values: 7,
             unmatched: 1,
+            own_lines: 3,
             foreign_records: 2,
             dropped_values: 3,
             ..Summary::default()
         };
         assert_eq!(
             summary_line(&s),
-            "insufficient: 0 of 0 series leaking; 7 values from 10 lines (1 unmatched, 2 \
-             records of other tools passed over); 3 values dropped over the caps (1000 series, \
-             8000000 points)"
+            "insufficient: 0 of 0 series leaking; 7 values from 13 lines (1 unmatched, 3 from \
+             its own report, 2 records of other tools passed over); 3 values dropped over the \
+             caps (1000 series, 8000000 points)"
         );
     }
 }
