@@ -67,9 +67,9 @@ OUTPUT (schema 2; SCHEMA.md has every key):
 LIMITS (memory stays bounded whatever the input; the summary counts each cut):
   lines over 1 MiB are cut and counted (long_lines, also unmatched); at most 1000 series with
   names of up to 256 bytes and 8,000,000 points in all are kept (128 MB); values past these
-  are neither written nor judged (dropped_values). lines = values + unmatched + own_lines +
-  foreign_records (own_lines: rss-rounds' own header and records read back; foreign_records:
-  records of other tools).
+  are neither written nor judged (dropped_values). Reading inputs, lines = values +
+  unmatched + own_lines + foreign_records (own_lines: rss-rounds' own header and records read
+  back; foreign_records: records of other tools).
 
 EXAMPLES:
   python3.11 scripts/leak_test.py --iterations 100000 | rss-rounds --format text

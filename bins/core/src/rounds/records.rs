@@ -153,8 +153,9 @@ pub struct CommandStatus {
     pub signal: Option<i32>,
 }
 
-/// The closing record. Its line counts add up:
-/// `lines = values + unmatched + own_lines + foreign_records`.
+/// The closing record. Reading inputs, its line counts add up:
+/// `lines = values + unmatched + own_lines + foreign_records` (under `run` and `watch`, the
+/// values measured come from no line).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// `rss-rounds`.
