@@ -4,16 +4,17 @@
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use dbgpipe_core::cli::{self, Outcome};
-use dbgpipe_core::output::Sink;
-use dbgpipe_core::rounds::filter::{self, Baseline, Filter, Format, Options};
+use dbgpipe_core::output::Format;
+use dbgpipe_core::rounds::filter::{self, Baseline, Filter, Options};
 use dbgpipe_core::rounds::harness::{self, RunOptions, Target};
 use dbgpipe_core::rounds::lines::{Pattern, MAX_RSS, REFERENCES};
 use dbgpipe_core::rounds::plot;
+use dbgpipe_core::rounds::print;
 use dbgpipe_core::rounds::trend::{Config, Kind, Warmup};
 use dbgpipe_core::rounds::watch::{self, WatchOptions};
 use dbgpipe_core::Error;
 use std::ffi::OsString;
-use std::io;
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -23,9 +24,12 @@ INPUT (rss-rounds [LOG...]):
   Round 250 Max RSS: 41.9453125   series max_rss_mib, a level (MiB; ru_maxrss / 1024 on Linux)
   References: 2                   series references, a per-round delta of sys.gettotalrefcount()
   anything --pattern REGEX matches, with named groups value (required), round and series;
-  rss-rounds' own CSV rows and jsonl round records (so a saved report can be a --baseline).
-  Other lines are counted (unmatched) and passed over. A line without a round number takes
-  the next number of its series.
+  rss-rounds' own CSV rows and JSON lines (so a saved report can be judged again, converted
+  to another format, or be a --baseline; its baseline records set the series' baselines).
+  Other lines are counted (unmatched) and passed over; records of other tools are passed on
+  in jsonl. A line without a round number takes the next number of its series. An input in
+  which no line is recognised gets a one-line hint on stderr; an executable or binary data
+  is refused.
 
 THE VERDICT, per series (the rules in full: `cargo doc`, dbgpipe_core::rounds::trend):
   The series is judged as a net level: a delta series as the running sum of (delta - baseline),
@@ -47,29 +51,32 @@ THE VERDICT, per series (the rules in full: `cargo doc`, dbgpipe_core::rounds::t
   Leak when 4-7 hold; insufficient below --min-points (10) judged points. The legacy
   half-point percentage (middle point to last, raw, leak above 2%) is shown, not used.
 
-OUTPUT (schema 1):
+OUTPUT (schema 2; SCHEMA.md has every key):
   csv (default): round,series,value,net_value per value; verdict lines and the summary line
     on stderr.
   jsonl: {\"type\":\"round\",\"series\":\"refs\",\"round\":12,\"value\":5.0,\"net_value\":0.0,\"kind\":\"delta\",
-    \"unit\":\"refs\"} per value, {\"type\":\"baseline\",…} when the harness sets one, then one
+    \"unit\":\"refs\"} per value; {\"type\":\"baseline\",\"series\":…,\"kind\":…,\"unit\":…,\"per_round\":…,
+    \"source\":…} before a series' first value when it has a baseline; then one
     {\"type\":\"verdict\",\"series\":…,\"verdict\":\"leak\"|\"no_leak\"|\"insufficient\",\"reason\":…,
     \"statement\":…,\"growth_per_round\":…,\"growth_per_1000\":…,\"ci_low\":…,\"ci_high\":…,
     \"p_value\":…,\"legacy_half_pct\":…,…} per series and
-    {\"type\":\"summary\",\"tool\":\"rss-rounds\",\"schema\":1,\"verdict\":…,\"series\":…,\"leaks\":…,…}.
+    {\"type\":\"summary\",\"tool\":\"rss-rounds\",\"schema\":2,\"verdict\":…,\"series\":…,\"leaks\":…,…}.
   text: the verdicts for a person.
   --plot FILE.svg|FILE.png draws each series (net level, warm-up shaded, fitted line).
 
 LIMITS (memory stays bounded whatever the input; the summary counts each cut):
   lines over 1 MiB are cut and counted (long_lines, also unmatched); at most 1000 series with
   names of up to 256 bytes and 8,000,000 points in all are kept (128 MB); values past these
-  are neither written nor judged (dropped_values). lines = values + unmatched + own_lines
-  (own_lines: rss-rounds' own header and records read back).
+  are neither written nor judged (dropped_values). Reading inputs, lines = values +
+  unmatched + own_lines + foreign_records (own_lines: rss-rounds' own header and records read
+  back; foreign_records: records of other tools).
 
 EXAMPLES:
   python3.11 scripts/leak_test.py --iterations 100000 | rss-rounds --format text
   rss-rounds --refs --baseline 2 < refs.log
   rss-rounds --refs --baseline clean.log leaky.log
   rss-rounds --pattern 'iter (?P<round>\\d+) heap=(?P<value>[0-9.]+)' --unit MiB heap.log
+  rss-rounds --format jsonl rounds.log > rounds.jsonl; rss-rounds --format text rounds.jsonl
   rss-rounds run --rounds 2000 mymod.tests:roundtrip
   rss-rounds run --script workload.py --format text --plot rounds.svg
   rss-rounds watch --format text -- python3.11 scripts/leak_test.py
@@ -77,7 +84,7 @@ EXAMPLES:
 EXIT STATUS:
   0  no series leaks (series with too few points do not count, unless --strict)
   1  a series leaks (or, with --strict, has too few points, or there is no series)
-  2  bad usage, an unreadable input, or a run/watch command that could not be run
+  2  bad usage, an unreadable or binary input, or a run/watch command that could not be run
   A closed stdout (| head) ends quietly with status 0.";
 
 const WATCH_HELP: &str = "\
@@ -203,8 +210,13 @@ struct RunArgs {
 #[derive(clap::Args, Debug)]
 struct Common {
     /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Csv, global = true)]
-    format: FormatArg,
+    #[arg(
+        long,
+        value_parser = Format::parser(print::FORMATS),
+        default_value = "csv",
+        global = true
+    )]
+    format: Format,
 
     /// Draw the series with their fitted trends into FILE (.svg or .png).
     #[arg(long, value_name = "FILE", global = true)]
@@ -280,13 +292,6 @@ struct Common {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum FormatArg {
-    Csv,
-    Jsonl,
-    Text,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
 enum KindArg {
     Level,
     Delta,
@@ -299,55 +304,66 @@ fn main() -> ExitCode {
 fn run(args: Args) -> anyhow::Result<Outcome> {
     let opts = options(&args.common)?;
     let stdout = io::stdout();
-    let mut filter = Filter::new(opts, Sink::new(stdout.lock(), args.common.line_buffered));
-    let command = match args.command {
+    let mut out = print::printer(args.common.format, stdout.lock(), args.common.line_buffered)?;
+    let mut filter = Filter::new(opts);
+    match args.command {
         None => {
             for input in cli::open_inputs(&args.inputs)? {
-                filter.read(&input.name, input.reader)?;
+                filter.read(&input.name, input.reader, out.as_mut())?;
+                if let Some(hint) = filter.unrecognised() {
+                    // A hint, not an error: a closed stderr must not end the run.
+                    let _ = writeln!(io::stderr(), "rss-rounds: {hint}");
+                }
             }
-            None
         }
         Some(Cmd::Watch(w)) => {
-            let marker = regex::bytes::Regex::new(&w.marker).map_err(|e| {
-                anyhow::anyhow!("--marker {:?}: {}", w.marker, one_line(&e.to_string()))
-            })?;
-            let wopts = WatchOptions {
-                command: w.command,
-                interval: Duration::from_millis(w.interval),
-                marker,
-                echo: !w.quiet,
-            };
-            Some(watch::watch(&mut filter, &wopts)?)
+            let status = watch::watch(&mut filter, &watch_options(w)?, out.as_mut())?;
+            filter.set_command(status);
         }
         Some(Cmd::Run(r)) => {
-            let target = match (&r.target, &r.script) {
-                (_, Some(script)) => Target::Script(script.clone()),
-                (Some(t), None) => harness::parse_target(t).map_err(anyhow::Error::msg)?,
-                (None, None) => bail!("run: give MODULE:FUNCTION or --script FILE"),
-            };
-            let python = r.python.clone().unwrap_or_else(harness::default_python);
-            if !harness::python_exists(&python) {
-                bail!(
-                    "no Python interpreter {}: install python3.11-dbg or pass --python PATH",
-                    python.display()
-                );
-            }
-            let ropts = RunOptions {
-                python,
-                target,
-                rounds: r.rounds,
-                calls: r.calls,
-                warmup_calls: r.warmup_calls,
-                noise_rounds: r.noise_rounds.unwrap_or(r.rounds),
-            };
-            Some(harness::run(&mut filter, &ropts)?)
+            let status = harness::run(&mut filter, &run_options(&r)?, out.as_mut())?;
+            filter.set_command(status);
         }
-    };
-    let report = filter.finish(command, &mut io::stderr())?;
-    Ok(if report.findings {
+    }
+    let summary = filter.finish(out.as_mut())?;
+    Ok(if summary.findings(args.common.strict) {
         Outcome::Findings
     } else {
         Outcome::Clean
+    })
+}
+
+fn watch_options(w: WatchArgs) -> anyhow::Result<WatchOptions> {
+    let marker = regex::bytes::Regex::new(&w.marker)
+        .map_err(|e| anyhow::anyhow!("--marker {:?}: {}", w.marker, one_line(&e.to_string())))?;
+    Ok(WatchOptions {
+        command: w.command,
+        interval: Duration::from_millis(w.interval),
+        marker,
+        echo: !w.quiet,
+    })
+}
+
+fn run_options(r: &RunArgs) -> anyhow::Result<RunOptions> {
+    let target = match (&r.target, &r.script) {
+        (_, Some(script)) => Target::Script(script.clone()),
+        (Some(t), None) => harness::parse_target(t)?,
+        (None, None) => bail!("run: give MODULE:FUNCTION or --script FILE"),
+    };
+    let python = r.python.clone().unwrap_or_else(harness::default_python);
+    if !harness::python_exists(&python) {
+        bail!(
+            "no Python interpreter {}: install python3.11-dbg or pass --python PATH",
+            python.display()
+        );
+    }
+    Ok(RunOptions {
+        python,
+        target,
+        rounds: r.rounds,
+        calls: r.calls,
+        warmup_calls: r.warmup_calls,
+        noise_rounds: r.noise_rounds.unwrap_or(r.rounds),
     })
 }
 
@@ -357,7 +373,7 @@ fn one_line(s: &str) -> String {
 
 /// The filter's options from the flags; every mistake is a one-line usage error.
 fn options(c: &Common) -> anyhow::Result<Options> {
-    let warmup = Warmup::parse(&c.warmup).map_err(anyhow::Error::msg)?;
+    let warmup = Warmup::parse(&c.warmup)?;
     if !(c.alpha > 0.0 && c.alpha < 0.5) {
         bail!("--alpha {}: must be between 0 and 0.5", c.alpha);
     }
@@ -381,7 +397,7 @@ fn options(c: &Common) -> anyhow::Result<Options> {
         }
     }
     if let Some(p) = &c.plot {
-        plot::kind_of(p).map_err(anyhow::Error::msg)?;
+        plot::kind_of(p)?;
     }
     let trend = Config {
         warmup,
@@ -408,8 +424,7 @@ fn options(c: &Common) -> anyhow::Result<Options> {
             };
             Pattern::new(re, &name, kind, c.unit.as_deref())
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(anyhow::Error::msg)?;
+        .collect::<Result<Vec<_>, _>>()?;
     let mut select = c.series.clone();
     if c.refs {
         select.extend([REFERENCES.to_string(), "refs".to_string()]);
@@ -422,16 +437,10 @@ fn options(c: &Common) -> anyhow::Result<Options> {
         baselines.extend(baseline(b, &patterns, &trend)?);
     }
     Ok(Options {
-        format: match c.format {
-            FormatArg::Csv => Format::Csv,
-            FormatArg::Jsonl => Format::Jsonl,
-            FormatArg::Text => Format::Text,
-        },
         patterns,
         select,
         baselines,
         trend,
-        strict: c.strict,
         plot: c.plot.clone(),
     })
 }

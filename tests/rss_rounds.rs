@@ -12,6 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 const RSS_ROUNDS: &str = env!("CARGO_BIN_EXE_rss-rounds");
+const VG_FILTER: &str = env!("CARGO_BIN_EXE_vg-filter");
 
 fn tmp() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rss_rounds");
@@ -165,6 +166,11 @@ fn the_harness_passes_clean_although_its_raw_reference_deltas_are_not_zero() {
         assert_eq!(v["verdict"], "no_leak", "{v}");
     }
     assert_eq!(summary(&recs)["verdict"], "no_leak");
+    // The saved report, read back without the harness, is judged the same: the baseline
+    // records carry the harness's noise.
+    let again = rss_rounds(&["--format", "jsonl"], Some(&out.stdout), &[]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_same_records(&recs, &records(&again));
 }
 
 #[test]
@@ -665,7 +671,7 @@ fn text_and_plots_for_a_person() {
 fn empty_and_garbage_input_give_a_summary() {
     for input in [
         &b""[..],
-        b"garbage\n\x00\x01\x02\nRound x\n",
+        b"garbage\n\x01\x02 stray controls\nRound x\n",
         b"\xff\xfe\xfd\nReferences: \xff\n",
     ] {
         let out = rss_rounds(&["--format", "jsonl"], Some(input), &[]);
@@ -676,6 +682,176 @@ fn empty_and_garbage_input_give_a_summary() {
     }
     let strict = rss_rounds(&["--strict"], Some(b""), &[]);
     assert_eq!(strict.status.code(), Some(1));
+}
+
+#[test]
+fn executables_and_binary_data_are_refused_naming_them() {
+    let out = rss_rounds(&[RSS_ROUNDS], None, &[]);
+    assert_one_line_error(
+        &out,
+        &format!("{RSS_ROUNDS}: is an executable or shared object, not a log of rounds"),
+    );
+    let out = rss_rounds(&[], Some(b"garbage\n\x00\x01\x02\nRound x\n"), &[]);
+    assert_one_line_error(&out, "<stdin>: is binary data, not a log");
+    assert!(out.stdout.is_empty());
+    let out = rss_rounds(&["--baseline", RSS_ROUNDS], Some(b""), &[]);
+    assert_one_line_error(&out, "is an executable or shared object");
+}
+
+#[test]
+fn an_input_without_a_round_line_gets_a_hint() {
+    let log = b"iteration 1: rss 41.5 MiB\niteration 2: rss 41.6 MiB\n";
+    let out = rss_rounds(&["--format", "jsonl"], Some(log), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "rss-rounds: <stdin>: none of its 2 lines is a round line; expected `Round N Max RSS: \
+         X`, `References: N` or a line a --pattern matches, and the first was \"iteration 1: \
+         rss 41.5 MiB\"\n"
+    );
+    let recs = records(&out);
+    assert_eq!(summary(&recs)["unmatched"], 2);
+    // With the pattern it needs, no hint, and values.
+    let out = rss_rounds(&["--pattern", r"rss (?P<value>\S+) MiB"], Some(log), &[]);
+    assert!(!stderr(&out).contains("round line"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("2 values from 2 lines"),
+        "{}",
+        stderr(&out)
+    );
+    // Empty input and blank lines are not worth a hint.
+    let out = rss_rounds(&[], Some(b"\n\n"), &[]);
+    assert!(!stderr(&out).contains("round line"), "{}", stderr(&out));
+}
+
+/// Records equal but for the summary, which counts the lines read.
+fn assert_same_records(first: &[Value], again: &[Value]) {
+    let body = |r: &[Value]| r[..r.len() - 1].to_vec();
+    assert_eq!(body(first), body(again));
+    let (a, b) = (summary(first), summary(again));
+    for key in ["verdict", "series", "leaks", "insufficient", "values"] {
+        assert_eq!(a[key], b[key], "{key}");
+    }
+}
+
+#[test]
+fn its_own_json_lines_read_back_to_the_same_verdicts() {
+    let mut log = String::from_utf8(refs_log(3, Some(25))).unwrap();
+    log.push_str(
+        &String::from_utf8(level_log(3, |i, r| 40.0 + r.gauss(0.5) + 0.01 * i as f64)).unwrap(),
+    );
+    let flags = [
+        "--baseline",
+        "2",
+        "--pattern",
+        RSS_PATTERN,
+        "--kind",
+        "level",
+        "--unit",
+        "MiB",
+    ];
+    let first = rss_rounds(
+        &[&["--format", "jsonl"][..], &flags].concat(),
+        Some(log.as_bytes()),
+        &[],
+    );
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    let recs = records(&first);
+    assert_eq!(verdict(&recs, "references")["verdict"], "leak");
+    assert_eq!(
+        verdict(&recs, "references")["baseline_source"],
+        "--baseline"
+    );
+    assert_eq!(verdict(&recs, "pattern")["verdict"], "leak");
+    // `rss-rounds --format jsonl X | rss-rounds --format jsonl`: no flags needed again.
+    let again = rss_rounds(&["--format", "jsonl"], Some(&first.stdout), &[]);
+    assert_eq!(again.status.code(), Some(1), "{}", stderr(&again));
+    assert!(stderr(&again).is_empty(), "{}", stderr(&again));
+    let again_recs = records(&again);
+    assert_same_records(&recs, &again_recs);
+    assert_eq!(
+        summary(&again_recs)["own_lines"],
+        1 + 2 + 1,
+        "a baseline, verdicts, a summary"
+    );
+    // ...and converted to text without rerunning, as the run itself words it.
+    let text = rss_rounds(
+        &[&["--format", "text"][..], &flags].concat(),
+        Some(log.as_bytes()),
+        &[],
+    );
+    let saved = tmp().join("rounds.jsonl");
+    std::fs::write(&saved, &first.stdout).unwrap();
+    let converted = rss_rounds(&["--format", "text", saved.to_str().unwrap()], None, &[]);
+    let verdicts = |o: &Output| {
+        let t = String::from_utf8(o.stdout.clone()).unwrap();
+        t.lines()
+            .take_while(|l| !l.starts_with("leak:"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(verdicts(&converted), verdicts(&text));
+    assert!(verdicts(&text).len() >= 10, "{:?}", verdicts(&text));
+}
+
+#[test]
+fn other_tools_records_are_passed_on_in_json_lines_and_counted_elsewhere() {
+    let vg = Command::new(VG_FILTER)
+        .args(["--format", "jsonl"])
+        .arg(
+            xtask::example::repo_root()
+                .join("tests/data/memcheck-logs/py311-leaky-pymalloc-supp.log"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(
+        vg.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&vg.stderr)
+    );
+    let theirs: Vec<&[u8]> = vg
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert!(theirs.len() >= 2);
+    let mut input = vg.stdout.clone();
+    input.extend("References: 2\n".repeat(20).bytes());
+    input.extend_from_slice(br#"{"type":"wholly_unknown","n":1}"#);
+    input.push(b'\n');
+
+    let out = rss_rounds(&["--format", "jsonl"], Some(&input), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let lines: Vec<&[u8]> = out
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    // vg-filter's records, byte for byte, in their place, then rss-rounds' own.
+    assert_eq!(&lines[..theirs.len()], &theirs[..]);
+    assert!(lines.contains(&&br#"{"type":"wholly_unknown","n":1}"#[..]));
+    let recs = records(&out);
+    let s = summary(&recs);
+    assert_eq!(s["foreign_records"], theirs.len() as u64 + 1, "{s}");
+    assert_eq!(s["unmatched"], 0, "{s}");
+    assert_eq!(s["values"], 20);
+
+    // CSV and text have no place for them: counted, and said.
+    let csv = rss_rounds(&[], Some(&input), &[]);
+    let text = String::from_utf8(csv.stdout.clone()).unwrap();
+    assert!(
+        !text.contains("vg-filter") && !text.contains("wholly_unknown"),
+        "{text}"
+    );
+    let note = format!("{} records of other tools passed over", theirs.len() + 1);
+    assert!(stderr(&csv).contains(&note), "{}", stderr(&csv));
+    let text = rss_rounds(&["--format", "text"], Some(&input), &[]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains(&note));
+    assert!(
+        !stderr(&text).contains("round line"),
+        "no hint: the input had round lines"
+    );
 }
 
 #[test]

@@ -5,7 +5,8 @@
 
 use dbgpipe_core::backtrace::gdb::{self, Event};
 use dbgpipe_core::backtrace::simplify::{self, bare_name, simplify};
-use dbgpipe_core::output::Sink;
+use dbgpipe_core::input;
+use dbgpipe_core::output::{Csv, Sink};
 use dbgpipe_core::rounds::filter::{Filter, Options};
 use dbgpipe_core::rounds::lines::{self, Line};
 use proptest::prelude::*;
@@ -373,7 +374,10 @@ fn round_line() -> impl Strategy<Value = Vec<u8>> {
         )
         .into_bytes()),
         Just(br#"{"type":"verdict","series":"refs"}"#.to_vec()),
-        Just(br#"{"type":"summary","tool":"rss-rounds","schema":1}"#.to_vec()),
+        Just(br#"{"type":"baseline","series":"refs","per_round":1.5}"#.to_vec()),
+        Just(br#"{"type":"summary","tool":"rss-rounds","schema":2}"#.to_vec()),
+        Just(br#"{"type":"error","kind":"Leak_DefinitelyLost"}"#.to_vec()),
+        Just(br#"{"type":"summary","tool":"vg-filter","schema":2}"#.to_vec()),
         Just(b"Round 3 Max RSS: nan".to_vec()),
         "[ -~]{0,40}".prop_map(String::into_bytes),
         prop::collection::vec(
@@ -386,28 +390,38 @@ fn round_line() -> impl Strategy<Value = Vec<u8>> {
 proptest! {
     #![proptest_config(config(128))]
 
-    /// Every line is a value, rss-rounds' own record, or counted as unmatched: nothing is
-    /// passed over silently. `lines = values + unmatched + own_lines`, and each value is
-    /// written out once (none is capped at these sizes).
+    /// Every line is a value, rss-rounds' own record, another tool's record, or counted as
+    /// unmatched: nothing is passed over silently. `lines = values + unmatched + own_lines +
+    /// foreign_records`, and each value is written out once (none is capped at these sizes)
+    /// after the CSV header. Input that is binary data is refused, naming it, before a line
+    /// is read.
     #[test]
     fn round_lines_are_conserved(lines in prop::collection::vec(round_line(), 0..60), crlf in any::<bool>()) {
         let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
         let input: Vec<u8> = lines.iter().flat_map(|l| l.iter().chain(eol)).copied().collect();
-        let mut out = Vec::new();
-        let report = {
-            let mut f = Filter::new(Options::default(), Sink::new(&mut out, false));
-            f.read("t", &input[..]).expect("a slice reads");
-            f.finish(None, &mut Vec::new()).expect("a Vec takes writes")
+        let refused = input::Content::of(&input).refuse("t").is_some();
+        let mut rows = Vec::new();
+        let s = {
+            let mut out = Csv::new(Sink::new(&mut rows, false), Box::new(std::io::sink()), false);
+            let mut f = Filter::new(Options::default());
+            match f.read("t", &input[..], &mut out) {
+                Err(e) => {
+                    prop_assert!(refused, "{}", e);
+                    prop_assert!(e.to_string().starts_with("t: is "), "{}", e);
+                    return Ok(());
+                }
+                Ok(()) => prop_assert!(!refused),
+            }
+            f.finish(&mut out).expect("a Vec takes writes")
         };
-        let s = &report.summary;
         prop_assert_eq!(s.lines, lines.len() as u64);
-        prop_assert_eq!(s.lines, s.values + s.unmatched + s.own_lines);
-        let expected_values = lines
-            .iter()
-            .filter(|l| matches!(lines::parse_line(l, &[]), Line::Value(_)))
-            .count() as u64;
-        prop_assert_eq!(s.values, expected_values);
-        let rows = String::from_utf8(out).expect("CSV is UTF-8").lines().count() as u64;
-        prop_assert_eq!(rows, s.values + u64::from(s.values > 0));
+        prop_assert_eq!(s.lines, s.values + s.unmatched + s.own_lines + s.foreign_records);
+        let count = |want: fn(&Line) -> bool| {
+            lines.iter().filter(|l| want(&lines::parse_line(l, &[]))).count() as u64
+        };
+        prop_assert_eq!(s.values, count(|l| matches!(l, Line::Value(_))));
+        prop_assert_eq!(s.foreign_records, count(|l| matches!(l, Line::Foreign)));
+        let rows = String::from_utf8(rows).expect("CSV is UTF-8").lines().count() as u64;
+        prop_assert_eq!(rows, s.values + 1);
     }
 }

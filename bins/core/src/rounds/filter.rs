@@ -1,37 +1,28 @@
 //! `rss-rounds`: rounds of RSS and reference counts in, a leak verdict per series out.
 //!
 //! The filter reads lines ([`crate::rounds::lines`] says which), keeps each series' rounds and
-//! values (16 bytes a point; nothing else grows with the input), writes one output row per
-//! value as it is read, and at the end judges every series with [`crate::rounds::trend`] and
-//! writes the verdicts and a summary.
+//! values ([`Series`]: 16 bytes a point; nothing else grows with the input), hands a
+//! `round` record per value to the printer as it is read, and at the end judges every
+//! series with [`crate::rounds::trend`] and hands over the verdicts and the summary
+//! ([`crate::rounds::records`]). It never knows the output format: that is the printer's
+//! ([`crate::rounds::print`]). [`crate::rounds::watch`] and [`crate::rounds::harness`] feed
+//! the same filter from a command they run.
 //!
 //! Memory is bounded whatever the input: lines are cut at [`MAX_LINE`], at most
 //! [`MAX_SERIES`] series with names of at most [`MAX_NAME`] bytes are kept, and at most
 //! [`MAX_POINTS`] points in all (128 MiB). Values beyond these caps are counted
-//! (`dropped_values`), neither written nor judged. [`crate::rounds::watch`] and [`crate::rounds::harness`] feed the same
-//! filter from a command they run.
-//!
-//! # Output (schema 1)
-//! - `csv` (default): `round,series,value,net_value`, one row per value; the verdicts go to
-//!   stderr, one line per series, then the summary line.
-//! - `jsonl`: `{"type":"round","series":"refs","round":12,"value":5.0,"net_value":0.0,
-//!   "kind":"delta","unit":"refs"}` per value; `{"type":"baseline","series":…,"per_round":…,
-//!   "source":…}` when a baseline is set; then one `{"type":"verdict",…}` per series
-//!   ([`VerdictRecord`]) and `{"type":"summary","tool":"rss-rounds","schema":1,…}`
-//!   ([`Summary`]).
-//! - `text`: the verdicts for a person, then the summary line.
-//!
-//! The net value is what the baseline leaves: a delta less the per-round baseline, a level
-//! less the baseline times the rounds since the series' first point.
+//! (`dropped_values`), neither written nor judged.
 
-use crate::input::{read_line_capped, MAX_LINE};
-use crate::output::{Sink, SCHEMA};
+use crate::input::{read_line_capped, Content, MAX_LINE};
+use crate::output::Printer;
 use crate::rounds::lines::{self, Line, Pattern};
-use crate::rounds::trend::{self, fmt_num, fmt_p, Analysis, Config, Kind, SeriesRef, Verdict};
+use crate::rounds::print::Discard;
+use crate::rounds::records::{CommandStatus, Record, Round, Summary};
+pub use crate::rounds::series::{Baseline, Series};
+use crate::rounds::trend::{self, Analysis, Config, Kind, SeriesRef, Verdict};
 use crate::Error;
-use serde::Serialize;
 use std::collections::HashMap;
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead};
 use std::path::PathBuf;
 
 /// Most series kept; values of further series are dropped and counted. A leak test prints
@@ -48,38 +39,12 @@ pub const MAX_NAME: usize = 256;
 /// bound.
 pub const MAX_POINTS: usize = 8_000_000;
 
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// `round,series,value,net_value` rows; verdicts on stderr.
-    Csv,
-    /// One JSON object per line, closed by a summary.
-    Jsonl,
-    /// A short report for a person.
-    Text,
-}
-
-/// A per-round baseline, as given on the command line (files already read).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Baseline {
-    /// For every delta series.
-    AllDeltas(f64),
-    /// For one series (a level series too).
-    Series {
-        /// Series name.
-        series: String,
-        /// Per-round growth to subtract.
-        per_round: f64,
-        /// Where it came from, for the records (`--baseline`, a file name).
-        source: String,
-    },
-}
+/// Longest piece of an unrecognised line quoted in the hint, in characters.
+const HINT_SAMPLE: usize = 60;
 
 /// Everything the filter is told.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// Output format.
-    pub format: Format,
     /// `--pattern`s, tried before the built-in formats.
     pub patterns: Vec<Pattern>,
     /// Judge only these series (empty: all).
@@ -88,219 +53,23 @@ pub struct Options {
     pub baselines: Vec<Baseline>,
     /// The thresholds of the test.
     pub trend: Config,
-    /// Exit 1 when a series has too few points.
-    pub strict: bool,
     /// Draw the series here (`.svg` or `.png`).
     pub plot: Option<PathBuf>,
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            format: Format::Csv,
-            patterns: Vec::new(),
-            select: Vec::new(),
-            baselines: Vec::new(),
-            trend: Config::default(),
-            strict: false,
-            plot: None,
-        }
-    }
-}
-
-/// One series as read.
-#[derive(Debug, Clone)]
-pub struct Series {
-    /// Its name.
-    pub name: String,
-    /// Level or delta.
-    pub kind: Kind,
-    /// Its unit (may be empty).
-    pub unit: String,
-    /// Round of each point.
-    pub rounds: Vec<f64>,
-    /// Raw value of each point.
-    pub values: Vec<f64>,
-    /// Per-round growth subtracted.
-    pub baseline: f64,
-    /// Where the baseline came from (`None`: no baseline).
-    pub baseline_source: Option<String>,
-    /// Number given to the next point without a round.
-    next_round: u64,
-    /// The name as a CSV field.
-    csv_name: String,
-}
-
-impl Series {
-    /// The view the trend test takes.
-    pub fn as_ref(&self) -> SeriesRef<'_> {
-        SeriesRef {
-            rounds: &self.rounds,
-            values: &self.values,
-            kind: self.kind,
-            baseline: self.baseline,
-        }
-    }
-}
-
-/// What the command run by `watch` or `run` did, for the summary.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct CommandStatus {
-    /// The command line.
-    pub argv: Vec<String>,
-    /// Its exit code, when it exited.
-    pub exit_code: Option<i32>,
-    /// The signal that ended it, when one did.
-    pub signal: Option<i32>,
-}
-
-/// The closing record.
-#[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    #[serde(rename = "type")]
-    kind_tag: &'static str,
-    tool: &'static str,
-    schema: u32,
-    /// `leak` when any series leaks, else `no_leak` when any was judged, else `insufficient`.
-    pub verdict: &'static str,
-    /// Series judged.
-    pub series: usize,
-    /// Series judged leaking.
-    pub leaks: usize,
-    /// Series with too few points.
-    pub insufficient: usize,
-    /// Inputs read.
-    pub inputs: u64,
-    /// Lines read.
-    pub lines: u64,
-    /// Lines that gave a value.
-    pub values: u64,
-    /// Values of series not selected.
-    pub ignored: u64,
-    /// Lines that matched nothing (counted and passed over).
-    pub unmatched: u64,
-    /// rss-rounds' own records and CSV header, read back from a saved report: neither
-    /// values nor noise. `lines = values + unmatched + own_lines`.
-    pub own_lines: u64,
-    /// Lines cut at 1 MiB (also counted as unmatched: a cut value would be a guess).
-    pub long_lines: u64,
-    /// Values beyond the caps ([`MAX_SERIES`], [`MAX_NAME`], [`MAX_POINTS`]): neither
-    /// written nor judged.
-    pub dropped_values: u64,
-    /// The command `watch` or `run` ran.
-    pub command: Option<CommandStatus>,
-    /// The plot written.
-    pub plot: Option<String>,
-}
-
-/// One series' verdict record (`{"type":"verdict",…}`).
-#[derive(Debug, Clone, Serialize)]
-pub struct VerdictRecord<'a> {
-    #[serde(rename = "type")]
-    kind_tag: &'static str,
-    /// Series name.
-    pub series: &'a str,
-    /// `level` or `delta`.
-    pub kind: &'static str,
-    /// Unit.
-    pub unit: &'a str,
-    /// `leak`, `no_leak` or `insufficient`.
-    pub verdict: &'static str,
-    /// Why.
-    pub reason: &'a str,
-    /// The confidence statement.
-    pub statement: String,
-    /// Per-round baseline subtracted.
-    pub baseline: f64,
-    /// Where it came from.
-    pub baseline_source: Option<&'a str>,
-    /// All points.
-    pub points: usize,
-    /// Warm-up points discarded.
-    pub warmup_points: usize,
-    /// Points judged.
-    pub judged_points: usize,
-    /// Bins judged.
-    pub bins: usize,
-    /// First round judged.
-    pub first_round: Option<f64>,
-    /// Last round judged.
-    pub last_round: Option<f64>,
-    /// Theil–Sen growth per round (net).
-    pub growth_per_round: Option<f64>,
-    /// The same per 1000 rounds.
-    pub growth_per_1000: Option<f64>,
-    /// Lower end of the interval.
-    pub ci_low: Option<f64>,
-    /// Upper end.
-    pub ci_high: Option<f64>,
-    /// Its level, `1 - 2·alpha`.
-    pub ci_level: f64,
-    /// Fitted growth over the judged rounds.
-    pub growth_total: Option<f64>,
-    /// The same in percent of the median level.
-    pub growth_pct: Option<f64>,
-    /// Slope of the last half.
-    pub late_growth_per_round: Option<f64>,
-    /// Mann–Kendall S.
-    pub mk_s: Option<f64>,
-    /// Kendall's tau.
-    pub kendall_tau: Option<f64>,
-    /// Normal score.
-    pub mk_z: Option<f64>,
-    /// Mann–Kendall's one-sided p-value.
-    pub mk_p: Option<f64>,
-    /// Delta series: the batch-sum test's one-sided p-value.
-    pub batch_p: Option<f64>,
-    /// The p-value the verdict used (the larger of the two for a delta series).
-    pub p_value: Option<f64>,
-    /// Hamed–Rao variance factor.
-    pub autocorrelation_factor: Option<f64>,
-    /// Round of a jump, when rule 3 found one.
-    pub step_round: Option<f64>,
-    /// Its height.
-    pub step_height: Option<f64>,
-    /// Legacy half-point percentage.
-    pub legacy_half_pct: Option<f64>,
-    /// Whether the legacy rule (> 2 %) calls it a leak.
-    pub legacy_leak: Option<bool>,
-}
-
-#[derive(Serialize)]
-struct RoundRecord<'a> {
-    #[serde(rename = "type")]
-    kind_tag: &'static str,
-    series: &'a str,
-    round: u64,
-    value: f64,
-    net_value: f64,
-    kind: &'static str,
-    unit: &'a str,
-}
-
-#[derive(Serialize)]
-struct BaselineRecord<'a> {
-    #[serde(rename = "type")]
-    kind_tag: &'static str,
-    series: &'a str,
-    per_round: f64,
-    source: &'a str,
-}
-
-/// The result of a run.
-#[derive(Debug, Clone)]
-pub struct Report {
-    /// The summary written.
-    pub summary: Summary,
-    /// Series names with their analyses, in first-seen order.
-    pub analyses: Vec<(String, Analysis)>,
-    /// Exit status 1 is due (a leak, or `--strict` and too few points).
-    pub findings: bool,
+/// What the input being read gave so far, for the hint when it gave nothing.
+#[derive(Debug, Default)]
+struct ThisInput {
+    name: String,
+    lines: u64,
+    /// Values and own records (anything rss-rounds recognised as its input).
+    recognised: u64,
+    /// The first line that was noise and not blank, as text.
+    sample: Option<String>,
 }
 
 /// The filter's state.
-pub struct Filter<W: Write> {
-    sink: Sink<W>,
+pub struct Filter {
     opts: Options,
     series: Vec<Series>,
     index: HashMap<String, usize>,
@@ -309,42 +78,26 @@ pub struct Filter<W: Write> {
     /// [`MAX_POINTS`], lowered by the tests.
     max_points: usize,
     summary: Summary,
-    header_done: bool,
-    /// The CSV row being written.
-    row: String,
+    /// The record of the value being written, reused so that a value costs no allocation.
+    row: Round,
+    /// A line passed on, with its newline.
+    passed: Vec<u8>,
+    this_input: ThisInput,
 }
 
-impl<W: Write> Filter<W> {
-    /// A filter writing to `sink`.
-    pub fn new(opts: Options, sink: Sink<W>) -> Self {
+impl Filter {
+    /// A filter told `opts`.
+    pub fn new(opts: Options) -> Self {
         Filter {
-            sink,
             opts,
             series: Vec::new(),
             index: HashMap::new(),
             points: 0,
             max_points: MAX_POINTS,
-            summary: Summary {
-                kind_tag: "summary",
-                tool: "rss-rounds",
-                schema: SCHEMA,
-                verdict: Verdict::Insufficient.as_str(),
-                series: 0,
-                leaks: 0,
-                insufficient: 0,
-                inputs: 0,
-                lines: 0,
-                values: 0,
-                ignored: 0,
-                unmatched: 0,
-                own_lines: 0,
-                long_lines: 0,
-                dropped_values: 0,
-                command: None,
-                plot: None,
-            },
-            header_done: false,
-            row: String::new(),
+            summary: Summary::default(),
+            row: Round::default(),
+            passed: Vec::new(),
+            this_input: ThisInput::default(),
         }
     }
 
@@ -358,18 +111,29 @@ impl<W: Write> Filter<W> {
         &self.opts
     }
 
-    /// Reads one input line by line. Only a failing read ([`Error`], naming the input and
-    /// line) or a failing write (the [`io::Error`] itself, so that a closed pipe is seen
-    /// as one) is an error; any content is values or counted lines.
-    pub fn read<R: BufRead>(&mut self, input: &str, mut reader: R) -> anyhow::Result<()> {
+    /// Reads one input line by line, handing records to `out`. An input that is an
+    /// executable or binary data is refused before any of it is read; otherwise only a
+    /// failing read (naming the input and line) or a failing write is an error: any content
+    /// is values or counted lines.
+    pub fn read<R: BufRead>(
+        &mut self,
+        input: &str,
+        mut reader: R,
+        out: &mut dyn Printer<Record>,
+    ) -> Result<(), Error> {
         self.summary.inputs += 1;
+        self.this_input = ThisInput {
+            name: input.to_string(),
+            ..ThisInput::default()
+        };
+        refuse_unreadable(input, &mut reader)?;
         let mut buf = Vec::new();
         let mut lineno = 0u64;
         loop {
             let cut = match read_line_capped(&mut reader, &mut buf, MAX_LINE) {
                 Ok(Some(cut)) => cut,
                 Ok(None) => return Ok(()),
-                Err(e) => return Err(Error::at(input, Some(lineno + 1), e.to_string()).into()),
+                Err(e) => return Err(Error::at(input, Some(lineno + 1), e.to_string())),
             };
             lineno += 1;
             if cut {
@@ -377,43 +141,98 @@ impl<W: Write> Filter<W> {
                 self.summary.lines += 1;
                 self.summary.long_lines += 1;
                 self.summary.unmatched += 1;
+                self.this_input.lines += 1;
+                self.noise(&buf);
                 continue;
             }
-            self.line(&buf)?;
+            self.line(&buf, out)?;
         }
     }
 
+    /// A one-line hint when the last input read had lines but rss-rounds recognised none of
+    /// them (no value, none of its own records): what it expected and what it saw. Records
+    /// of other tools alone are a pipeline passing through, and get none.
+    pub fn unrecognised(&self) -> Option<String> {
+        let t = &self.this_input;
+        let sample = t.sample.as_ref()?;
+        if t.recognised > 0 {
+            return None;
+        }
+        let lines = match t.lines {
+            1 => "its line is not a round line".to_string(),
+            n => format!("none of its {n} lines is a round line"),
+        };
+        Some(format!(
+            "{}: {lines}; expected `Round N Max RSS: X`, `References: N` or a line a \
+             --pattern matches, and the first was {sample}",
+            t.name,
+        ))
+    }
+
+    /// Keeps the first noise line of the input, for [`Filter::unrecognised`].
+    fn noise(&mut self, line: &[u8]) {
+        if self.this_input.sample.is_some() || line.trim_ascii().is_empty() {
+            return;
+        }
+        let text = String::from_utf8_lossy(line);
+        let mut sample: String = text.trim().chars().take(HINT_SAMPLE).collect();
+        if text.trim().chars().nth(HINT_SAMPLE).is_some() {
+            sample.push('…');
+        }
+        // Quoted and escaped: the hint stays one line whatever the input holds.
+        self.this_input.sample = Some(format!("{sample:?}"));
+    }
+
     /// Takes one line of text (without its newline).
-    pub fn line(&mut self, line: &[u8]) -> io::Result<()> {
+    pub fn line(&mut self, line: &[u8], out: &mut dyn Printer<Record>) -> Result<(), Error> {
         self.summary.lines += 1;
+        self.this_input.lines += 1;
         // The patterns are lent out for the line, so that what they matched can be
         // borrowed while the series are updated.
         let patterns = std::mem::take(&mut self.opts.patterns);
-        let result = self.parsed_line(line, &patterns);
+        let result = self.parsed_line(line, &patterns, out);
         self.opts.patterns = patterns;
         result
     }
 
-    fn parsed_line(&mut self, line: &[u8], patterns: &[Pattern]) -> io::Result<()> {
-        let parsed = match lines::parse_line(line, patterns) {
-            Line::Value(p) => p,
-            Line::Own => {
+    fn parsed_line(
+        &mut self,
+        line: &[u8],
+        patterns: &[Pattern],
+        out: &mut dyn Printer<Record>,
+    ) -> Result<(), Error> {
+        match lines::parse_line(line, patterns) {
+            Line::Value(parsed) => {
+                self.this_input.recognised += 1;
+                let (kind, unit) = kind_and_unit(&parsed.series, parsed.kind, None);
+                let unit = parsed.unit.as_deref().unwrap_or(unit);
+                self.observe(&parsed.series, kind, unit, parsed.round, parsed.value, out)
+            }
+            Line::Baseline(b) => {
+                self.this_input.recognised += 1;
                 self.summary.own_lines += 1;
-                return Ok(());
+                let (kind, unit) = kind_and_unit(&b.series, b.kind, b.unit.as_deref());
+                self.measured_baseline(&b.series, kind, unit, b.per_round, &b.source, out)
+            }
+            Line::Own => {
+                self.this_input.recognised += 1;
+                self.summary.own_lines += 1;
+                Ok(())
+            }
+            Line::Foreign => {
+                self.summary.foreign_records += 1;
+                self.passed.clear();
+                self.passed.extend_from_slice(line);
+                self.passed.push(b'\n');
+                out.passthrough(&self.passed)?;
+                Ok(())
             }
             Line::Other => {
                 self.summary.unmatched += 1;
-                return Ok(());
+                self.noise(line);
+                Ok(())
             }
-        };
-        let (kind, unit) = match (parsed.kind, lines::known(&parsed.series)) {
-            (Some(k), Some((_, u))) => (k, u),
-            (Some(k), None) => (k, ""),
-            (None, Some((k, u))) => (k, u),
-            (None, None) => (Kind::Level, ""),
-        };
-        let unit = parsed.unit.as_deref().unwrap_or(unit);
-        self.observe(&parsed.series, kind, unit, parsed.round, parsed.value)
+        }
     }
 
     /// Whether a series is judged (`--series`).
@@ -421,7 +240,33 @@ impl<W: Write> Filter<W> {
         self.opts.select.is_empty() || self.opts.select.iter().any(|s| s == name)
     }
 
-    /// Adds one value to a series (creating it with this kind and unit), and writes its row.
+    /// The series named `name`, created with this kind and unit (and the command line's
+    /// baseline for it, whose record is written) when it is new; `None` when a cap keeps it
+    /// out.
+    fn series_index(
+        &mut self,
+        name: &str,
+        kind: Kind,
+        unit: &str,
+        out: &mut dyn Printer<Record>,
+    ) -> Result<Option<usize>, Error> {
+        if let Some(&i) = self.index.get(name) {
+            return Ok(Some(i));
+        }
+        if self.series.len() >= MAX_SERIES || name.len() > MAX_NAME {
+            return Ok(None);
+        }
+        let series = Series::new(name, kind, unit, &self.opts.baselines);
+        if let Some(b) = series.baseline_record() {
+            out.record(&Record::Baseline(b))?;
+        }
+        self.series.push(series);
+        self.index.insert(name.to_string(), self.series.len() - 1);
+        Ok(Some(self.series.len() - 1))
+    }
+
+    /// Adds one value to a series (creating it with this kind and unit), and writes its
+    /// record.
     pub fn observe(
         &mut self,
         name: &str,
@@ -429,99 +274,35 @@ impl<W: Write> Filter<W> {
         unit: &str,
         round: Option<u64>,
         value: f64,
-    ) -> io::Result<()> {
+        out: &mut dyn Printer<Record>,
+    ) -> Result<(), Error> {
         self.summary.values += 1;
         if !self.selected(name) {
             self.summary.ignored += 1;
             return Ok(());
         }
-        let i = match self.index.get(name) {
-            Some(&i) => i,
-            None if self.series.len() >= MAX_SERIES || name.len() > MAX_NAME => {
-                self.summary.dropped_values += 1;
-                return Ok(());
-            }
-            None => self.add_series(name, kind, unit),
+        let Some(i) = self.series_index(name, kind, unit, out)? else {
+            self.summary.dropped_values += 1;
+            return Ok(());
         };
         if self.points >= self.max_points {
             self.summary.dropped_values += 1;
             return Ok(());
         }
         self.points += 1;
-        let s = &mut self.series[i];
-        let round = round.unwrap_or(s.next_round);
-        s.next_round = round.saturating_add(1);
-        s.rounds.push(round as f64);
-        s.values.push(value);
-        let net = trend::net_value(s.kind, s.baseline, s.rounds[0], round as f64, value);
-        match self.opts.format {
-            Format::Csv => {
-                if !self.header_done {
-                    self.header_done = true;
-                    self.sink.text(&format!("{}\n", lines::CSV_HEADER))?;
-                }
-                // One reused buffer for the rows, and the name quoted once per series.
-                use std::fmt::Write as _;
-                let s = &self.series[i];
-                self.row.clear();
-                let _ = writeln!(self.row, "{round},{},{value},{net}", s.csv_name);
-                self.sink.text(&self.row)?;
-            }
-            Format::Jsonl => {
-                let s = &self.series[i];
-                self.sink.json(&RoundRecord {
-                    kind_tag: "round",
-                    series: &s.name,
-                    round,
-                    value,
-                    net_value: net,
-                    kind: s.kind.as_str(),
-                    unit: &s.unit,
-                })?;
-            }
-            Format::Text => {}
+        self.series[i].push(round, value, &mut self.row);
+        let record = Record::Round(std::mem::take(&mut self.row));
+        let written = out.record(&record);
+        // The row goes back, its strings' room with it, for the next value.
+        if let Record::Round(row) = record {
+            self.row = row;
         }
-        Ok(())
+        Ok(written?)
     }
 
-    fn add_series(&mut self, name: &str, kind: Kind, unit: &str) -> usize {
-        let mut series = Series {
-            name: name.to_string(),
-            kind,
-            unit: unit.to_string(),
-            rounds: Vec::new(),
-            values: Vec::new(),
-            baseline: 0.0,
-            baseline_source: None,
-            next_round: 0,
-            csv_name: csv_field(name),
-        };
-        for b in &self.opts.baselines {
-            match b {
-                Baseline::Series {
-                    series: n,
-                    per_round,
-                    source,
-                } if n == name => {
-                    series.baseline = *per_round;
-                    series.baseline_source = Some(source.clone());
-                }
-                Baseline::AllDeltas(v)
-                    if kind == Kind::Delta && series.baseline_source.is_none() =>
-                {
-                    series.baseline = *v;
-                    series.baseline_source = Some("--baseline".to_string());
-                }
-                _ => {}
-            }
-        }
-        self.series.push(series);
-        self.index.insert(name.to_string(), self.series.len() - 1);
-        self.series.len() - 1
-    }
-
-    /// Sets a series' baseline from a measurement (the harness's noise rounds), unless the
-    /// command line gave one. Call before its first value. Writes a `baseline` record.
+    /// Sets a series' baseline from a measurement (the harness's noise rounds, or a
+    /// `baseline` record read back), unless the command line gave one or the series has
+    /// values already, and writes its `baseline` record when it is set.
     pub fn measured_baseline(
         &mut self,
         name: &str,
@@ -529,31 +310,29 @@ impl<W: Write> Filter<W> {
         unit: &str,
         per_round: f64,
         source: &str,
-    ) -> io::Result<()> {
+        out: &mut dyn Printer<Record>,
+    ) -> Result<(), Error> {
         if !self.selected(name) {
             return Ok(());
         }
-        let i = match self.index.get(name) {
-            Some(&i) => i,
-            // The harness names a few series of its own; the cap is for names from data.
-            None if self.series.len() >= MAX_SERIES || name.len() > MAX_NAME => return Ok(()),
-            None => self.add_series(name, kind, unit),
+        // The harness names a few series of its own; the cap is for names from data.
+        let Some(i) = self.series_index(name, kind, unit, out)? else {
+            return Ok(());
         };
         let s = &mut self.series[i];
         if s.baseline_source.is_none() && s.values.is_empty() {
             s.baseline = per_round;
             s.baseline_source = Some(source.to_string());
-        }
-        if self.opts.format == Format::Jsonl {
-            let s = &self.series[i];
-            self.sink.json(&BaselineRecord {
-                kind_tag: "baseline",
-                series: &s.name,
-                per_round: s.baseline,
-                source: s.baseline_source.as_deref().unwrap_or(source),
-            })?;
+            if let Some(b) = s.baseline_record() {
+                out.record(&Record::Baseline(b))?;
+            }
         }
         Ok(())
+    }
+
+    /// Records how the command that `watch` or `run` ran ended, for the summary.
+    pub fn set_command(&mut self, status: CommandStatus) {
+        self.summary.command = Some(status);
     }
 
     /// Judges every series without writing anything.
@@ -564,25 +343,21 @@ impl<W: Write> Filter<W> {
             .collect()
     }
 
-    /// Judges every series, writes the verdicts, the plot and the summary, and flushes.
-    /// `err` gets the verdict lines in CSV mode.
-    pub fn finish(
-        mut self,
-        command: Option<CommandStatus>,
-        err: &mut dyn Write,
-    ) -> anyhow::Result<Report> {
+    /// Judges every series, draws the plot, hands the verdicts and the summary to `out`,
+    /// and ends the output ([`Printer::finish`]). Returns the summary.
+    pub fn finish(mut self, out: &mut dyn Printer<Record>) -> Result<Summary, Error> {
         let analyses = self.analyze();
+        let count = |v: Verdict| analyses.iter().filter(|(_, a)| a.verdict == v).count();
         let s = &mut self.summary;
-        s.command = command;
         s.series = analyses.len();
-        s.leaks = count(&analyses, Verdict::Leak);
-        s.insufficient = count(&analyses, Verdict::Insufficient);
+        s.leaks = count(Verdict::Leak);
+        s.insufficient = count(Verdict::Insufficient);
         s.verdict = if s.leaks > 0 {
-            Verdict::Leak.as_str()
+            Verdict::Leak
         } else if s.insufficient < s.series {
-            Verdict::NoLeak.as_str()
+            Verdict::NoLeak
         } else {
-            Verdict::Insufficient.as_str()
+            Verdict::Insufficient
         };
         if let Some(path) = &self.opts.plot {
             let views: Vec<_> = self
@@ -591,284 +366,55 @@ impl<W: Write> Filter<W> {
                 .zip(&analyses)
                 .map(|(s, (_, a))| (s, a))
                 .collect();
-            crate::rounds::plot::draw(path, &views)
-                .map_err(|e| anyhow::anyhow!("--plot {}: {e}", path.display()))?;
+            crate::rounds::plot::draw(path, &views)?;
             self.summary.plot = Some(path.display().to_string());
         }
-        let ci_level = 1.0 - 2.0 * self.opts.trend.alpha;
-        match self.opts.format {
-            Format::Jsonl => {
-                for (series, (_, a)) in self.series.iter().zip(&analyses) {
-                    self.sink
-                        .json(&verdict_record(series, a, &self.opts.trend))?;
-                }
-                self.sink.json(&self.summary)?;
-            }
-            Format::Csv => {
-                self.sink.flush()?;
-                for (series, (_, a)) in self.series.iter().zip(&analyses) {
-                    writeln!(err, "rss-rounds: {}", verdict_line(series, a, ci_level))?;
-                }
-                writeln!(err, "rss-rounds: {}", summary_line(&self.summary))?;
-            }
-            Format::Text => {
-                for (series, (_, a)) in self.series.iter().zip(&analyses) {
-                    self.sink.text(&text_verdict(series, a, &self.opts.trend))?;
-                }
-                self.sink
-                    .text(&format!("{}\n", summary_line(&self.summary)))?;
-            }
+        for (series, (_, a)) in self.series.iter().zip(&analyses) {
+            out.record(&Record::Verdict(Box::new(
+                series.verdict(a, &self.opts.trend),
+            )))?;
         }
-        self.sink.flush()?;
-        let findings = self.summary.leaks > 0
-            || (self.opts.strict && self.summary.insufficient > 0)
-            || (self.opts.strict && self.summary.series == 0);
-        Ok(Report {
-            summary: self.summary,
-            analyses,
-            findings,
-        })
+        out.record(&Record::Summary(self.summary.clone()))?;
+        out.finish()?;
+        Ok(self.summary)
     }
 }
 
-fn count(analyses: &[(String, Analysis)], v: Verdict) -> usize {
-    analyses.iter().filter(|(_, a)| a.verdict == v).count()
+/// A series' kind and unit: what the line says, else what rss-rounds knows of the name,
+/// else a level without a unit.
+fn kind_and_unit<'a>(series: &str, kind: Option<Kind>, unit: Option<&'a str>) -> (Kind, &'a str) {
+    let known = lines::known(series);
+    let kind = kind.or(known.map(|k| k.0)).unwrap_or(Kind::Level);
+    let unit = unit.or(known.map(|k| k.1)).unwrap_or("");
+    (kind, unit)
 }
 
-/// Quotes a CSV field when it needs it (RFC 4180).
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// Builds the verdict record of one series.
-pub fn verdict_record<'a>(s: &'a Series, a: &'a Analysis, cfg: &Config) -> VerdictRecord<'a> {
-    let mk = a.mann_kendall;
-    VerdictRecord {
-        kind_tag: "verdict",
-        series: &s.name,
-        kind: s.kind.as_str(),
-        unit: &s.unit,
-        verdict: a.verdict.as_str(),
-        reason: &a.reason,
-        statement: statement(s, a, cfg),
-        baseline: s.baseline,
-        baseline_source: s.baseline_source.as_deref(),
-        points: a.points,
-        warmup_points: a.warmup_points,
-        judged_points: a.judged_points,
-        bins: a.bins,
-        first_round: a.first_round,
-        last_round: a.last_round,
-        growth_per_round: a.growth_per_round,
-        growth_per_1000: a.growth_per_round.map(|g| g * 1000.0),
-        ci_low: a.ci_low,
-        ci_high: a.ci_high,
-        ci_level: 1.0 - 2.0 * cfg.alpha,
-        growth_total: a.growth_total,
-        growth_pct: a.growth_pct,
-        late_growth_per_round: a.late_growth_per_round,
-        mk_s: mk.map(|m| m.s),
-        kendall_tau: mk.map(|m| m.tau),
-        mk_z: mk.map(|m| m.z),
-        mk_p: mk.map(|m| m.p),
-        batch_p: a.batch_p,
-        p_value: a.p_value,
-        autocorrelation_factor: mk.map(|m| m.autocorrelation_factor),
-        step_round: a.step.map(|st| st.round),
-        step_height: a.step.map(|st| st.height),
-        legacy_half_pct: a.legacy_half_pct,
-        legacy_leak: a.legacy_half_pct.map(|p| p > 2.0),
-    }
-}
-
-fn per_round_unit(unit: &str) -> String {
-    if unit.is_empty() {
-        "per round".to_string()
-    } else {
-        format!("{unit}/round")
-    }
-}
-
-/// The confidence statement: what the interval says, in words.
-pub fn statement(s: &Series, a: &Analysis, cfg: &Config) -> String {
-    let conf = fmt_num((1.0 - cfg.alpha) * 100.0);
-    let unit = per_round_unit(&s.unit);
-    match (a.verdict, a.ci_low, a.ci_high, a.p_value) {
-        (Verdict::Insufficient, ..) => "too few points to say anything".to_string(),
-        (Verdict::Leak, Some(low), _, _) if low > 0.0 => {
-            format!("with {conf}% confidence it grows by at least {} {unit}", fmt_num(low))
+/// Refuses an input that no round line can come from: an executable or binary data, told
+/// from its first bytes (which stay in the reader's buffer).
+fn refuse_unreadable<R: BufRead>(input: &str, reader: &mut R) -> Result<(), Error> {
+    let head = loop {
+        match reader.fill_buf() {
+            Ok(head) => break head,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::at(input, Some(1), e.to_string())),
         }
-        // A level that moves in a few steps makes most pairwise slopes exactly 0, so Sen's
-        // interval can reach 0 although the rank test is sure of the rise.
-        (Verdict::Leak, _, _, Some(p)) => format!(
-            "with {conf}% confidence it grows ({}), by about {} {unit}; it moves in steps, so the slope's interval reaches 0",
-            fmt_p(p),
-            fmt_num(a.growth_per_round.unwrap_or(0.0))
-        ),
-        (Verdict::NoLeak, Some(_), Some(high), Some(p)) if p >= cfg.alpha => format!(
-            "no upward trend at {conf}% confidence ({}); with {conf}% confidence it grows by at most {} {unit}",
-            fmt_p(p),
-            fmt_num(high.max(0.0))
-        ),
-        (Verdict::NoLeak, Some(low), Some(high), _) => format!(
-            "with {}% confidence it grows by {} to {} {unit}, which the rules do not call a leak",
-            fmt_num((1.0 - 2.0 * cfg.alpha) * 100.0),
-            fmt_num(low),
-            fmt_num(high)
-        ),
-        _ => "no trend to speak of".to_string(),
-    }
-}
-
-fn baseline_text(s: &Series) -> String {
-    match &s.baseline_source {
-        Some(src) => format!(
-            "; baseline {} {} from {src}",
-            fmt_num(s.baseline),
-            per_round_unit(&s.unit)
-        ),
-        None => String::new(),
-    }
-}
-
-fn growth_text(s: &Series, a: &Analysis, ci_level: f64) -> String {
-    let unit = if s.unit.is_empty() {
-        String::new()
-    } else {
-        format!(" {}", s.unit)
     };
-    match (a.growth_per_round, a.ci_low, a.ci_high) {
-        (Some(g), Some(lo), Some(hi)) => format!(
-            "{}{unit}/round ({} per 1000 rounds; {}% interval {} to {})",
-            signed(g),
-            signed(g * 1000.0),
-            fmt_num(ci_level * 100.0),
-            fmt_num(lo),
-            fmt_num(hi)
-        ),
-        _ => "no estimate".to_string(),
+    match Content::of(head) {
+        // rss-rounds has no --project, which `Content::refuse` suggests for the mistake
+        // other tools invite.
+        Content::Elf => Err(Error::at(
+            input,
+            None,
+            "is an executable or shared object, not a log of rounds",
+        )),
+        content => content.refuse(input).map_or(Ok(()), Err),
     }
-}
-
-fn signed(v: f64) -> String {
-    if v > 0.0 {
-        format!("+{}", fmt_num(v))
-    } else {
-        fmt_num(v)
-    }
-}
-
-/// One line per series, for stderr in CSV mode.
-pub fn verdict_line(s: &Series, a: &Analysis, ci_level: f64) -> String {
-    format!(
-        "{} ({}): {}: {}; {}{}",
-        s.name,
-        s.kind.as_str(),
-        a.verdict.as_str().replace('_', " "),
-        a.reason,
-        growth_text(s, a, ci_level),
-        baseline_text(s)
-    )
-}
-
-/// The verdict of one series for a person.
-pub fn text_verdict(s: &Series, a: &Analysis, cfg: &Config) -> String {
-    let head = match a.verdict {
-        Verdict::Leak => "LEAK",
-        Verdict::NoLeak => "no leak",
-        Verdict::Insufficient => "insufficient",
-    };
-    let unit = if s.unit.is_empty() {
-        String::new()
-    } else {
-        format!(", {}", s.unit)
-    };
-    let mut t = format!(
-        "{} ({}{unit}): {head}\n  {}\n",
-        s.name,
-        s.kind.as_str(),
-        a.reason
-    );
-    if a.verdict != Verdict::Insufficient {
-        t.push_str(&format!(
-            "  growth {}\n",
-            growth_text(s, a, 1.0 - 2.0 * cfg.alpha)
-        ));
-        let mut detail = format!(
-            "  judged {} of {} points ({} warm-up",
-            a.judged_points, a.points, a.warmup_points
-        );
-        if let (Some(lo), Some(hi)) = (a.first_round, a.last_round) {
-            detail.push_str(&format!(", rounds {} to {}", fmt_num(lo), fmt_num(hi)));
-        }
-        detail.push(')');
-        detail.push_str(&baseline_text(s));
-        if let Some(pct) = a.legacy_half_pct {
-            detail.push_str(&format!(
-                "; legacy half-point {}{}%{}",
-                if pct > 0.0 { "+" } else { "" },
-                fmt_num(pct),
-                if pct > 2.0 {
-                    " (legacy: leak)"
-                } else {
-                    " (legacy: no leak)"
-                }
-            ));
-        }
-        t.push_str(&detail);
-        t.push('\n');
-    }
-    t.push_str(&format!("  {}\n", statement(s, a, cfg)));
-    t
-}
-
-/// The summary as one line.
-pub fn summary_line(s: &Summary) -> String {
-    let mut line = format!(
-        "{}: {} of {} series leaking",
-        s.verdict.replace('_', " "),
-        s.leaks,
-        s.series
-    );
-    if s.insufficient > 0 {
-        line.push_str(&format!(", {} with too few points", s.insufficient));
-    }
-    line.push_str(&format!("; {} values", s.values));
-    if s.lines > 0 {
-        line.push_str(&format!(
-            " from {} lines ({} unmatched",
-            s.lines, s.unmatched
-        ));
-        if s.long_lines > 0 {
-            line.push_str(&format!(", {} cut at 1 MiB", s.long_lines));
-        }
-        line.push(')');
-    }
-    if s.dropped_values > 0 {
-        line.push_str(&format!(
-            "; {} values dropped over the caps ({MAX_SERIES} series, {MAX_POINTS} points)",
-            s.dropped_values
-        ));
-    }
-    if let Some(c) = &s.command {
-        match (c.exit_code, c.signal) {
-            (Some(code), _) => line.push_str(&format!("; command exited with {code}")),
-            (None, Some(sig)) => line.push_str(&format!("; command killed by signal {sig}")),
-            _ => {}
-        }
-    }
-    if let Some(p) = &s.plot {
-        line.push_str(&format!("; plot in {p}"));
-    }
-    line
 }
 
 /// Reads a baseline file: each series' per-round growth in a clean run, judged by the same
-/// rules (warm-up discarded, Theil–Sen).
+/// rules (warm-up discarded, Theil–Sen) on its raw values (a `baseline` record in the file,
+/// which a saved report of the harness has, is the clean run's own noise, not part of its
+/// growth).
 pub fn baselines_from_file(
     name: &str,
     reader: impl BufRead,
@@ -876,27 +422,27 @@ pub fn baselines_from_file(
     cfg: &Config,
 ) -> Result<Vec<Baseline>, Error> {
     let opts = Options {
-        format: Format::Text,
         patterns: patterns.to_vec(),
         trend: cfg.clone(),
         ..Options::default()
     };
-    let mut f = Filter::new(opts, Sink::new(io::sink(), false));
-    // Nothing is written to io::sink() that can fail: only the read can.
-    f.read(name, reader)
-        .map_err(|e| match e.downcast::<Error>() {
-            Ok(e) => e,
-            Err(e) => Error::at(name, None, e.to_string()),
-        })?;
+    let mut f = Filter::new(opts);
+    f.read(name, reader, &mut Discard)?;
     let out: Vec<Baseline> = f
-        .analyze()
-        .into_iter()
-        .filter_map(|(series, a)| {
-            a.growth_per_round.map(|per_round| Baseline::Series {
-                series,
-                per_round,
-                source: name.to_string(),
-            })
+        .series
+        .iter()
+        .filter_map(|s| {
+            let raw = SeriesRef {
+                baseline: 0.0,
+                ..s.as_ref()
+            };
+            trend::analyze(raw, cfg)
+                .growth_per_round
+                .map(|per_round| Baseline::Series {
+                    series: s.name.clone(),
+                    per_round,
+                    source: name.to_string(),
+                })
         })
         .collect();
     if out.is_empty() {
@@ -915,20 +461,27 @@ pub fn baselines_from_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::{Csv, JsonLines, Sink};
+    use crate::rounds::print::{Collect, Text};
+    use crate::rounds::records;
 
-    fn run(input: &str, opts: Options) -> (String, String, Report) {
-        let mut out = Vec::new();
-        let mut err = Vec::new();
-        let report = {
-            let mut f = Filter::new(opts, Sink::new(&mut out, false));
-            f.read("<test>", input.as_bytes()).unwrap();
-            f.finish(None, &mut err).unwrap()
-        };
-        (
-            String::from_utf8(out).unwrap(),
-            String::from_utf8(err).unwrap(),
-            report,
-        )
+    /// Runs the filter on `input` into the records.
+    fn run(input: &str, opts: Options) -> (Vec<Record>, Summary) {
+        let mut out = Collect::default();
+        let mut f = Filter::new(opts);
+        f.read("<test>", input.as_bytes(), &mut out).unwrap();
+        let summary = f.finish(&mut out).unwrap();
+        (out.records, summary)
+    }
+
+    fn verdicts(records: &[Record]) -> Vec<&records::Verdict> {
+        records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Verdict(v) => Some(v.as_ref()),
+                _ => None,
+            })
+            .collect()
     }
 
     fn refs(values: &[i64]) -> String {
@@ -938,6 +491,34 @@ mod tests {
             .collect()
     }
 
+    /// The CSV through the shared printer, and its notes.
+    fn csv(input: &str, opts: Options) -> (String, String) {
+        #[derive(Clone, Default)]
+        struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl io::Write for Shared {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut rows = Vec::new();
+        let notes = Shared::default();
+        {
+            let mut out = Csv::new(Sink::new(&mut rows, false), Box::new(notes.clone()), false);
+            let mut f = Filter::new(opts);
+            f.read("<test>", input.as_bytes(), &mut out).unwrap();
+            f.finish(&mut out).unwrap();
+        }
+        let notes = notes.0.lock().unwrap().clone();
+        (
+            String::from_utf8(rows).unwrap(),
+            String::from_utf8(notes).unwrap(),
+        )
+    }
+
     #[test]
     fn csv_rows_carry_net_values() {
         let input = "noise\nReferences: 3\nReferences: 2\nRound 0 Max RSS: 41.5\n";
@@ -945,71 +526,94 @@ mod tests {
             baselines: vec![Baseline::AllDeltas(2.0)],
             ..Options::default()
         };
-        let (out, err, report) = run(input, opts);
+        let (out, notes) = csv(input, opts.clone());
         assert_eq!(
             out,
             "round,series,value,net_value\n0,references,3,1\n1,references,2,0\n0,max_rss_mib,41.5,41.5\n"
         );
-        assert_eq!(report.summary.unmatched, 1);
-        assert_eq!(report.summary.values, 3);
-        assert!(err.contains("references (delta): insufficient"), "{err}");
-        assert!(!report.findings);
+        assert!(
+            notes.starts_with("rss-rounds: references (delta): insufficient"),
+            "{notes}"
+        );
+        assert!(
+            notes.ends_with(
+                "\nrss-rounds: insufficient: 0 of 2 series leaking, 2 with too few points; 3 \
+                 values from 4 lines (1 unmatched)\n"
+            ),
+            "{notes}"
+        );
+        let (_, summary) = run(input, opts);
+        assert_eq!((summary.unmatched, summary.values), (1, 3));
+        assert!(!summary.findings(false));
+    }
+
+    #[test]
+    fn csv_quotes_names_through_the_csv_crate() {
+        let p = Pattern::new(r"(?P<series>[^=]+)=(?P<value>\d+)", "p", Kind::Level, None).unwrap();
+        let opts = Options {
+            patterns: vec![p],
+            ..Options::default()
+        };
+        let (out, _) = csv("a,\"b\"=3\n", opts);
+        assert_eq!(out, "round,series,value,net_value\n0,\"a,\"\"b\"\"\",3,3\n");
     }
 
     #[test]
     fn constant_references_are_noise_with_a_baseline_and_a_leak_without() {
         let input = refs(&[2; 300]);
-        let (_, _, leak) = run(&input, Options::default());
-        assert!(leak.findings);
+        let (_, leak) = run(&input, Options::default());
+        assert!(leak.findings(false));
         let opts = Options {
             baselines: vec![Baseline::AllDeltas(2.0)],
             ..Options::default()
         };
-        let (_, _, clean) = run(&input, opts);
-        assert!(!clean.findings);
-        assert_eq!(clean.summary.verdict, "no_leak");
+        let (_, clean) = run(&input, opts);
+        assert!(!clean.findings(false));
+        assert_eq!(clean.verdict, Verdict::NoLeak);
     }
 
     #[test]
     fn jsonl_ends_with_verdicts_and_a_summary() {
         let input = refs(&[3; 50]);
         let opts = Options {
-            format: Format::Jsonl,
             baselines: vec![Baseline::AllDeltas(2.0)],
             ..Options::default()
         };
-        let (out, _, report) = run(&input, opts);
-        let lines: Vec<serde_json::Value> = out
+        let mut out = Vec::new();
+        let summary = {
+            let mut p = JsonLines::new(Sink::new(&mut out, false));
+            let mut f = Filter::new(opts);
+            f.read("<test>", input.as_bytes(), &mut p).unwrap();
+            f.finish(&mut p).unwrap()
+        };
+        let lines: Vec<serde_json::Value> = String::from_utf8(out)
+            .unwrap()
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
-        assert_eq!(lines.len(), 52);
-        assert_eq!(lines[0]["type"], "round");
-        assert_eq!(lines[0]["net_value"], 1.0);
-        assert_eq!(lines[50]["type"], "verdict");
-        assert_eq!(lines[50]["verdict"], "leak");
-        assert_eq!(lines[50]["growth_per_round"], 1.0);
-        assert_eq!(lines[51]["type"], "summary");
-        assert_eq!(lines[51]["tool"], "rss-rounds");
-        assert_eq!(lines[51]["schema"], 2);
-        assert!(report.findings);
+        assert_eq!(lines.len(), 53);
+        // The baseline comes before the series' first value.
+        assert_eq!(lines[0]["type"], "baseline");
+        assert_eq!(lines[0]["source"], "--baseline");
+        assert_eq!(lines[0]["kind"], "delta");
+        assert_eq!(lines[1]["type"], "round");
+        assert_eq!(lines[1]["net_value"], 1.0);
+        assert_eq!(lines[51]["type"], "verdict");
+        assert_eq!(lines[51]["verdict"], "leak");
+        assert_eq!(lines[51]["growth_per_round"], 1.0);
+        assert_eq!(lines[52]["type"], "summary");
+        assert_eq!(lines[52]["tool"], "rss-rounds");
+        assert_eq!(lines[52]["schema"], 2);
+        assert!(summary.findings(false));
     }
 
     #[test]
     fn empty_input_still_gets_a_summary() {
-        let opts = Options {
-            format: Format::Jsonl,
-            ..Options::default()
-        };
-        let (out, _, report) = run("", opts.clone());
-        assert_eq!(out.lines().count(), 1);
-        assert!(out.contains(r#""verdict":"insufficient""#));
-        assert!(!report.findings);
-        let strict = Options {
-            strict: true,
-            ..opts
-        };
-        assert!(run("", strict).2.findings);
+        let (records, summary) = run("", Options::default());
+        assert_eq!(records.len(), 1);
+        assert!(matches!(&records[0], Record::Summary(s) if s.verdict == Verdict::Insufficient));
+        assert!(!summary.findings(false));
+        assert!(summary.findings(true));
     }
 
     #[test]
@@ -1017,12 +621,18 @@ mod tests {
         let input = format!("{}Round 1 Max RSS: 40\n", refs(&[2; 20]));
         let opts = Options {
             select: vec!["max_rss_mib".into()],
-            format: Format::Text,
             ..Options::default()
         };
-        let (out, _, report) = run(&input, opts);
-        assert_eq!(report.summary.ignored, 20);
-        assert_eq!(report.analyses.len(), 1);
+        let mut out = Vec::new();
+        let summary = {
+            let mut p = Text::new(Sink::new(&mut out, false));
+            let mut f = Filter::new(opts);
+            f.read("<test>", input.as_bytes(), &mut p).unwrap();
+            f.finish(&mut p).unwrap()
+        };
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(summary.ignored, 20);
+        assert_eq!(summary.series, 1);
         assert!(
             out.starts_with("max_rss_mib (level, MiB): insufficient"),
             "{out}"
@@ -1047,11 +657,23 @@ mod tests {
         assert!(err.to_string().starts_with("x.log: no series"), "{err}");
     }
 
+    /// A saved report of the harness carries the harness's noise as `baseline` records:
+    /// as a clean run's baseline, the growth is the raw one, noise included.
     #[test]
-    fn csv_names_are_quoted_when_needed() {
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
-        assert_eq!(csv_field("refs"), "refs");
+    fn a_baseline_file_is_judged_on_raw_values() {
+        let baseline = r#"{"type":"baseline","series":"refs","kind":"delta","unit":"refs","per_round":5.0,"source":"harness noise"}"#;
+        let round = r#"{"type":"round","series":"refs","value":5}"#;
+        let report = format!("{baseline}\n{}", format!("{round}\n").repeat(100));
+        let b =
+            baselines_from_file("clean.jsonl", report.as_bytes(), &[], &Config::default()).unwrap();
+        assert_eq!(
+            b,
+            vec![Baseline::Series {
+                series: "refs".into(),
+                per_round: 5.0,
+                source: "clean.jsonl".into()
+            }]
+        );
     }
 
     /// The caps on what is kept: series, name length and points. Values past them are
@@ -1064,26 +686,127 @@ mod tests {
         }
         input.push_str(&format!("1,{},1,\n", "n".repeat(MAX_NAME + 1)));
         input.push_str("round,series,value,net_value\n");
-        let (out, _, report) = run(&input, Options::default());
-        let s = &report.summary;
+        let (records, s) = run(&input, Options::default());
         assert_eq!(s.dropped_values, 4);
-        assert_eq!(report.analyses.len(), MAX_SERIES);
-        assert_eq!(out.lines().count(), MAX_SERIES + 1);
+        assert_eq!(verdicts(&records).len(), MAX_SERIES);
+        let rounds = records
+            .iter()
+            .filter(|r| matches!(r, Record::Round(_)))
+            .count();
+        assert_eq!(rounds, MAX_SERIES);
         assert_eq!((s.own_lines, s.unmatched), (1, 0));
-        assert_eq!(s.lines, s.values + s.unmatched + s.own_lines);
-        assert!(
-            summary_line(s).contains("4 values dropped over the caps"),
-            "{}",
-            summary_line(s)
+        assert_eq!(
+            s.lines,
+            s.values + s.unmatched + s.own_lines + s.foreign_records
         );
+        let line = crate::rounds::words::summary_line(&s);
+        assert!(line.contains("4 values dropped over the caps"), "{line}");
 
-        let mut out = Vec::new();
-        let mut f = Filter::new(Options::default(), Sink::new(&mut out, false));
+        let mut out = Collect::default();
+        let mut f = Filter::new(Options::default());
         f.max_points = 10;
-        f.read("<test>", refs(&[1; 25]).as_bytes()).unwrap();
-        let report = f.finish(None, &mut Vec::new()).unwrap();
-        assert_eq!(report.summary.dropped_values, 15);
-        assert_eq!(report.summary.values, 25);
-        assert_eq!(report.analyses[0].1.points, 10);
+        f.read("<test>", refs(&[1; 25]).as_bytes(), &mut out)
+            .unwrap();
+        assert_eq!(f.series()[0].values.len(), 10);
+        let s = f.finish(&mut out).unwrap();
+        assert_eq!(s.dropped_values, 15);
+        assert_eq!(s.values, 25);
+        assert_eq!(verdicts(&out.records)[0].points, 10);
+    }
+
+    /// Its own JSON lines read back give the same records: rounds, baselines (the harness's
+    /// noise, which the command line did not give this time) and verdicts.
+    #[test]
+    fn its_own_json_lines_read_back_to_the_same_verdicts() {
+        let mut first = Collect::default();
+        let mut f = Filter::new(Options::default());
+        f.measured_baseline(
+            "refs",
+            Kind::Delta,
+            "refs",
+            2.0,
+            "harness noise",
+            &mut first,
+        )
+        .unwrap();
+        for i in 0..200 {
+            let v = if i % 10 == 0 { 3.0 } else { 2.0 };
+            f.observe("refs", Kind::Delta, "refs", Some(i), v, &mut first)
+                .unwrap();
+        }
+        let s1 = f.finish(&mut first).unwrap();
+        let jsonl: String = first
+            .records
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap() + "\n")
+            .collect();
+        let (again, s2) = run(&jsonl, Options::default());
+        let body = |r: &[Record]| r[..r.len() - 1].to_vec();
+        assert_eq!(body(&again), body(&first.records));
+        assert_eq!((s1.verdict, s1.leaks), (Verdict::Leak, 1));
+        assert_eq!((s2.verdict, s2.leaks, s2.values), (s1.verdict, 1, 200));
+        assert_eq!(s2.own_lines, 3, "the baseline, the verdict and the summary");
+    }
+
+    #[test]
+    fn other_tools_records_are_passed_on_and_counted() {
+        let input = "{\"type\":\"error\",\"kind\":\"Leak_DefinitelyLost\"}\nReferences: 1\n";
+        let mut out = Collect::default();
+        let mut f = Filter::new(Options::default());
+        f.read("<test>", input.as_bytes(), &mut out).unwrap();
+        let s = f.finish(&mut out).unwrap();
+        assert_eq!(
+            out.passed,
+            [b"{\"type\":\"error\",\"kind\":\"Leak_DefinitelyLost\"}\n".to_vec()]
+        );
+        assert_eq!((s.foreign_records, s.values, s.lines), (1, 1, 2));
+    }
+
+    #[test]
+    fn an_input_without_a_round_line_gets_a_hint() {
+        let mut f = Filter::new(Options::default());
+        f.read("a.log", &b"\nrss=41\nrss=42\n"[..], &mut Discard)
+            .unwrap();
+        assert_eq!(
+            f.unrecognised().unwrap(),
+            "a.log: none of its 3 lines is a round line; expected `Round N Max RSS: X`, \
+             `References: N` or a line a --pattern matches, and the first was \"rss=41\""
+        );
+        f.read("b.log", &b"References: 1\nnoise\n"[..], &mut Discard)
+            .unwrap();
+        assert_eq!(f.unrecognised(), None);
+        f.read("c.jsonl", &b"{\"type\":\"crash\"}\n"[..], &mut Discard)
+            .unwrap();
+        assert_eq!(
+            f.unrecognised(),
+            None,
+            "another tool's records pass through"
+        );
+        f.read("d.log", &b""[..], &mut Discard).unwrap();
+        assert_eq!(f.unrecognised(), None);
+        let long = format!("{}\x1b[0m\n", "x".repeat(100));
+        f.read("e.log", long.as_bytes(), &mut Discard).unwrap();
+        let hint = f.unrecognised().unwrap();
+        assert!(
+            hint.ends_with(&format!("\"{}…\"", "x".repeat(60))),
+            "{hint}"
+        );
+    }
+
+    #[test]
+    fn executables_and_binary_data_are_refused() {
+        let mut f = Filter::new(Options::default());
+        let e = f
+            .read("ext.so", &b"\x7fELF\x02\x01\x01"[..], &mut Discard)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "ext.so: is an executable or shared object, not a log of rounds"
+        );
+        let e = f
+            .read("core", &b"References: 1\n\0\0\0"[..], &mut Discard)
+            .unwrap_err();
+        assert_eq!(e.to_string(), "core: is binary data, not a log");
+        assert_eq!(f.finish(&mut Discard).unwrap().lines, 0);
     }
 }

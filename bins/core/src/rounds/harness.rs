@@ -15,11 +15,13 @@
 //! `@rss-rounds end`, or `@rss-rounds error MESSAGE`.
 
 use crate::input::{read_line_capped, MAX_LINE};
-use crate::rounds::filter::{CommandStatus, Filter};
+use crate::output::Printer;
+use crate::rounds::filter::Filter;
 use crate::rounds::lines;
+use crate::rounds::records::{CommandStatus, Record};
 use crate::rounds::trend::{self, Kind, SeriesRef};
-use anyhow::{bail, Context};
-use std::io::{self, BufReader, Write};
+use crate::Error;
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -74,25 +76,37 @@ pub fn default_python() -> PathBuf {
 }
 
 /// Checks a `MODULE:FUNCTION` argument.
-pub fn parse_target(text: &str) -> Result<Target, String> {
+pub fn parse_target(text: &str) -> Result<Target, Error> {
     match text.split_once(':') {
         Some((m, f)) if !m.is_empty() && !f.is_empty() && !f.contains(':') => {
             Ok(Target::Function(text.to_string()))
         }
-        _ => Err(format!(
-            "{text:?}: expected MODULE:FUNCTION, e.g. mymod.tests:roundtrip"
+        _ => Err(Error::at(
+            &format!("{text:?}"),
+            None,
+            "expected MODULE:FUNCTION, e.g. mymod.tests:roundtrip",
         )),
     }
 }
 
 /// Runs the harness to its end, feeding `filter` with the measured rounds after setting
-/// each series' baseline from the noise rounds.
-pub fn run<W: Write>(filter: &mut Filter<W>, opts: &RunOptions) -> anyhow::Result<CommandStatus> {
+/// each series' baseline from the noise rounds; the records go to `out`. Errors name the
+/// interpreter, or the workload when the harness reported one of its errors.
+pub fn run(
+    filter: &mut Filter,
+    opts: &RunOptions,
+    out: &mut dyn Printer<Record>,
+) -> Result<CommandStatus, Error> {
+    let python = opts.python.display().to_string();
     let target = match &opts.target {
         Target::Function(t) => t.clone(),
         Target::Script(p) => {
             if !p.is_file() {
-                bail!("--script {}: no such file", p.display());
+                return Err(Error::at(
+                    &format!("--script {}", p.display()),
+                    None,
+                    "no such file",
+                ));
             }
             format!("script:{}", p.display())
         }
@@ -120,16 +134,17 @@ pub fn run<W: Write>(filter: &mut Filter<W>, opts: &RunOptions) -> anyhow::Resul
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .with_context(|| {
-            format!(
-                "cannot run {}: install python3.11-dbg or pass --python PATH",
-                opts.python.display()
+        .map_err(|e| {
+            Error::at(
+                &python,
+                None,
+                format!("cannot run it ({e}): install python3.11-dbg or pass --python PATH"),
             )
         })?;
     let stdout = child
         .stdout
         .take()
-        .context("no pipe from the interpreter")?;
+        .ok_or_else(|| Error::at(&python, None, "no pipe from the interpreter"))?;
     let mut reader = BufReader::new(stdout);
     let mut buf = Vec::new();
     let mut noise: Vec<(&'static str, Vec<f64>)> = Vec::new();
@@ -138,7 +153,7 @@ pub fn run<W: Write>(filter: &mut Filter<W>, opts: &RunOptions) -> anyhow::Resul
     let mut error = None;
     let mut result = Ok(());
     while let Some(_cut) = read_line_capped(&mut reader, &mut buf, MAX_LINE)
-        .with_context(|| format!("reading from {}", opts.python.display()))?
+        .map_err(|e| Error::at(&python, None, format!("reading its output: {e}")))?
     {
         if result.is_err() {
             continue; // drain, so the interpreter is not stopped by a full pipe
@@ -172,33 +187,38 @@ pub fn run<W: Write>(filter: &mut Filter<W>, opts: &RunOptions) -> anyhow::Resul
                 }
                 if !baselines_set {
                     baselines_set = true;
-                    result = set_baselines(filter, &noise);
+                    result = set_baselines(filter, &noise, out);
                 }
                 for (s, v) in values {
                     let unit = lines::known(s).map_or("", |k| k.1);
                     if result.is_ok() {
-                        result = filter.observe(s, Kind::Delta, unit, n, v);
+                        result = filter.observe(s, Kind::Delta, unit, n, v, out);
                     }
                 }
             }
             _ => {}
         }
     }
-    let status = child.wait().context("waiting for the interpreter")?;
+    let status = child
+        .wait()
+        .map_err(|e| Error::at(&python, None, format!("waiting for it: {e}")))?;
     result?;
     if let Some(message) = error {
-        bail!("{target}: {message}");
+        return Err(Error::at(&target, None, message));
     }
     if !started || !status.success() {
-        bail!(
-            "{} ended ({status}) before the harness finished{}",
-            opts.python.display(),
-            if started {
-                ""
-            } else {
-                ": is it a Python 3 interpreter?"
-            }
-        );
+        return Err(Error::at(
+            &python,
+            None,
+            format!(
+                "ended ({status}) before the harness finished{}",
+                if started {
+                    ""
+                } else {
+                    ": is it a Python 3 interpreter?"
+                }
+            ),
+        ));
     }
     Ok(CommandStatus {
         argv,
@@ -208,10 +228,11 @@ pub fn run<W: Write>(filter: &mut Filter<W>, opts: &RunOptions) -> anyhow::Resul
 }
 
 /// Each noise series' per-round growth becomes the baseline of its series.
-fn set_baselines<W: Write>(
-    filter: &mut Filter<W>,
+fn set_baselines(
+    filter: &mut Filter,
     noise: &[(&'static str, Vec<f64>)],
-) -> io::Result<()> {
+    out: &mut dyn Printer<Record>,
+) -> Result<(), Error> {
     let cfg = filter.options().trend.clone();
     for (name, values) in noise {
         let per_round = noise_per_round(values, &cfg);
@@ -220,7 +241,7 @@ fn set_baselines<W: Write>(
             "harness noise ({} rounds of an empty workload)",
             values.len()
         );
-        filter.measured_baseline(name, Kind::Delta, unit, per_round, &source)?;
+        filter.measured_baseline(name, Kind::Delta, unit, per_round, &source, out)?;
     }
     Ok(())
 }
@@ -262,10 +283,13 @@ mod tests {
     #[test]
     fn targets() {
         assert_eq!(
-            parse_target("mymod.tests:roundtrip"),
-            Ok(Target::Function("mymod.tests:roundtrip".into()))
+            parse_target("mymod.tests:roundtrip").unwrap(),
+            Target::Function("mymod.tests:roundtrip".into())
         );
-        assert!(parse_target("mymod").is_err());
+        assert_eq!(
+            parse_target("mymod").unwrap_err().to_string(),
+            "\"mymod\": expected MODULE:FUNCTION, e.g. mymod.tests:roundtrip"
+        );
         assert!(parse_target(":f").is_err());
         assert!(parse_target("m:").is_err());
     }

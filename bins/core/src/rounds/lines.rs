@@ -15,8 +15,18 @@
 //! change of `sys.gettotalrefcount()`; a line without a round number takes the next
 //! number of its series (0, 1, 2, …). A pattern's named groups are `value` (required),
 //! `round` and `series` (optional).
+//!
+//! Of rss-rounds' own JSON lines, a `baseline` record sets its series' baseline, so that a
+//! report read back is judged as it was; its CSV header, `verdict` records and its
+//! `summary` are its own lines, neither values nor noise (the verdicts are judged anew).
+//! Any other JSON object with a `type` is a record of another tool, passed on.
+//!
+//! Its own records are read leniently, by hand as much as by rss-rounds: a `round` needs
+//! only `series` and `value`, a `baseline` only `series` and `per_round`.
 
+use crate::rounds::records::TOOL;
 use crate::rounds::trend::Kind;
+use crate::Error;
 use nom::bytes::complete::{tag, take_while, take_while1};
 use nom::character::complete::{digit1, space0, space1};
 use nom::number::complete::double;
@@ -60,13 +70,33 @@ pub struct Parsed<'a> {
     pub value: f64,
 }
 
+/// A `baseline` record of rss-rounds read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedBaseline<'a> {
+    /// Series name.
+    pub series: Cow<'a, str>,
+    /// Its kind, when the record says (else [`known`] or level).
+    pub kind: Option<Kind>,
+    /// Its unit, when the record says.
+    pub unit: Option<Cow<'a, str>>,
+    /// Growth per round to subtract.
+    pub per_round: f64,
+    /// Where it came from.
+    pub source: Cow<'a, str>,
+}
+
 /// What a line was.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Line<'a> {
     /// A value.
     Value(Parsed<'a>),
-    /// rss-rounds' own CSV header or a non-round record of its own: not data, not noise.
+    /// rss-rounds' own `baseline` record.
+    Baseline(ParsedBaseline<'a>),
+    /// rss-rounds' own CSV header or a record of its own that is judged anew (`verdict`,
+    /// `summary`): not data, not noise.
     Own,
+    /// A JSON record of another tool or of a type rss-rounds does not know.
+    Foreign,
     /// Anything else.
     Other,
 }
@@ -82,13 +112,16 @@ pub struct Pattern {
 
 impl Pattern {
     /// Compiles `regex`; it needs a group named `value`. Series without a `series` group are
-    /// named `name`.
-    pub fn new(regex: &str, name: &str, kind: Kind, unit: Option<&str>) -> Result<Pattern, String> {
+    /// named `name`. An error names the flag and the regex as the input.
+    pub fn new(regex: &str, name: &str, kind: Kind, unit: Option<&str>) -> Result<Pattern, Error> {
+        let flag = format!("--pattern {regex:?}");
         let re = regex::bytes::Regex::new(regex)
-            .map_err(|e| format!("--pattern {regex:?}: {}", first_line(&e.to_string())))?;
+            .map_err(|e| Error::at(&flag, None, first_line(&e.to_string())))?;
         if !re.capture_names().any(|n| n == Some("value")) {
-            return Err(format!(
-                "--pattern {regex:?}: needs a group named value, e.g. (?P<value>[0-9.]+)"
+            return Err(Error::at(
+                &flag,
+                None,
+                "needs a group named value, e.g. (?P<value>[0-9.]+)",
             ));
         }
         Ok(Pattern {
@@ -276,39 +309,89 @@ fn csv_row(input: &[u8]) -> IResult<&[u8], (u64, &str, f64)> {
     Ok((rest, (round, name, value)))
 }
 
+/// The `type` of a JSON line (and the `tool` of a summary), read first: it tells rss-rounds'
+/// own records from other tools'.
 #[derive(Deserialize)]
-struct OwnRecord<'a> {
+struct Head<'a> {
     #[serde(rename = "type", borrow)]
     kind_tag: Cow<'a, str>,
+}
+
+/// A summary's `tool`; a summary without one is not rss-rounds'.
+#[derive(Deserialize)]
+struct SummaryHead<'a> {
     #[serde(borrow, default)]
-    series: Option<Cow<'a, str>>,
+    tool: Option<Cow<'a, str>>,
+}
+
+/// A `round` record as read: only `series` and `value` are needed, so that a hand-made line
+/// (`{"type":"round","series":"x","value":3}`) reads too. `records::Round` is what
+/// rss-rounds writes.
+#[derive(Deserialize)]
+struct RoundIn<'a> {
+    #[serde(borrow)]
+    series: Cow<'a, str>,
     #[serde(default)]
     round: Option<u64>,
+    value: f64,
     #[serde(default)]
-    value: Option<f64>,
+    kind: Option<Kind>,
+    #[serde(borrow, default)]
+    unit: Option<Cow<'a, str>>,
+}
+
+/// A `baseline` record as read: `series` and `per_round` are needed.
+#[derive(Deserialize)]
+struct BaselineIn<'a> {
+    #[serde(borrow)]
+    series: Cow<'a, str>,
+    per_round: f64,
     #[serde(default)]
     kind: Option<Kind>,
     #[serde(borrow, default)]
     unit: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    tool: Option<Cow<'a, str>>,
+    source: Option<Cow<'a, str>>,
 }
 
 fn own_json(line: &[u8]) -> Line<'_> {
-    let Ok(rec) = serde_json::from_slice::<OwnRecord<'_>>(line) else {
+    // JSON is UTF-8, and serde_json does not check the strings it skips: a line with other
+    // bytes in it is no record, and is not passed on into JSON output.
+    let Ok(line) = std::str::from_utf8(line) else {
         return Line::Other;
     };
-    match (rec.kind_tag.as_ref(), rec.series, rec.value) {
-        ("round", Some(series), Some(value)) if value.is_finite() => Line::Value(Parsed {
-            kind: rec.kind.or_else(|| known(&series).map(|k| k.0)),
-            series,
-            unit: rec.unit,
-            round: rec.round,
-            value,
-        }),
-        ("verdict" | "baseline" | "command", _, _) => Line::Own,
-        ("summary", _, _) if rec.tool.as_deref() == Some("rss-rounds") => Line::Own,
-        _ => Line::Other,
+    let Ok(head) = serde_json::from_str::<Head<'_>>(line) else {
+        return Line::Other;
+    };
+    // Of its own records, one it cannot read is a line it passes over (unmatched), not
+    // another tool's record to pass on.
+    match head.kind_tag.as_ref() {
+        "round" => match serde_json::from_str::<RoundIn<'_>>(line) {
+            Ok(r) if r.value.is_finite() => Line::Value(Parsed {
+                kind: r.kind.or_else(|| known(&r.series).map(|k| k.0)),
+                series: r.series,
+                unit: r.unit,
+                round: r.round,
+                value: r.value,
+            }),
+            _ => Line::Other,
+        },
+        "baseline" => match serde_json::from_str::<BaselineIn<'_>>(line) {
+            Ok(b) if b.per_round.is_finite() => Line::Baseline(ParsedBaseline {
+                kind: b.kind.or_else(|| known(&b.series).map(|k| k.0)),
+                series: b.series,
+                unit: b.unit,
+                per_round: b.per_round,
+                source: b.source.unwrap_or(Cow::Borrowed("a baseline record")),
+            }),
+            _ => Line::Other,
+        },
+        "verdict" => Line::Own,
+        "summary" => match serde_json::from_str::<SummaryHead<'_>>(line) {
+            Ok(SummaryHead { tool: Some(t) }) if t == TOOL => Line::Own,
+            _ => Line::Foreign,
+        },
+        _ => Line::Foreign,
     }
 }
 
@@ -388,8 +471,57 @@ mod tests {
         assert_eq!(parse_line(CSV_HEADER.as_bytes(), &[]), Line::Own);
         let summary = br#"{"type":"summary","tool":"rss-rounds","schema":1}"#;
         assert_eq!(parse_line(summary, &[]), Line::Own);
-        let other = br#"{"type":"summary","tool":"vg-filter","schema":1}"#;
-        assert_eq!(parse_line(other, &[]), Line::Other);
+        let verdict = br#"{"type":"verdict","series":"refs"}"#;
+        assert_eq!(parse_line(verdict, &[]), Line::Own);
+    }
+
+    #[test]
+    fn other_tools_records_are_told_from_noise() {
+        for foreign in [
+            &br#"{"type":"summary","tool":"vg-filter","schema":2}"#[..],
+            br#"{"type":"summary"}"#,
+            br#"{"type":"error","kind":"Leak_DefinitelyLost"}"#,
+            br#"{"type":"crash","frames":[]}"#,
+        ] {
+            assert_eq!(parse_line(foreign, &[]), Line::Foreign, "{foreign:?}");
+        }
+        for noise in [
+            &br#"{"kind":"round"}"#[..],
+            br#"{"type":3}"#,
+            br#"{"type":"round","series":"x"}"#,
+            br#"{"type":"round","series":"x","value":"3"}"#,
+            br#"{"type":"baseline","series":"x"}"#,
+            br#"{"type":"error"} trailing"#,
+            // Found by the `rounds` fuzz target: bytes that are not UTF-8 in a string were
+            // passed on, and the JSON output was no longer UTF-8.
+            b"{\"type\":\"summary\",\"tool\":\"v\x9c-filter\"}",
+            b"{\"type\":\"error\",\"what\":\"\xff\"}",
+        ] {
+            assert_eq!(parse_line(noise, &[]), Line::Other, "{noise:?}");
+        }
+    }
+
+    #[test]
+    fn baseline_records_read_back() {
+        let line = br#"{"type":"baseline","series":"refs","kind":"delta","unit":"refs","per_round":5.0,"source":"harness noise"}"#;
+        assert_eq!(
+            parse_line(line, &[]),
+            Line::Baseline(ParsedBaseline {
+                series: Cow::Borrowed("refs"),
+                kind: Some(Kind::Delta),
+                unit: Some(Cow::Borrowed("refs")),
+                per_round: 5.0,
+                source: Cow::Borrowed("harness noise"),
+            })
+        );
+        let bare = br#"{"type":"baseline","series":"blocks","per_round":-4}"#;
+        let Line::Baseline(b) = parse_line(bare, &[]) else {
+            panic!("a baseline");
+        };
+        assert_eq!(
+            (b.kind, b.unit, b.per_round),
+            (Some(Kind::Delta), None, -4.0)
+        );
     }
 
     #[test]
@@ -426,10 +558,17 @@ mod tests {
             parse_line(b"objects: x", std::slice::from_ref(&q)),
             Line::Other
         );
-        assert!(Pattern::new(r"(\d+)", "p", Kind::Level, None)
-            .unwrap_err()
-            .contains("group named value"));
-        assert!(Pattern::new(r"(?P<value>", "p", Kind::Level, None).is_err());
+        assert_eq!(
+            Pattern::new(r"(\d+)", "p", Kind::Level, None)
+                .unwrap_err()
+                .to_string(),
+            r#"--pattern "(\\d+)": needs a group named value, e.g. (?P<value>[0-9.]+)"#
+        );
+        let e = Pattern::new(r"(?P<value>", "p", Kind::Level, None).unwrap_err();
+        assert!(
+            e.to_string().starts_with("--pattern \"(?P<value>\": "),
+            "{e}"
+        );
     }
 
     /// Found by the `rounds` fuzz target: a value rss-rounds wrote in its JSON lines read

@@ -6,8 +6,9 @@
 //! `epaint_default_fonts`), so a PNG needs no font installed on the machine; an SVG names
 //! the `monospace` family and is rendered by whatever views it.
 
-use crate::rounds::filter::Series;
+use crate::rounds::series::Series;
 use crate::rounds::trend::{fmt_num, fmt_p, Analysis, Kind, Verdict};
+use crate::Error;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -35,8 +36,13 @@ pub enum PlotKind {
     Png,
 }
 
+/// The flag and file, the "input" of every error here.
+fn flag(path: &Path) -> String {
+    format!("--plot {}", path.display())
+}
+
 /// The kind a path asks for, or an error naming the extensions.
-pub fn kind_of(path: &Path) -> Result<PlotKind, String> {
+pub fn kind_of(path: &Path) -> Result<PlotKind, Error> {
     match path
         .extension()
         .and_then(|e| e.to_str())
@@ -45,9 +51,10 @@ pub fn kind_of(path: &Path) -> Result<PlotKind, String> {
     {
         Some("svg") => Ok(PlotKind::Svg),
         Some("png") => Ok(PlotKind::Png),
-        _ => Err(format!(
-            "--plot {}: the file name must end in .svg or .png",
-            path.display()
+        _ => Err(Error::at(
+            &flag(path),
+            None,
+            "the file name must end in .svg or .png",
         )),
     }
 }
@@ -65,58 +72,59 @@ fn register_font() {
     });
 }
 
-/// Draws the series into `path` (SVG or PNG by its extension).
-pub fn draw(path: &Path, series: &[(&Series, &Analysis)]) -> Result<(), String> {
+/// Draws the series into `path` (SVG or PNG by its extension). An error names `--plot` and
+/// the file.
+pub fn draw(path: &Path, series: &[(&Series, &Analysis)]) -> Result<(), Error> {
     register_font();
+    let fail = |e: &dyn std::fmt::Display| Error::at(&flag(path), None, e.to_string());
     let series = &series[..series.len().min(MAX_PANELS)];
     let panels = series.len().max(1) as u32;
     let size = (WIDTH, PANEL_HEIGHT * panels);
     match kind_of(path)? {
         PlotKind::Svg => {
             let root = SVGBackend::new(path, size).into_drawing_area();
-            draw_on(&root, series)?;
-            root.present().map_err(|e| e.to_string())
+            draw_on(&root, series).map_err(|e| fail(&e))?;
+            root.present().map_err(|e| fail(&e))
         }
         PlotKind::Png => {
             let mut buf = vec![255u8; (size.0 * size.1 * 3) as usize];
             {
                 let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
-                draw_on(&root, series)?;
-                root.present().map_err(|e| e.to_string())?;
+                draw_on(&root, series).map_err(|e| fail(&e))?;
+                root.present().map_err(|e| fail(&e))?;
             }
-            write_png(path, size, &buf)
+            write_png(path, size, &buf).map_err(|e| fail(&e))
         }
     }
 }
 
-fn write_png(path: &Path, (w, h): (u32, u32), rgb: &[u8]) -> Result<(), String> {
-    let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
+/// The picture as an 8-bit RGB PNG file.
+fn write_png(path: &Path, (w, h): (u32, u32), rgb: &[u8]) -> Result<(), png::EncodingError> {
+    let file = std::fs::File::create(path)?;
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w, h);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
-    let mut writer = enc.write_header().map_err(|e| e.to_string())?;
-    writer.write_image_data(rgb).map_err(|e| e.to_string())?;
-    writer.finish().map_err(|e| e.to_string())
+    let mut writer = enc.write_header()?;
+    writer.write_image_data(rgb)?;
+    writer.finish()
 }
 
 fn draw_on<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     series: &[(&Series, &Analysis)],
-) -> Result<(), String> {
-    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    root.fill(&WHITE).map_err(err)?;
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    root.fill(&WHITE)?;
     if series.is_empty() {
         root.draw(&Text::new(
             "no series read",
             (20, 20),
             (FAMILY, 16).into_font(),
-        ))
-        .map_err(err)?;
+        ))?;
         return Ok(());
     }
     let areas = root.split_evenly((series.len(), 1));
     for (area, (s, a)) in areas.iter().zip(series) {
-        panel(area, s, a).map_err(err)?;
+        panel(area, s, a)?;
     }
     Ok(())
 }
@@ -283,10 +291,8 @@ mod tests {
     #[test]
     fn draws_svg_and_png_with_text() {
         use crate::rounds::filter::{Filter, Options};
-        let mut f = Filter::new(
-            Options::default(),
-            crate::output::Sink::new(std::io::sink(), false),
-        );
+        use crate::rounds::print::Discard;
+        let mut f = Filter::new(Options::default());
         for i in 0..3000u64 {
             f.observe(
                 "rss_mib",
@@ -294,10 +300,12 @@ mod tests {
                 "MiB",
                 Some(i),
                 40.0 + i as f64 * 0.01,
+                &mut Discard,
             )
             .unwrap();
         }
-        f.observe("refs", Kind::Delta, "refs", None, 1.0).unwrap();
+        f.observe("refs", Kind::Delta, "refs", None, 1.0, &mut Discard)
+            .unwrap();
         let analyses = f.analyze();
         let views: Vec<_> = f
             .series()
@@ -317,16 +325,25 @@ mod tests {
         let bytes = std::fs::read(&png).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
         draw(&dir.join("empty.svg"), &[]).unwrap();
+        let e = draw(&dir.join("no/such/dir.png"), &views).unwrap_err();
+        assert!(
+            e.to_string().starts_with(&format!(
+                "--plot {}: ",
+                dir.join("no/such/dir.png").display()
+            )),
+            "{e}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn the_extension_picks_the_format() {
-        assert_eq!(kind_of(Path::new("a.svg")), Ok(PlotKind::Svg));
-        assert_eq!(kind_of(Path::new("a.PNG")), Ok(PlotKind::Png));
-        assert!(kind_of(Path::new("a.pdf"))
-            .unwrap_err()
-            .contains(".svg or .png"));
+        assert_eq!(kind_of(Path::new("a.svg")).unwrap(), PlotKind::Svg);
+        assert_eq!(kind_of(Path::new("a.PNG")).unwrap(), PlotKind::Png);
+        assert_eq!(
+            kind_of(Path::new("a.pdf")).unwrap_err().to_string(),
+            "--plot a.pdf: the file name must end in .svg or .png"
+        );
         assert!(kind_of(Path::new("noext")).is_err());
     }
 }

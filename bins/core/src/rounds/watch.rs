@@ -19,10 +19,12 @@
 //! saw so far). Without a single marker, each interval sample is a round.
 
 use crate::input::{read_line_capped, MAX_LINE};
-use crate::rounds::filter::{CommandStatus, Filter};
+use crate::output::Printer;
+use crate::rounds::filter::Filter;
 use crate::rounds::memory::{self, Usage};
+use crate::rounds::records::{CommandStatus, Record};
 use crate::rounds::trend::Kind;
-use anyhow::Context;
+use crate::Error;
 use std::ffi::OsString;
 use std::io::{self, BufReader, Read, Write};
 use std::process::{Command, Stdio};
@@ -58,17 +60,23 @@ enum Event {
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-/// Runs the command to its end, feeding `filter`; returns how it ended.
-pub fn watch<W: Write>(
-    filter: &mut Filter<W>,
+/// Runs the command to its end, feeding `filter` (its records go to `out`); returns how it
+/// ended. Errors name the command.
+pub fn watch(
+    filter: &mut Filter,
     opts: &WatchOptions,
-) -> anyhow::Result<CommandStatus> {
+    out: &mut dyn Printer<Record>,
+) -> Result<CommandStatus, Error> {
     let argv: Vec<String> = opts
         .command
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let program = opts.command.first().context("watch: no command given")?;
+    let program = opts
+        .command
+        .first()
+        .ok_or_else(|| Error::at("watch", None, "no command given"))?;
+    let name = program.to_string_lossy().into_owned();
     let mut child = Command::new(program)
         .args(&opts.command[1..])
         .env("PYTHONUNBUFFERED", "1")
@@ -76,7 +84,7 @@ pub fn watch<W: Write>(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .with_context(|| format!("cannot run {}", program.to_string_lossy()))?;
+        .map_err(|e| Error::at(&name, None, format!("cannot run it: {e}")))?;
     let root = child.id();
     let pids = Arc::new(Mutex::new(memory::tree(root)));
     let highest = Arc::new(AtomicU64::new(0));
@@ -140,12 +148,12 @@ pub fn watch<W: Write>(
                 if result.is_err() {
                     continue;
                 }
-                result = filter.line(&bytes).and_then(|_| match marker {
+                result = filter.line(&bytes, out).and_then(|_| match marker {
                     Some((round, u)) => {
                         let round = round.unwrap_or(markers);
                         markers += 1;
                         let peak = u.peak.max(highest.load(Ordering::Relaxed));
-                        record(filter, Some(round), u.rss, peak)
+                        record(filter, Some(round), u.rss, peak, out)
                     }
                     None => Ok(()),
                 });
@@ -166,7 +174,9 @@ pub fn watch<W: Write>(
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    let status = child.wait().context("waiting for the command")?;
+    let status = child
+        .wait()
+        .map_err(|e| Error::at(&name, None, format!("waiting for it: {e}")))?;
     for r in readers {
         let _ = r.join();
     }
@@ -176,7 +186,7 @@ pub fn watch<W: Write>(
         let mut peak = 0;
         for (i, u) in timed.iter().enumerate() {
             peak = peak.max(u.peak).max(u.rss);
-            record(filter, Some(i as u64), u.rss, peak)?;
+            record(filter, Some(i as u64), u.rss, peak, out)?;
         }
     }
     Ok(CommandStatus {
@@ -186,14 +196,22 @@ pub fn watch<W: Write>(
     })
 }
 
-fn record<W: Write>(
-    filter: &mut Filter<W>,
+fn record(
+    filter: &mut Filter,
     round: Option<u64>,
     rss: u64,
     peak: u64,
-) -> io::Result<()> {
-    filter.observe("rss_mib", Kind::Level, "MiB", round, rss as f64 / MIB)?;
-    filter.observe("peak_rss_mib", Kind::Level, "MiB", round, peak as f64 / MIB)
+    out: &mut dyn Printer<Record>,
+) -> Result<(), Error> {
+    filter.observe("rss_mib", Kind::Level, "MiB", round, rss as f64 / MIB, out)?;
+    filter.observe(
+        "peak_rss_mib",
+        Kind::Level,
+        "MiB",
+        round,
+        peak as f64 / MIB,
+        out,
+    )
 }
 
 #[cfg(unix)]
