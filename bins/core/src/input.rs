@@ -61,15 +61,14 @@ impl Content {
         Content::Text
     }
 
-    /// The error for an input that no tool reads (ELF or binary data), naming it, with the
-    /// likely cause; `None` for readable content.
+    /// The error for an input that no tool reads (ELF or binary data), naming it; `None` for
+    /// readable content. A tool that knows the likely mistake says it in its own words.
     pub fn refuse(self, input: &str) -> Option<Error> {
         match self {
             Content::Elf => Some(Error::at(
                 input,
                 None,
-                "is an executable or shared object, not a log (was it meant as \
-                 --project=PATTERN? a pattern is given with `=`)",
+                "is an executable or shared object, not a log",
             )),
             Content::Binary => Some(Error::at(input, None, "is binary data, not a log")),
             _ => None,

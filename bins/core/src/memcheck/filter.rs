@@ -212,7 +212,13 @@ impl Filter {
             reader.consume(n);
         }
         let content = Content::of(&head);
-        if let Some(refused) = content.refuse(input) {
+        if let Some(mut refused) = content.refuse(input) {
+            if content == Content::Elf {
+                // The usual way a shared object gets here: `--project native.so vg.log`.
+                refused.message.push_str(
+                    " (was it meant as --project=PATTERN? a pattern is given with `=`)",
+                );
+            }
             return Err(refused);
         }
         let reader = io::Read::chain(io::Cursor::new(head.clone()), reader);
@@ -281,6 +287,7 @@ impl Filter {
                 _ => false,
             };
             if !ours {
+                self.summary.foreign_records += 1;
                 out.passthrough(&buf)?;
                 continue;
             }
@@ -323,6 +330,7 @@ impl Filter {
     fn carry_over(&mut self, s: &Summary, back: &ReadBack) {
         let sum = &mut self.summary;
         sum.inputs += s.inputs;
+        sum.foreign_records += s.foreign_records;
         sum.parse.add(&s.parse);
         sum.not_project += s.not_project;
         sum.records += s.not_project;

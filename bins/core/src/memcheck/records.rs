@@ -106,6 +106,8 @@ pub struct Summary {
     pub failing: u64,
     /// Kept leaked bytes, summed.
     pub kept_bytes: u64,
+    /// JSON lines of other tools or types in JSON-lines inputs, passed on unchanged.
+    pub foreign_records: u64,
     /// What the parsers passed over: unparsed lines, chatter, truncated records, cut lines…
     #[serde(flatten)]
     pub parse: ParseStats,
@@ -126,6 +128,7 @@ impl Default for Summary {
             distinct: 0,
             failing: 0,
             kept_bytes: 0,
+            foreign_records: 0,
             parse: ParseStats::default(),
             suppressions_used: BTreeMap::new(),
         }
@@ -153,6 +156,7 @@ impl Summary {
             (self.parse.dropped_frames, "dropped frames"),
             (self.parse.dropped_aux, "dropped aux descriptions"),
             (self.parse.unknown_elements, "unknown XML elements"),
+            (self.foreign_records, "records of other tools passed over"),
         ] {
             if n > 0 {
                 line.push_str(&format!("; {n} {what}"));
