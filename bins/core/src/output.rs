@@ -153,7 +153,12 @@ impl<W: Write, R: Serialize> Printer<R> for JsonLines<W> {
 
     fn passthrough(&mut self, line: &[u8]) -> io::Result<()> {
         let trimmed = line.trim_ascii();
-        if trimmed.starts_with(b"{") && trimmed.ends_with(b"}") {
+        // Braces alone are not enough: gdb prints structs as `{a = 1, b = 2}`, and a line
+        // that is no JSON would make the output unreadable as JSON lines.
+        if trimmed.starts_with(b"{")
+            && trimmed.ends_with(b"}")
+            && serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok()
+        {
             self.sink.bytes(trimmed)?;
             self.sink.bytes(b"\n")?;
         }
@@ -300,6 +305,7 @@ mod tests {
             let mut p = JsonLines::new(Sink::new(&mut out, false));
             Printer::<Rec>::passthrough(&mut p, b"{\"type\":\"other\"}\n").unwrap();
             Printer::<Rec>::passthrough(&mut p, b"plain text\n").unwrap();
+            Printer::<Rec>::passthrough(&mut p, b"{a = 1, b = {c = 2}}\n").unwrap();
             p.record(&rec("x", "a")).unwrap();
             Printer::<Rec>::finish(&mut p).unwrap();
         }
