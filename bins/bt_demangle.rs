@@ -1,12 +1,11 @@
 //! bt-demangle: gdb backtraces in; readable, classified, fingerprinted crash reports out.
 
-use anyhow::Context;
-use clap::{Parser, ValueEnum};
-use dbgpipe_core::backtrace::filter::{Filter, Format, Options};
-use dbgpipe_core::cli::{self, Outcome};
-use dbgpipe_core::output::Sink;
-use dbgpipe_core::project::{Project, Root};
-use std::io;
+use clap::Parser;
+use dbgpipe_core::backtrace::filter::{Filter, Options};
+use dbgpipe_core::backtrace::print::{self, TextOptions};
+use dbgpipe_core::cli::{self, NoProject, Outcome, ProjectArgs};
+use dbgpipe_core::output::Format;
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -16,7 +15,16 @@ INPUT:
   stop location, from a live run (`gdb -batch -ex run -ex bt`) or a core file, whole or as an
   excerpt pasted from a bug report (pager prompts, wrapped lines and cut first and last lines
   are fine). Function names may be demangled or not (`set print demangle off`). Several inputs
-  are several gdb sessions: each gets its own crash record.
+  are several gdb sessions: each gets its own crash record. bt-demangle's own JSON lines read
+  back as the records they are (names, classes and the signature recomputed with this run's
+  options, the crash records ending their sessions); JSON lines of other types or tools pass
+  on unchanged. An executable or binary data is refused. An input in which nothing was
+  recognised (no frame, signal report, thread header or mangled name) gets a one-line note on
+  stderr.
+
+PROJECT:
+  Without --project, and with a bare --project, the frames whose object or source file lies
+  under --root (default: the current directory) are the project's.
 
 OUTPUT (text, the default):
   gdb's text with each frame rewritten: its function demangled and simplified
@@ -28,20 +36,22 @@ OUTPUT (text, the default):
   the thread and the signature, and one summary line (none when no frame was read, so that
   a list of symbols comes out as c++filt prints it).
 
-OUTPUT (jsonl, schema 1):
+OUTPUT (jsonl, schema 2):
   {\"type\":\"frame\",\"thread\":1,\"index\":0,\"addr\":\"0x00007ffff77ad6b1\",\"function\":\"dbgpipe_store\",
-   \"function_raw\":\"dbgpipe_store\",\"args\":\"p=0x0, v=42\",\"file\":\"/x/dbgpipe_example.c\",\"line\":271,
-   \"library\":null,\"inlined\":false,\"class\":\"project\",\"truncated\":false}
-  per frame, class one of project, python, system, unknown;
+   \"file\":\"/x/dbgpipe_example.c\",\"line\":271,\"object\":null,\"function_raw\":\"dbgpipe_store\",
+   \"args\":\"p=0x0, v=42\",\"inlined\":false,\"class\":\"project\",\"truncated\":false}
+  per frame, class one of project, python, system, unknown; {\"type\":\"stop\",\"thread\":1,…} with
+  the same keys but index and inlined for the stop location after the signal report;
   {\"type\":\"py_frame\",\"thread\":…,\"index\":0,\"function\":\"call\",\"file\":\"run.py\",\"line\":101,…}
   per py-bt frame; per input
   {\"type\":\"crash\",\"input\":…,\"signal\":\"SIGSEGV\",\"description\":\"Segmentation fault\",
    \"thread\":1,\"thread_name\":…,\"signature\":\"3c1f…\",\"signature_functions\":[…],\"frames\":21,
-   \"top_frame\":{…},\"project_frame\":{\"index\":0,\"function\":…,\"file\":…,\"line\":…,\"library\":…}}
-  and last {\"type\":\"summary\",\"tool\":\"bt-demangle\",\"schema\":1,\"frames\":N,\"threads\":T,
-   \"unparsed_lines\":U,\"long_lines\":L,…}. csv writes one row per frame
-  (thread,index,class,function,file,line,library,addr,inlined) and the crash and summary
-  lines to stderr.
+   \"top_frame\":{…},\"project_frame\":{\"index\":0,\"addr\":…,\"function\":…,\"file\":…,\"line\":…,
+   \"object\":…}}
+  and last {\"type\":\"summary\",\"tool\":\"bt-demangle\",\"schema\":2,\"frames\":N,\"threads\":T,
+   \"unparsed_lines\":U,\"long_lines\":L,\"passed_lines\":P,\"records_read\":R,…}. csv writes one
+  row per frame (thread,index,class,function,file,line,object,addr,inlined) and the crash and
+  summary lines to stderr.
 
 SIGNATURE:
   16 hex digits hashing function names only (no addresses, arguments, lines or template
@@ -58,33 +68,33 @@ EXAMPLES:
   gdb -batch -ex run -ex 'thread apply all bt' --args python3.11-dbg -m pytest 2>&1 | bt-demangle
   bt-demangle --format jsonl --project=_ddwaf < crash.txt | jq .
   bt-demangle --format jsonl crash.txt | jq -r 'select(.type==\"crash\") | .signature'
+  bt-demangle --format jsonl crash.txt > crash.jsonl; bt-demangle --project=native crash.jsonl
   nm -D --defined-only libfoo.so | cut -c20- | bt-demangle --no-simplify
 
 EXIT STATUS:
   0  the input was read (whatever it held: bt-demangle is a filter)
-  2  bad usage, or an input that cannot be read
+  2  bad usage, or an input that cannot be read (missing, a directory, an executable, binary
+     data)
   A closed stdout (| head) ends quietly with status 0.";
 
 /// Makes gdb backtraces readable: demangled, simplified, classified, with a crash signature.
 #[derive(Parser, Debug)]
 #[command(name = "bt-demangle", version, after_help = AFTER_HELP, max_term_width = 100)]
 struct Args {
-    /// gdb output files; none or `-` reads standard input.
+    /// gdb output files, or bt-demangle's JSON lines; none or `-` reads standard input.
     #[arg(value_name = "FILE")]
     inputs: Vec<PathBuf>,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
-    format: FormatArg,
+    #[arg(
+        long,
+        value_parser = Format::parser(&[Format::Text, Format::Jsonl, Format::Csv]),
+        default_value = "text"
+    )]
+    format: Format,
 
-    /// Frames whose library or source path contains PATTERN (a glob when it has * or ?) are
-    /// the project's. Repeatable. Alone, and by default: frames under --root.
-    #[arg(long, value_name = "PATTERN", num_args = 0..=1, require_equals = true, default_missing_value = "")]
-    project: Vec<String>,
-
-    /// Project root for --project without a pattern [default: .]
-    #[arg(long, value_name = "DIR")]
-    root: Option<PathBuf>,
+    #[command(flatten)]
+    project: ProjectArgs,
 
     /// Keep C++ names whole (demangled, not simplified).
     #[arg(long)]
@@ -107,55 +117,40 @@ struct Args {
     line_buffered: bool,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum FormatArg {
-    Text,
-    Jsonl,
-    Csv,
-}
-
 fn main() -> ExitCode {
     cli::main("bt-demangle", || run(Args::parse()))
 }
 
 fn run(args: Args) -> anyhow::Result<Outcome> {
-    let root = match &args.root {
-        Some(r) => r.clone(),
-        None => std::env::current_dir().context("current directory")?,
-    };
-    let patterns: Vec<String> = args
-        .project
-        .iter()
-        .filter(|p| !p.is_empty())
-        .cloned()
-        .collect();
+    cli::check_project_spacing(&std::env::args_os().collect::<Vec<_>>())?;
     // Unlike vg-filter, which keeps everything without --project, classifying needs a notion
-    // of "project" always: the root is the default.
-    let project = if patterns.is_empty() {
-        Project::Under(Root::new(&root))
-    } else {
-        Project::Patterns(patterns)
-    };
+    // of "project" always: the frames under the root.
     let opts = Options {
-        project,
-        format: match args.format {
-            FormatArg::Text => Format::Text,
-            FormatArg::Jsonl => Format::Jsonl,
-            FormatArg::Csv => Format::Csv,
-        },
+        project: args.project.project(NoProject::UnderRoot)?,
         simplify: !args.no_simplify,
         depth: args.depth,
+    };
+    let text = TextOptions {
         keep_args: args.keep_args,
         all: args.all,
     };
     let inputs = cli::open_inputs(&args.inputs)?;
     let stdout = io::stdout();
-    let mut sink = Sink::new(stdout.lock(), args.line_buffered);
+    let mut out = print::printer(
+        args.format,
+        text,
+        stdout.lock(),
+        Box::new(io::stderr()),
+        args.line_buffered,
+    )?;
     let mut filter = Filter::new(opts);
     for input in inputs {
-        filter.read(&input.name, input.reader, &mut sink)?;
+        filter.read(&input.name, input.reader, &mut *out)?;
+        if let Some(note) = filter.note() {
+            writeln!(io::stderr(), "bt-demangle: {note}")?;
+        }
     }
-    filter.finish(&mut sink, &mut io::stderr())?;
+    filter.finish(&mut *out)?;
     Ok(Outcome::Clean)
 }
 
@@ -174,11 +169,21 @@ mod tests {
             .iter()
             .flat_map(|help| dbgpipe_core::cli::help_examples("bt-demangle", help))
             .collect();
-        assert!(examples.len() >= 3, "{examples:?}");
+        assert!(examples.len() >= 5, "{examples:?}");
         for words in examples {
             if let Err(e) = Args::try_parse_from(&words) {
                 panic!("{words:?} does not parse: {e}");
             }
         }
+    }
+
+    #[test]
+    fn formats_are_text_jsonl_and_csv() {
+        let parse = |f: &str| Args::try_parse_from(["bt-demangle", "--format", f]);
+        assert_eq!(parse("csv").unwrap().format, Format::Csv);
+        assert!(parse("sarif").is_err());
+        let args = Args::try_parse_from(["bt-demangle"]).unwrap();
+        assert_eq!(args.format, Format::Text);
+        assert!(args.project.project.is_empty());
     }
 }

@@ -335,7 +335,8 @@ fn the_c_crash_has_its_project_frames_classes_and_a_stable_signature() {
         (s(&top["function"]), &top["args"]),
         ("dbgpipe_store", &Value::from(""))
     );
-    assert!(top["file"].is_null() && s(&top["library"]).ends_with(".so"));
+    assert!(top["file"].is_null() && s(&top["object"]).ends_with(".so"));
+    assert!(top.get("library").is_none(), "schema 2: {top}");
     assert_eq!(top["class"], "project");
     assert_eq!(crash(&stripped)["signature"], c["signature"]);
 }
@@ -520,7 +521,7 @@ fn text_output_folds_the_interpreter_and_marks_the_project() {
     let mut rows = csv.lines();
     assert_eq!(
         rows.next(),
-        Some("thread,index,class,function,file,line,library,addr,inlined")
+        Some("thread,index,class,function,file,line,object,addr,inlined")
     );
     let first = rows.next().unwrap();
     assert!(
@@ -556,8 +557,18 @@ fn bad_input_is_read_or_refused_in_one_line() {
         for format in ["text", "jsonl", "csv"] {
             let out = bt(&["--format", format], data);
             let err = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(0), "{name} {format}: {err}");
             assert!(!err.contains("panicked"), "{name} {format}: {err}");
+            if *name == "noise" {
+                // Binary data is no gdb output: refused in one line, nothing written.
+                assert_eq!(out.status.code(), Some(2), "{name} {format}: {err}");
+                assert_eq!(err, "bt-demangle: <stdin>: is binary data, not a log\n");
+                assert!(out.stdout.is_empty());
+                continue;
+            }
+            assert_eq!(out.status.code(), Some(0), "{name} {format}: {err}");
+        }
+        if *name == "noise" {
+            continue;
         }
         let recs = lines(&bt(&["--format", "jsonl"], data));
         let sum = summary(&recs);
@@ -636,4 +647,178 @@ fn a_closed_stdout_ends_quietly() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The inputs that are no gdb output: an executable (often `--project lib.so` written without
+/// `=`) is refused naming it; a Valgrind log passes through with a note saying what was
+/// expected; a symbol list and empty input get no note.
+#[test]
+fn input_that_is_no_gdb_output() {
+    // Built by the sessions.
+    let _ = sessions();
+    let so = std::fs::read_dir(tmp().join("c"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "so"))
+        .expect("the C example's shared object");
+    let so_name = so.to_str().unwrap();
+    for args in [vec![so_name], vec!["--project", so_name]] {
+        let out = bt(&args, b"");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!(
+                "bt-demangle: {so_name}: is an executable or shared object"
+            )),
+            "{err}"
+        );
+        assert!(err.contains("--project=PATTERN"), "{err}");
+    }
+    // A pattern written with a space, which is no file: the fix in one line.
+    let out = bt(&["--project", "dbgpipe_example"], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--project=dbgpipe_example"), "{err}");
+
+    let log = example::repo_root().join("tests/data/memcheck-logs/py311-leaky-gensupp.log");
+    let text = std::fs::read(&log).unwrap();
+    let lines = text.split(|&b| b == b'\n').count() - 1;
+    for format in ["text", "jsonl", "csv"] {
+        let out = bt(&["--format", format, log.to_str().unwrap()], b"");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{format}: {err}");
+        let note = format!(
+            "bt-demangle: {}: no gdb frames or signal found (expected gdb's bt/backtrace output); {lines} lines passed through",
+            log.display()
+        );
+        assert_eq!(err.lines().next(), Some(note.as_str()), "{format}: {err}");
+        if format == "text" {
+            assert_eq!(out.stdout, text, "the log passes through as it was");
+        }
+        if format == "jsonl" {
+            let recs = self::lines(&out);
+            let sum = summary(&recs);
+            assert_eq!(sum["lines"], lines);
+            assert_eq!(sum["passed_lines"], lines);
+            assert_eq!(sum["frames"], 0);
+        }
+    }
+    // Two inputs: the note names the one that held nothing.
+    let gdb_log = tmp().join("c.gdb.txt");
+    let out = bt(&[gdb_log.to_str().unwrap(), log.to_str().unwrap()], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("py311-leaky-gensupp.log: no gdb frames"),
+        "{err}"
+    );
+    for quiet in [&b""[..], b"_ZN3foo3barEv\n"] {
+        let out = bt(&[], quiet);
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// `bt-demangle --format jsonl X | bt-demangle --format jsonl` gives the same records (the same
+/// frames and crash signature) for every live session, and `… | bt-demangle` the text report
+/// of X without gdb's lines that are no record (its chatter, the signal report, thread
+/// headers, source lines: JSON lines carry records only), the built-ins of `py-bt` without
+/// the address gdb printed after them, and the count of names demangled in the arguments
+/// (the first run demangled them).
+#[test]
+fn json_lines_read_back_give_the_same_records_and_report() {
+    for (name, gdb_text) in sessions() {
+        let first = bt(&["--format", "jsonl"], gdb_text.as_bytes());
+        let second = bt(&["--format", "jsonl"], &first.stdout);
+        assert!(
+            second.stderr.is_empty(),
+            "{name}: {}",
+            String::from_utf8_lossy(&second.stderr)
+        );
+        let (a, b) = (lines(&first), lines(&second));
+        assert_eq!(a.len(), b.len(), "{name}");
+        assert_eq!(a[..a.len() - 1], b[..b.len() - 1], "{name}");
+        assert_eq!(crash(&a)["signature"], crash(&b)["signature"], "{name}");
+        assert!(crash(&b)["signature"].is_string(), "{name}");
+        assert_eq!(crash(&b)["input"], "<stdin>");
+        let (sa, sb) = (summary(&a), summary(&b));
+        for key in [
+            "frames",
+            "project_frames",
+            "python_frames",
+            "system_frames",
+            "py_frames",
+            "threads",
+            "crashes",
+        ] {
+            assert_eq!(sa[key], sb[key], "{name}: {key}");
+        }
+        assert_eq!(sb["records_read"].as_u64(), Some(a.len() as u64), "{name}");
+
+        let direct = String::from_utf8(bt(&[], gdb_text.as_bytes()).stdout).unwrap();
+        let back = String::from_utf8(bt(&[], &first.stdout).stdout).unwrap();
+        let direct: Vec<String> = direct.lines().map(without_remote_address).collect();
+        let back: Vec<&str> = back.lines().collect();
+        let (last_direct, last_back) = (direct.last().unwrap(), *back.last().unwrap());
+        assert_eq!(
+            without_demangled_count(last_back),
+            without_demangled_count(last_direct),
+            "{name}"
+        );
+        // Every line of the report read back is the report's, in order.
+        let mut at = 0;
+        for line in &back[..back.len() - 1] {
+            let found = direct[at..].iter().position(|d| d == line);
+            let Some(i) = found else {
+                panic!(
+                    "{name}: {line:?} is not in the direct report after line {at}:\n{}",
+                    direct.join("\n")
+                );
+            };
+            at += i + 1;
+        }
+        // And what it leaves out is no record: no frame, stop location, fold or crash line.
+        let records = |lines: &mut dyn Iterator<Item = &str>| {
+            lines
+                .filter(|l| {
+                    l.starts_with('#')
+                        || l.starts_with("    … ")
+                        || l.starts_with("crash: ")
+                        || l.starts_with("  top: ")
+                        || l.starts_with("  project: ")
+                        || l.ends_with("  <- project")
+                        || l.starts_with("  File \"")
+                        || l.starts_with("  <built-in ")
+                })
+                .count()
+        };
+        assert_eq!(
+            records(&mut direct.iter().map(String::as_str)),
+            records(&mut back.iter().copied()),
+            "{name}"
+        );
+    }
+}
+
+/// `<built-in method sleep of module object at remote 0x7ffff7bfb3d0>` → `<built-in method
+/// sleep of module object>`: a `py-bt` line as it reads back.
+fn without_remote_address(line: &str) -> String {
+    match (line.find(" at remote 0x"), line.ends_with('>')) {
+        (Some(i), true) if line.trim_start().starts_with("<built-in ") => {
+            format!("{}>", &line[..i])
+        }
+        _ => line.to_string(),
+    }
+}
+
+fn without_demangled_count(summary_line: &str) -> String {
+    summary_line
+        .split("; ")
+        .filter(|part| !part.ends_with(" names demangled"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -6,8 +6,10 @@
 //! number of such lines must equal the frames bt-demangle reports, with no line left
 //! unparsed, and agree with the README's table where it gives a count.
 
-use dbgpipe_core::backtrace::filter::{self, Format, Options};
-use dbgpipe_core::output::Sink;
+use dbgpipe_core::backtrace::filter::{self, Options};
+use dbgpipe_core::backtrace::print::{self, TextOptions};
+use dbgpipe_core::backtrace::records::Record;
+use dbgpipe_core::output::{Format, Printer};
 use dbgpipe_core::project::Project;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -18,20 +20,60 @@ fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/gdb")
 }
 
-/// The records bt-demangle writes for one input, in JSON lines.
-fn records(name: &str, data: &[u8], project: &[&str]) -> Vec<Value> {
+/// bt-demangle's output for one input, in `format`.
+fn output(name: &str, data: &[u8], project: &[&str], format: Format) -> String {
+    output_of(name, data, project, format, false)
+}
+
+/// A printer that shows the records only: what the text report holds of the JSON lines.
+struct RecordsOnly<'a>(&'a mut dyn Printer<Record>);
+
+impl Printer<Record> for RecordsOnly<'_> {
+    fn record(&mut self, record: &Record) -> std::io::Result<()> {
+        self.0.record(record)
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.0.finish()
+    }
+}
+
+/// [`output`], or without the lines passed through (`records_only`).
+fn output_of(
+    name: &str,
+    data: &[u8],
+    project: &[&str],
+    format: Format,
+    records_only: bool,
+) -> String {
     let opts = Options {
         project: Project::Patterns(project.iter().map(|p| p.to_string()).collect()),
-        format: Format::Jsonl,
         simplify: true,
         depth: 2,
-        keep_args: false,
-        all: false,
     };
-    let mut sink = Sink::new(Vec::new(), false);
-    filter::run(name, data, opts, &mut sink, &mut std::io::sink()).unwrap();
-    let text = String::from_utf8(sink.get_ref().clone()).unwrap();
-    text.lines()
+    let mut out = Vec::new();
+    {
+        let mut printer = print::printer(
+            format,
+            TextOptions::default(),
+            &mut out,
+            Box::new(std::io::sink()),
+            false,
+        )
+        .unwrap();
+        if records_only {
+            filter::run(name, data, opts, &mut RecordsOnly(&mut *printer)).unwrap();
+        } else {
+            filter::run(name, data, opts, &mut *printer).unwrap();
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// The records bt-demangle writes for one input, in JSON lines.
+fn records(name: &str, data: &[u8], project: &[&str]) -> Vec<Value> {
+    output(name, data, project, Format::Jsonl)
+        .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
@@ -137,7 +179,8 @@ fn the_issue_frame_comes_out_short_and_readable() {
     assert!(function.len() < 160, "{} chars: {function}", function.len());
     assert!(top["function_raw"].as_str().unwrap().len() > 800);
     assert_eq!(top["class"], "project");
-    assert_eq!(top["library"], "/opt/example/libcrash.so");
+    assert_eq!(top["object"], "/opt/example/libcrash.so");
+    assert!(top.get("library").is_none(), "{top}");
 
     let crash = recs.iter().find(|r| r["type"] == "crash").unwrap();
     assert_eq!(crash["signal"], "SIGSEGV");
@@ -187,4 +230,84 @@ fn excerpts_keep_their_cut_frames_and_their_crash() {
         "parquet::arrow::StructImpl::GetDefLevels(short const**, unsigned long*)"
     );
     assert!(crash["signature"].is_string());
+}
+
+/// `bt-demangle --format jsonl X | bt-demangle --format jsonl` gives the same records, so the
+/// same frames and crash signature; and `… | bt-demangle` gives the text report of X without
+/// the lines gdb printed that are no record (its chatter, signal report, thread headers,
+/// source lines, locals: JSON lines carry records only), but for truncated frames, whose cut
+/// line the record does not hold: they are rebuilt from their parts.
+#[test]
+fn json_lines_read_back_give_the_same_records_and_report() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    files.sort();
+    let mut rebuilt_total = 0;
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let data = std::fs::read(&path).unwrap();
+        let project = ["libcrash", "ddtrace/", "_ddwaf"];
+        let first = output(&name, &data, &project, Format::Jsonl);
+        let second = output("<stdin>", first.as_bytes(), &project, Format::Jsonl);
+        let records = |s: &str| -> Vec<String> {
+            s.lines()
+                .filter(|l| !l.starts_with("{\"type\":\"summary\""))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(records(&second), records(&first), "{name}");
+        let crash = records(&first)
+            .into_iter()
+            .filter(|l| l.starts_with("{\"type\":\"crash\""))
+            .count();
+        assert_eq!(crash, 1, "{name}");
+        let summary =
+            |s: &str| -> Value { serde_json::from_str(s.lines().last().unwrap()).unwrap() };
+        let (a, b) = (summary(&first), summary(&second));
+        for key in [
+            "frames",
+            "project_frames",
+            "python_frames",
+            "system_frames",
+            "unknown_frames",
+            "truncated_frames",
+            "py_frames",
+            "threads",
+            "crashes",
+            "dropped_frames",
+        ] {
+            assert_eq!(a[key], b[key], "{name}: {key}");
+        }
+        assert_eq!(
+            b["records_read"].as_u64(),
+            Some(first.lines().count() as u64),
+            "{name}"
+        );
+        assert_eq!(b["passed_lines"], 0, "{name}");
+
+        let direct = output_of(&name, &data, &project, Format::Text, true);
+        let back = output("<stdin>", first.as_bytes(), &project, Format::Text);
+        let (direct, back): (Vec<&str>, Vec<&str>) =
+            (direct.lines().collect(), back.lines().collect());
+        assert_eq!(direct.len(), back.len(), "{name}:\n{direct:#?}\n{back:#?}");
+        let truncated = a["truncated_frames"].as_u64().unwrap() as usize;
+        let mut rebuilt = 0;
+        for (d, b) in direct.iter().zip(&back) {
+            if d != b {
+                // A cut line, shown as it was read, against its parts.
+                rebuilt += 1;
+                let head = |l: &str| l.split(" (").next().unwrap_or(l).to_string();
+                assert_eq!(head(d), head(b), "{name}");
+            }
+        }
+        assert!(rebuilt <= truncated, "{name}: {rebuilt} lines differ");
+        rebuilt_total += rebuilt;
+    }
+    // Of the corpus's 7 cut frames, the two cut inside their argument list differ (gdb's
+    // text shows what is left of the values, the rebuilt line `(…)`); the others (cut after
+    // the address, in the name, in the path) come back as they were shown.
+    assert_eq!(rebuilt_total, 2);
 }

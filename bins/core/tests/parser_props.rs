@@ -276,7 +276,13 @@ fn frames_of(bytes: &[u8]) -> (Vec<(Content, bool)>, usize) {
         match e {
             Event::Frame(f) => frames.push((
                 (
-                    f.index, f.addr, f.function, f.args, f.file, f.line, f.library,
+                    f.index,
+                    f.frame.addr,
+                    f.frame.function,
+                    f.args,
+                    f.frame.file,
+                    f.frame.line,
+                    f.frame.object,
                 ),
                 f.truncated,
             )),
@@ -354,6 +360,52 @@ proptest! {
     #[test]
     fn garbage_gives_events_not_panics(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
         let _ = frames_of(&bytes);
+    }
+}
+
+/// bt-demangle's JSON lines for `input` (project: `/src/ext/`).
+fn bt_jsonl(input: &[u8]) -> String {
+    use dbgpipe_core::backtrace::{filter, print};
+    let opts = filter::Options {
+        project: dbgpipe_core::project::Project::Patterns(vec!["/src/ext/".into()]),
+        simplify: true,
+        depth: 2,
+    };
+    let mut out = Vec::new();
+    {
+        let mut printer = print::printer(
+            dbgpipe_core::output::Format::Jsonl,
+            print::TextOptions::default(),
+            &mut out,
+            Box::new(std::io::sink()),
+            false,
+        )
+        .expect("jsonl is a format");
+        filter::run("t", input, opts, &mut *printer).expect("a slice reads");
+    }
+    String::from_utf8(out).expect("JSON lines are UTF-8")
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    /// bt-demangle reads its own JSON lines back as the same records: the same frames,
+    /// classes and crash signature, whatever the backtrace (wrapped lines, threads, mangled
+    /// names, a cut last line), and the summary counts the same frames.
+    #[test]
+    fn json_lines_read_back_as_the_same_records(text in backtrace(), cut in 0usize..40) {
+        let input = &text.as_bytes()[..text.len() - cut.min(text.len())];
+        let first = bt_jsonl(input);
+        let second = bt_jsonl(first.as_bytes());
+        let (a, b): (Vec<&str>, Vec<&str>) = (first.lines().collect(), second.lines().collect());
+        prop_assert_eq!(a.len(), b.len());
+        prop_assert_eq!(&a[..a.len() - 1], &b[..b.len() - 1]);
+        let summary = |l: &str| serde_json::from_str::<serde_json::Value>(l).expect("JSON");
+        let (sa, sb) = (summary(a[a.len() - 1]), summary(b[b.len() - 1]));
+        for key in ["frames", "project_frames", "python_frames", "system_frames", "unknown_frames", "truncated_frames", "threads", "crashes"] {
+            prop_assert_eq!(&sa[key], &sb[key], "{}", key);
+        }
+        prop_assert_eq!(sb["records_read"].as_u64(), Some(a.len() as u64));
     }
 }
 

@@ -24,34 +24,28 @@
 //! input ends); everything else is emitted at once, so the parser streams.
 
 use crate::input::MAX_LINE;
+use crate::Frame;
 use nom::bytes::complete::{tag, take_while1};
 use nom::character::complete::{char, digit1, space1};
 use nom::combinator::{map_res, recognize};
 use nom::{IResult, Parser as _};
 
-/// One native frame (`#3  0x00007f… in f (a=1) at f.c:12`), or the stop location gdb prints
-/// after a signal, which has no `#N`.
+/// One native frame line (`#3  0x00007f… in f (a=1) at f.c:12`), or the stop location gdb
+/// prints after a signal, which has no `#N`: the [`Frame`] it names (gdb's `from LIB` is its
+/// `object`), and what the line says beside it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Frame {
+pub struct FrameLine {
+    /// The frame: its function as printed (demangled or not, with or without parameter
+    /// types; `None` for `??`), `addr` `None` for inlined frames.
+    pub frame: Frame,
     /// `N` of `#N`; `None` for a stop location.
     pub index: Option<u32>,
     /// gdb's thread number this frame belongs to, when the input says (thread header, signal
     /// line, `[Current thread is N …]`).
     pub thread: Option<u32>,
-    /// The program counter as printed (`0x00007ffff77ad6b1`); `None` for inlined frames.
-    pub addr: Option<String>,
-    /// The function as printed: demangled or not, with or without parameter types. `None`
-    /// for `??`.
-    pub function: Option<String>,
     /// The argument values between the parentheses (`p=0x0, v=42`); `None` when the frame
     /// has no argument list (pseudo frames, cut lines).
     pub args: Option<String>,
-    /// Source file of `at FILE:LINE`.
-    pub file: Option<String>,
-    /// Source line of `at FILE:LINE`.
-    pub line: Option<u32>,
-    /// Shared object of `from LIB`.
-    pub library: Option<String>,
     /// `<signal handler called>` or `<function called from gdb>`: a marker, not a function.
     pub pseudo: bool,
     /// The line was cut before the frame's end (an excerpt's last line).
@@ -106,9 +100,9 @@ pub struct Signal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event<'a> {
     /// A backtrace frame.
-    Frame(Frame),
+    Frame(FrameLine),
     /// The location gdb prints when the program stops (after a signal line), without `#N`.
-    Stop(Frame),
+    Stop(FrameLine),
     /// A Python frame of `py-bt` or `py-bt-full`, and its line.
     PyFrame(PyFrame, &'a str),
     /// A thread header of `thread apply all bt`.
@@ -540,15 +534,18 @@ fn hex_addr(s: &str) -> IResult<&str, &str> {
     recognize((tag("0x"), take_while1(|c: char| c.is_ascii_hexdigit()))).parse(s)
 }
 
-fn is_pseudo(body: &str) -> bool {
+/// `<signal handler called>` and `<function called from gdb>`: the markers gdb prints in a
+/// frame's place (and what such a frame's `function` holds).
+pub fn is_pseudo(body: &str) -> bool {
     let b = body.trim_end();
     b == "<signal handler called>" || b == "<function called from gdb>"
 }
 
 /// Lines that belong to the frame above them: `bt full` locals (indented by 8), the messages
 /// in place of locals, and the source line echoed after a stop (`271\t    *p = v;`, or with
-/// spaces where a tab was copied from a terminal).
-fn is_frame_detail(line: &str) -> bool {
+/// spaces where a tab was copied from a terminal). Public for the text report, which folds a
+/// frame's details with it.
+pub fn is_frame_detail(line: &str) -> bool {
     if line.starts_with("        ") {
         return true;
     }
@@ -699,17 +696,17 @@ fn is_name_byte(b: u8) -> bool {
 
 /// Reads a frame body (what follows `#N  `, or a whole stop line). `eof` allows a body cut
 /// before its argument list, which only the last line of an input may be.
-fn parse_body(body: &str, eof: bool) -> Option<Frame> {
+fn parse_body(body: &str, eof: bool) -> Option<FrameLine> {
     let body = body.trim_end();
-    let mut frame = Frame::default();
+    let mut frame = FrameLine::default();
     if is_pseudo(body) {
-        frame.function = Some(body.to_string());
+        frame.frame.function = Some(body.to_string());
         frame.pseudo = true;
         return Some(frame);
     }
     let rest = match hex_addr(body) {
         Ok((rest, addr)) => {
-            frame.addr = Some(addr.to_string());
+            frame.frame.addr = Some(addr.to_string());
             if rest.is_empty() {
                 // `#9  0x00007f2d1c82f53b`: an excerpt cut after the address.
                 frame.truncated = true;
@@ -725,7 +722,7 @@ fn parse_body(body: &str, eof: bool) -> Option<Frame> {
             if name.is_empty() {
                 return None;
             }
-            frame.function = (name != "??").then(|| name.to_string());
+            frame.frame.function = (name != "??").then(|| name.to_string());
             match l.close {
                 Some(close) => {
                     frame.args = Some(rest[l.open + 1..close].to_string());
@@ -740,8 +737,8 @@ fn parse_body(body: &str, eof: bool) -> Option<Frame> {
         }
         // A name and nothing after it: only a cut line ends like that (an address shows it
         // is a frame anyway).
-        None if !rest.trim().is_empty() && (frame.addr.is_some() || eof) => {
-            frame.function = Some(rest.trim().to_string());
+        None if !rest.trim().is_empty() && (frame.frame.addr.is_some() || eof) => {
+            frame.frame.function = Some(rest.trim().to_string());
             frame.truncated = true;
             Some(frame)
         }
@@ -750,20 +747,20 @@ fn parse_body(body: &str, eof: bool) -> Option<Frame> {
 }
 
 /// ` at FILE:LINE` or ` from LIB` after the argument list.
-fn location(frame: &mut Frame, tail: &str) {
+fn location(frame: &mut FrameLine, tail: &str) {
     if let Some(at) = tail.strip_prefix(" at ") {
         match at.rsplit_once(':') {
             Some((file, line)) if !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) => {
-                frame.file = Some(file.to_string());
-                frame.line = line.parse().ok();
+                frame.frame.file = Some(file.to_string());
+                frame.frame.line = line.parse().ok();
             }
             _ => {
-                frame.file = Some(at.to_string());
+                frame.frame.file = Some(at.to_string());
                 frame.truncated = true;
             }
         }
     } else if let Some(lib) = tail.strip_prefix(" from ") {
-        frame.library = Some(lib.to_string());
+        frame.frame.object = Some(lib.to_string());
     }
 }
 
@@ -926,9 +923,9 @@ pub fn parse_all(text: &str) -> Vec<OwnedEvent> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OwnedEvent {
     /// See [`Event::Frame`].
-    Frame(Frame),
+    Frame(FrameLine),
     /// See [`Event::Stop`].
-    Stop(Frame),
+    Stop(FrameLine),
     /// See [`Event::PyFrame`].
     PyFrame(PyFrame),
     /// See [`Event::Thread`].
@@ -962,7 +959,7 @@ impl From<Event<'_>> for OwnedEvent {
 mod tests {
     use super::*;
 
-    fn frames(text: &str) -> Vec<Frame> {
+    fn frames(text: &str) -> Vec<FrameLine> {
         parse_all(text)
             .into_iter()
             .filter_map(|e| match e {
@@ -972,13 +969,13 @@ mod tests {
             .collect()
     }
 
-    fn one(line: &str) -> Frame {
+    fn one(line: &str) -> FrameLine {
         let mut f = frames(line);
         assert_eq!(f.len(), 1, "{line}");
         f.remove(0)
     }
 
-    /// (addr, function, args, file, line, library) of a frame.
+    /// (addr, function, args, file, line, object) of a frame.
     type Parts<'a> = (
         Option<&'a str>,
         Option<&'a str>,
@@ -988,14 +985,14 @@ mod tests {
         Option<&'a str>,
     );
 
-    fn parts(f: &Frame) -> Parts<'_> {
+    fn parts(f: &FrameLine) -> Parts<'_> {
         (
-            f.addr.as_deref(),
-            f.function.as_deref(),
+            f.frame.addr.as_deref(),
+            f.frame.function.as_deref(),
             f.args.as_deref(),
-            f.file.as_deref(),
-            f.line,
-            f.library.as_deref(),
+            f.frame.file.as_deref(),
+            f.frame.line,
+            f.frame.object.as_deref(),
         )
     }
 
@@ -1057,7 +1054,7 @@ mod tests {
             assert!(!f.truncated, "{line}");
         }
         let sig = one("#3  <signal handler called>");
-        assert!(sig.pseudo && sig.addr.is_none() && sig.args.is_none());
+        assert!(sig.pseudo && sig.frame.addr.is_none() && sig.args.is_none());
     }
 
     #[test]
@@ -1077,7 +1074,7 @@ mod tests {
         ] {
             let f = one(line);
             assert!(f.truncated, "{line}");
-            assert_eq!(f.function.as_deref(), function, "{line}");
+            assert_eq!(f.frame.function.as_deref(), function, "{line}");
         }
         // Without an address, a bare name is a frame only as the last line of an input.
         let events = parse_all("#4  foo\n#5  0x1 in bar () from /x.so\n");
@@ -1111,31 +1108,31 @@ mod tests {
         let f = frames(text);
         let lib = "/x/cygrpc.cpython-38-x86_64-linux-gnu.so";
         assert_eq!(f.len(), 7, "{f:#?}");
-        assert_eq!(f[0].library.as_deref(), Some(lib));
-        assert_eq!(f[1].library.as_deref(), Some(lib));
+        assert_eq!(f[0].frame.object.as_deref(), Some(lib));
+        assert_eq!(f[1].frame.object.as_deref(), Some(lib));
         assert_eq!(
-            f[1].function.as_deref(),
+            f[1].frame.function.as_deref(),
             Some("next_call_event() [clone .isra.0]")
         );
         assert_eq!(
             f[2].args.as_deref(),
             Some("self=self@entry=0x4 <PyArrayFunctionDispatcher_Type>, args=args@entry=0x5 <_PyRuntime+128544>, kwds=kwds@entry=0x0")
         );
-        assert_eq!(f[2].line, Some(1985));
+        assert_eq!(f[2].frame.line, Some(1985));
         assert_eq!(f[3].args.as_deref(), Some("assertion=0x7 \"x\""));
         assert_eq!(
-            f[4].function.as_deref(),
+            f[4].frame.function.as_deref(),
             Some("dbgpipe::BadHash::operator()")
         );
         assert_eq!(
-            f[4].file.as_deref(),
+            f[4].frame.file.as_deref(),
             Some("/usr/include/c++/12/string_view")
         );
         assert_eq!(
-            (f[5].function.as_deref(), f[5].line),
+            (f[5].frame.function.as_deref(), f[5].frame.line),
             (Some("a_very_long_function_name"), Some(1))
         );
-        assert_eq!(f[6].function.as_deref(), Some("last"));
+        assert_eq!(f[6].frame.function.as_deref(), Some("last"));
         assert!(f.iter().all(|f| !f.truncated));
     }
 
@@ -1146,9 +1143,9 @@ mod tests {
         let text = "#0  0x1 in f (a=1,\n#1  0x2 in g () from /x.so--Type <RET> for more, q to quit, c to continue without paging--";
         let f = frames(text);
         assert_eq!(f.len(), 2, "{f:#?}");
-        assert_eq!(f[0].function.as_deref(), Some("f"));
+        assert_eq!(f[0].frame.function.as_deref(), Some("f"));
         assert!(f[0].truncated);
-        assert_eq!(f[1].library.as_deref(), Some("/x.so"));
+        assert_eq!(f[1].frame.object.as_deref(), Some("/x.so"));
     }
 
     /// Every line holding a prompt in mid-line joins the next: without a bound the text
@@ -1197,7 +1194,7 @@ mod tests {
         // `a.c:1` of `a.c:12`.
         let f = cut_frames("#0  0x1 in f () at a.c:3\n", "#1  0x2 in g () at a.c:1");
         assert_eq!((f[0].truncated, f[1].truncated), (false, true));
-        assert_eq!(f[1].line, Some(1));
+        assert_eq!(f[1].frame.line, Some(1));
         // `   from LIB` cut to blanks: the frame before it may lack its library.
         let f = cut_frames("#0  0x1 in f ()\n", "   ");
         assert!(f[0].truncated);
@@ -1291,7 +1288,7 @@ Thread 1 (Thread 0x7ffff7caa040 (LWP 23111) \"python3.11\"):
         );
         let events = parse_all("Program received signal SIGSEGV, x.\nf (a=1) at f.c:3\n");
         assert!(
-            matches!(&events[1], OwnedEvent::Stop(f) if f.line == Some(3)),
+            matches!(&events[1], OwnedEvent::Stop(f) if f.frame.line == Some(3)),
             "{events:?}"
         );
     }

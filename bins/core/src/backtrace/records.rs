@@ -1,0 +1,365 @@
+//! bt-demangle's records: what its JSON lines hold (schema [`SCHEMA`]; `SCHEMA.md` documents
+//! every key), the one [`Record`] enum over them, and their CSV rows.
+//!
+//! Per input, in input order: a [`FrameRecord`] per backtrace frame, a [`StopRecord`] per
+//! stop location (the line gdb prints after a signal, without `#N`), a [`PyFrameRecord`] per
+//! `py-bt` frame; at the input's end a [`CrashRecord`] when it showed a signal or a frame;
+//! and last, once per run, the [`Summary`]. Every record reads back (`bt-demangle
+//! out.jsonl`): the filter takes frames, stops, Python frames and crashes as if gdb had
+//! printed them, and recomputes what depends on the options (names, classes, the signature).
+//!
+//! A native frame is the shared [`Frame`] (`addr`, `function`, `file`, `line`, `object`),
+//! flattened into the record after `thread` and `index`, followed by what only bt-demangle
+//! says of it.
+
+use super::classify::Class;
+use super::print;
+use crate::output::{field, CsvLine, CsvRow, SCHEMA};
+use crate::Frame;
+use serde::{Deserialize, Serialize};
+
+/// Every record bt-demangle writes, tagged by `type` (`frame`, `stop`, `py_frame`, `crash`,
+/// `summary`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    /// A native frame of a backtrace.
+    Frame(FrameRecord),
+    /// The location gdb printed when the program stopped.
+    Stop(StopRecord),
+    /// A Python frame of `py-bt`.
+    PyFrame(PyFrameRecord),
+    /// What one gdb session shows crashed.
+    Crash(CrashRecord),
+    /// The run's closing record.
+    Summary(Summary),
+}
+
+/// One native frame (`"type":"frame"`):
+/// `{"type":"frame","thread":1,"index":0,"addr":"0x00007ffff77ad6b1","function":"dbgpipe_store",
+/// "file":"/x/dbgpipe_example.c","line":271,"object":null,"function_raw":"dbgpipe_store",
+/// "args":"p=0x0, v=42","inlined":false,"class":"project","truncated":false}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameRecord {
+    /// gdb's thread number, when the input says.
+    pub thread: Option<u32>,
+    /// `N` of `#N`.
+    pub index: u32,
+    /// The frame: `function` demangled and (unless `--no-simplify`) simplified, `null` for
+    /// `??`; `object` is gdb's `from LIB`; `addr` is `null` for inlined frames.
+    #[serde(flatten)]
+    pub frame: Frame,
+    /// The function as gdb printed it.
+    pub function_raw: Option<String>,
+    /// Argument values as printed, mangled names in them demangled; `null` without a list.
+    pub args: Option<String>,
+    /// No address: gdb prints none for inlined frames (and for frame #0 stopped on the first
+    /// instruction of a line, which the text cannot tell apart).
+    pub inlined: bool,
+    /// The frame's class.
+    pub class: Class,
+    /// The input was cut inside this frame.
+    pub truncated: bool,
+    /// Not written: the cut line as gdb printed it (mangled names demangled), which the text
+    /// report shows for a truncated frame instead of rebuilding it from its parts.
+    #[serde(skip)]
+    pub text: Option<String>,
+}
+
+/// The stop location (`"type":"stop"`): `0x… in f (a=1) at f.c:3` after the signal report,
+/// the frame gdb stopped in, without `#N`. The same keys as a frame's but `index` and
+/// `inlined`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopRecord {
+    /// The thread that stopped, when the input says.
+    pub thread: Option<u32>,
+    /// The frame, as in [`FrameRecord`].
+    #[serde(flatten)]
+    pub frame: Frame,
+    /// The function as gdb printed it.
+    pub function_raw: Option<String>,
+    /// Argument values, as in [`FrameRecord`].
+    pub args: Option<String>,
+    /// The frame's class.
+    pub class: Class,
+    /// The input was cut inside this line.
+    pub truncated: bool,
+    /// Not written: the cut line, as in [`FrameRecord`].
+    #[serde(skip)]
+    pub text: Option<String>,
+}
+
+/// One Python frame of `py-bt` (`"type":"py_frame"`):
+/// `{"type":"py_frame","thread":1,"index":0,"function":"call","file":"/x/run.py","line":101,
+/// "class":"python"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PyFrameRecord {
+    /// gdb's thread number, when known.
+    pub thread: Option<u32>,
+    /// Position in the traceback, most recent first.
+    pub index: u32,
+    /// Function, or the built-in's description (without its address).
+    pub function: String,
+    /// Source file (`null` for built-ins).
+    pub file: Option<String>,
+    /// Line.
+    pub line: Option<u32>,
+    /// `project` when the file is the project's, else `python`.
+    pub class: Class,
+    /// Not written: the line as gdb printed it, which the text report shows.
+    #[serde(skip)]
+    pub text: Option<String>,
+}
+
+/// A frame named in a crash record: `{"index":0,"addr":…,"function":…,"file":…,"line":…,
+/// "object":…}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameRef {
+    /// `N` of `#N` (`null`: the stop location).
+    pub index: Option<u32>,
+    /// The frame, as in its frame record.
+    #[serde(flatten)]
+    pub frame: Frame,
+}
+
+/// What one gdb session shows crashed (`"type":"crash"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrashRecord {
+    /// The input's name (kept from the record when read back).
+    pub input: String,
+    /// `SIGSEGV`; `null` when the input has frames but no signal report.
+    pub signal: Option<String>,
+    /// `Segmentation fault`.
+    pub description: Option<String>,
+    /// The crashing thread's number, when known.
+    pub thread: Option<u32>,
+    /// Its name, when printed.
+    pub thread_name: Option<String>,
+    /// 16 hex digits of FNV-1a over `signature_functions`; `null` without any named frame
+    /// ([`super::signature`]).
+    pub signature: Option<String>,
+    /// The function names hashed, innermost first.
+    pub signature_functions: Vec<String>,
+    /// Frames of the crashing thread's stack (at most [`super::filter::MAX_STACK`]); 1 when
+    /// only the stop location was shown.
+    pub frames: usize,
+    /// Its innermost frame.
+    pub top_frame: Option<FrameRef>,
+    /// Its first project frame.
+    pub project_frame: Option<FrameRef>,
+}
+
+/// The run's closing record (`"type":"summary"`). Frame counts add up:
+/// `frames = project_frames + python_frames + system_frames + unknown_frames`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// `bt-demangle`.
+    pub tool: String,
+    /// [`SCHEMA`].
+    pub schema: u32,
+    /// Inputs read.
+    pub inputs: u64,
+    /// Lines read.
+    pub lines: u64,
+    /// Native frames read (frame records written).
+    pub frames: u64,
+    /// Of which the project's.
+    pub project_frames: u64,
+    /// Of which the interpreter's.
+    pub python_frames: u64,
+    /// Of which system libraries'.
+    pub system_frames: u64,
+    /// Of which unknown.
+    pub unknown_frames: u64,
+    /// Frames the input was cut inside of.
+    pub truncated_frames: u64,
+    /// Python frames (`py-bt`).
+    pub py_frames: u64,
+    /// Distinct threads with frames, summed over gdb sessions.
+    pub threads: u64,
+    /// Crash records written.
+    pub crashes: u64,
+    /// Mangled names demangled (frame functions, arguments and names in the text).
+    pub demangled: u64,
+    /// Lines that start like a frame (`#N `) but could not be read as one.
+    pub unparsed_lines: u64,
+    /// Lines longer than [`crate::input::MAX_LINE`], cut.
+    pub long_lines: u64,
+    /// Frames written out but not kept for the crash record: past
+    /// [`super::filter::MAX_STACK`] in their thread's stack, or of a thread past
+    /// [`super::filter::MAX_THREADS`].
+    pub dropped_frames: u64,
+    /// Lines passed through as they were (names demangled): gdb's other output, thread
+    /// headers, signal reports, `bt full` locals, and JSON lines of other types or tools.
+    #[serde(default)]
+    pub passed_lines: u64,
+    /// bt-demangle records read back from JSON lines (its own earlier summaries included,
+    /// which are not written again).
+    #[serde(default)]
+    pub records_read: u64,
+}
+
+impl Default for Summary {
+    /// The summary of a run that has read nothing.
+    fn default() -> Self {
+        Summary {
+            tool: TOOL.to_string(),
+            schema: SCHEMA,
+            inputs: 0,
+            lines: 0,
+            frames: 0,
+            project_frames: 0,
+            python_frames: 0,
+            system_frames: 0,
+            unknown_frames: 0,
+            truncated_frames: 0,
+            py_frames: 0,
+            threads: 0,
+            crashes: 0,
+            demangled: 0,
+            unparsed_lines: 0,
+            long_lines: 0,
+            dropped_frames: 0,
+            passed_lines: 0,
+            records_read: 0,
+        }
+    }
+}
+
+/// The tool's name, as summaries give it.
+pub const TOOL: &str = "bt-demangle";
+
+/// CSV: one row per native frame; the crash and summary lines are notes for standard error,
+/// as the text report words them; stop locations and Python frames have no row.
+impl CsvRow for Record {
+    const HEADER: &'static [&'static str] = &[
+        "thread", "index", "class", "function", "file", "line", "object", "addr", "inlined",
+    ];
+
+    fn csv(&self) -> CsvLine {
+        match self {
+            Record::Frame(f) => CsvLine::Row(vec![
+                field(&f.thread),
+                f.index.to_string(),
+                f.class.as_str().to_string(),
+                field(&f.frame.function),
+                field(&f.frame.file),
+                field(&f.frame.line),
+                field(&f.frame.object),
+                field(&f.frame.addr),
+                f.inlined.to_string(),
+            ]),
+            Record::Crash(c) => {
+                let text = print::crash_text(c);
+                CsvLine::Note(format!("{TOOL}: {}", text.trim_end_matches('\n')))
+            }
+            Record::Summary(s) => CsvLine::Note(format!("{TOOL}: {}", print::summary_line(s))),
+            Record::Stop(_) | Record::PyFrame(_) => CsvLine::Skip,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame_record() -> FrameRecord {
+        FrameRecord {
+            thread: Some(1),
+            index: 1,
+            frame: Frame {
+                addr: Some("0x2".into()),
+                function: Some("myext::call()".into()),
+                file: None,
+                line: None,
+                object: Some("/x/myext.so".into()),
+            },
+            function_raw: Some("_ZN5myext4callEv".into()),
+            args: Some(String::new()),
+            inlined: false,
+            class: Class::Project,
+            truncated: false,
+            text: None,
+        }
+    }
+
+    /// The keys, their order and `null`s are the wire format (SCHEMA.md); every record reads
+    /// back as itself.
+    #[test]
+    fn the_wire_format_is_stable_and_reads_back() {
+        let frame = Record::Frame(frame_record());
+        let json = serde_json::to_string(&frame).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"frame","thread":1,"index":1,"addr":"0x2","function":"myext::call()","file":null,"line":null,"object":"/x/myext.so","function_raw":"_ZN5myext4callEv","args":"","inlined":false,"class":"project","truncated":false}"#
+        );
+        let crash = Record::Crash(CrashRecord {
+            input: "t".into(),
+            signal: Some("SIGSEGV".into()),
+            description: None,
+            thread: Some(1),
+            thread_name: None,
+            signature: Some("0123456789abcdef".into()),
+            signature_functions: vec!["f".into()],
+            frames: 1,
+            top_frame: Some(FrameRef {
+                index: Some(0),
+                frame: Frame {
+                    function: Some("f".into()),
+                    line: Some(3),
+                    ..Frame::default()
+                },
+            }),
+            project_frame: None,
+        });
+        assert_eq!(
+            serde_json::to_string(&crash).unwrap(),
+            r#"{"type":"crash","input":"t","signal":"SIGSEGV","description":null,"thread":1,"thread_name":null,"signature":"0123456789abcdef","signature_functions":["f"],"frames":1,"top_frame":{"index":0,"addr":null,"function":"f","file":null,"line":3,"object":null},"project_frame":null}"#
+        );
+        let summary = serde_json::to_string(&Record::Summary(Summary::default())).unwrap();
+        assert!(
+            summary.starts_with(r#"{"type":"summary","tool":"bt-demangle","schema":2,"inputs":0,"#),
+            "{summary}"
+        );
+        let stop = Record::Stop(StopRecord {
+            thread: None,
+            frame: Frame::default(),
+            function_raw: None,
+            args: None,
+            class: Class::Unknown,
+            truncated: true,
+            text: Some("not written".into()),
+        });
+        let py = Record::PyFrame(PyFrameRecord {
+            thread: Some(2),
+            index: 0,
+            function: "call".into(),
+            file: Some("/x/run.py".into()),
+            line: Some(101),
+            class: Class::Python,
+            text: None,
+        });
+        for record in [frame, crash, Record::Summary(Summary::default()), py] {
+            let json = serde_json::to_string(&record).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Record>(&json).unwrap(),
+                record,
+                "{json}"
+            );
+        }
+        let json = serde_json::to_string(&stop).unwrap();
+        assert!(!json.contains("not written"), "{json}");
+        let Record::Stop(back) = serde_json::from_str::<Record>(&json).unwrap() else {
+            panic!("{json}")
+        };
+        assert_eq!((back.truncated, back.text), (true, None));
+    }
+
+    /// Schema 1's key is gone everywhere.
+    #[test]
+    fn no_library_key() {
+        let json = serde_json::to_string(&Record::Frame(frame_record())).unwrap();
+        assert!(!json.contains("library"), "{json}");
+        assert!(!Record::HEADER.contains(&"library"));
+    }
+}
