@@ -6,12 +6,19 @@
 //!   file, nothing holds a newline;
 //! - bt-demangle over the same bytes counts what it writes: frame records = `frames` =
 //!   project + python + system + unknown, every output line is one JSON object, the last one
-//!   the summary, and the text and CSV formats do not panic either.
+//!   the summary, and the text format does not panic either (CSV shares all but its rows);
+//! - its JSON lines read back as the same records.
+//!
+//! bt-demangle refuses binary input (NUL bytes, mostly control characters, ELF) before it
+//! reads a line; such bytes are checked for that refusal, then fed to the filter with the
+//! control characters made blanks, so that the filter still sees every other byte.
 #![no_main]
-use dbgpipe_core::backtrace::filter::{self, Format, Options};
-use dbgpipe_core::backtrace::gdb::{Event, Parser};
-use dbgpipe_core::input::{read_line, MAX_LINE};
-use dbgpipe_core::output::Sink;
+use dbgpipe_core::backtrace::filter::{self, Options};
+use dbgpipe_core::backtrace::gdb::{Event, FrameLine, Parser};
+use dbgpipe_core::backtrace::print::{self, TextOptions};
+use dbgpipe_core::backtrace::records::Summary;
+use dbgpipe_core::input::{read_line, Content, MAX_LINE};
+use dbgpipe_core::output::Format;
 use dbgpipe_core::project::Project;
 use libfuzzer_sys::fuzz_target;
 use std::convert::Infallible;
@@ -25,28 +32,48 @@ fn is_frame_head(line: &str) -> bool {
     digits > 0 && rest[..digits].parse::<u32>().is_ok() && rest[digits..].starts_with([' ', '\t'])
 }
 
-fn check_frame(f: &dbgpipe_core::backtrace::gdb::Frame) {
-    assert!(f.function.as_deref() != Some(""), "{f:?}");
-    assert!(f.line.is_none() || f.file.is_some(), "{f:?}");
-    for part in [&f.addr, &f.function, &f.args, &f.file, &f.library]
-        .into_iter()
-        .flatten()
+fn check_frame(f: &FrameLine) {
+    assert!(f.frame.function.as_deref() != Some(""), "{f:?}");
+    assert!(f.frame.line.is_none() || f.frame.file.is_some(), "{f:?}");
+    for part in [
+        &f.frame.addr,
+        &f.frame.function,
+        &f.args,
+        &f.frame.file,
+        &f.frame.object,
+    ]
+    .into_iter()
+    .flatten()
     {
         assert!(!part.contains('\n'), "{f:?}");
     }
     assert!(!f.text.is_empty(), "{f:?}");
 }
 
-fn options(format: Format) -> Options {
+fn options() -> Options {
     Options {
         // Patterns, not a root: no file system lookups while fuzzing.
         project: Project::Patterns(vec!["proj".into(), "*.so".into()]),
-        format,
         simplify: true,
         depth: 2,
-        keep_args: false,
-        all: false,
     }
+}
+
+/// bt-demangle's output for `data` in `format`, and its summary.
+fn filter(data: &[u8], format: Format) -> (Vec<u8>, Summary) {
+    let mut out = Vec::new();
+    let summary = {
+        let mut printer = print::printer(
+            format,
+            TextOptions::default(),
+            &mut out,
+            Box::new(std::io::sink()),
+            false,
+        )
+        .expect("a format bt-demangle writes");
+        filter::run("fuzz", data, options(), &mut *printer).expect("a slice reads")
+    };
+    (out, summary)
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -90,14 +117,41 @@ fuzz_target!(|data: &[u8]| {
         );
     }
 
-    // The whole filter: JSON lines add up.
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let summary = {
-        let mut sink = Sink::new(&mut out, false);
-        filter::run("fuzz", data, options(Format::Jsonl), &mut sink, &mut err)
-            .expect("writing to a Vec cannot fail")
+    // The whole filter, on text: binary input is refused first.
+    let text_like: Vec<u8>;
+    let data = match Content::of(data).refuse("fuzz") {
+        None => data,
+        Some(_) => {
+            let mut err_out = Vec::new();
+            let mut printer = print::printer(
+                Format::Jsonl,
+                TextOptions::default(),
+                &mut err_out,
+                Box::new(std::io::sink()),
+                false,
+            )
+            .expect("jsonl");
+            let refused = filter::run("fuzz", data, options(), &mut *printer);
+            assert!(refused.is_err(), "binary input is refused");
+            drop(printer);
+            assert!(err_out.is_empty(), "nothing is written before the refusal");
+            text_like = data
+                .iter()
+                .map(|&b| match b {
+                    b'\n' | b'\t' => b,
+                    0..=0x1f | 0x7f => b' ',
+                    _ => b,
+                })
+                .collect();
+            if Content::of(&text_like).refuse("fuzz").is_some() {
+                return;
+            }
+            &text_like
+        }
     };
+
+    // JSON lines add up.
+    let (out, summary) = filter(data, Format::Jsonl);
     assert_eq!(
         summary.frames,
         summary.project_frames
@@ -121,11 +175,20 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(last.as_deref(), Some("summary"));
     assert_eq!(frames, summary.frames);
 
-    // Text: no panic, the same count. (CSV shares everything but the quoting of a row.)
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut sink = Sink::new(&mut out, false);
-    let text = filter::run("fuzz", data, options(Format::Text), &mut sink, &mut err)
-        .expect("writing to a Vec cannot fail");
+    // Read back: the same records. (Lines of the input that were JSON objects of other
+    // types pass through the first run, and again through the second.)
+    let (again, back) = filter(text.as_bytes(), Format::Jsonl);
+    let again = String::from_utf8(again).expect("JSON output is UTF-8");
+    let body = |s: &str| -> Vec<String> {
+        let mut v: Vec<String> = s.lines().map(str::to_string).collect();
+        v.pop();
+        v
+    };
+    assert_eq!(body(&again), body(&text));
+    assert_eq!(back.frames, summary.frames);
+    assert_eq!(back.crashes, summary.crashes);
+
+    // Text: no panic, the same count.
+    let (_, text) = filter(data, Format::Text);
     assert_eq!(text.frames, summary.frames);
 });
