@@ -266,27 +266,15 @@ fn json_lines_read_back_give_the_same_records_and_report() {
         assert_eq!(crash, 1, "{name}");
         let summary =
             |s: &str| -> Value { serde_json::from_str(s.lines().last().unwrap()).unwrap() };
-        let (a, b) = (summary(&first), summary(&second));
-        for key in [
-            "frames",
-            "project_frames",
-            "python_frames",
-            "system_frames",
-            "unknown_frames",
-            "truncated_frames",
-            "py_frames",
-            "threads",
-            "crashes",
-            "dropped_frames",
-        ] {
-            assert_eq!(a[key], b[key], "{name}: {key}");
-        }
+        // What the first run read and passed over is carried over by its summary.
+        let (mut a, b) = (summary(&first), summary(&second));
+        a["records_read"] = b["records_read"].clone();
+        assert_eq!(a, b, "{name}");
         assert_eq!(
             b["records_read"].as_u64(),
             Some(first.lines().count() as u64),
             "{name}"
         );
-        assert_eq!(b["passed_lines"], 0, "{name}");
 
         let direct = output_of(&name, &data, &project, Format::Text, true);
         let back = output("<stdin>", first.as_bytes(), &project, Format::Text);

@@ -391,7 +391,7 @@ proptest! {
 
     /// bt-demangle reads its own JSON lines back as the same records: the same frames,
     /// classes and crash signature, whatever the backtrace (wrapped lines, threads, mangled
-    /// names, a cut last line), and the summary counts the same frames.
+    /// names, a cut last line), and the same summary (but for the records it read).
     #[test]
     fn json_lines_read_back_as_the_same_records(text in backtrace(), cut in 0usize..40) {
         let input = &text.as_bytes()[..text.len() - cut.min(text.len())];
@@ -401,10 +401,10 @@ proptest! {
         prop_assert_eq!(a.len(), b.len());
         prop_assert_eq!(&a[..a.len() - 1], &b[..b.len() - 1]);
         let summary = |l: &str| serde_json::from_str::<serde_json::Value>(l).expect("JSON");
-        let (sa, sb) = (summary(a[a.len() - 1]), summary(b[b.len() - 1]));
-        for key in ["frames", "project_frames", "python_frames", "system_frames", "unknown_frames", "truncated_frames", "threads", "crashes"] {
-            prop_assert_eq!(&sa[key], &sb[key], "{}", key);
-        }
+        let (mut sa, sb) = (summary(a[a.len() - 1]), summary(b[b.len() - 1]));
+        // The same counts: what the first run read is carried over by its summary.
+        sa["records_read"] = sb["records_read"].clone();
+        prop_assert_eq!(&sa, &sb);
         prop_assert_eq!(sb["records_read"].as_u64(), Some(a.len() as u64));
     }
 }

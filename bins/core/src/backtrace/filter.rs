@@ -110,6 +110,10 @@ struct InputState {
     /// A frame, a signal, a thread header or a record was read: the input is what
     /// bt-demangle reads.
     recognised: bool,
+    /// Lines that were records read back: counted in `records_read`, not in `lines`.
+    record_lines: u64,
+    /// bt-demangle summaries read back, whose counts were carried over.
+    summaries: u64,
 }
 
 /// What a crash record says of the session it ends, read back.
@@ -125,8 +129,11 @@ struct Ending {
 pub struct Filter {
     opts: Options,
     summary: Summary,
-    /// The note on the last input read, when it held nothing bt-demangle reads.
-    note: Option<String>,
+    /// One-line notes for a person (standard error), taken by [`Filter::take_notes`].
+    notes: Vec<String>,
+    /// Off while records are read back: the names in them were counted by the run that
+    /// demangled them, and its summary carries that count over.
+    count_demangled: bool,
     /// A line and its newline, for [`Printer::passthrough`].
     scratch: Vec<u8>,
 }
@@ -149,7 +156,8 @@ impl Filter {
         Filter {
             opts,
             summary: Summary::default(),
-            note: None,
+            notes: Vec::new(),
+            count_demangled: true,
             scratch: Vec::new(),
         }
     }
@@ -159,11 +167,11 @@ impl Filter {
         &self.summary
     }
 
-    /// After [`Filter::read`]: a note for a person when the input held lines but nothing
-    /// bt-demangle reads (no frame, signal report, thread header, record or mangled name: a
-    /// Valgrind log, say): `INPUT: no gdb frames or signal found (…); N lines passed through`.
-    pub fn note(&self) -> Option<&str> {
-        self.note.as_deref()
+    /// Notes for a person gathered so far: an input that held lines but nothing bt-demangle
+    /// reads (no frame, signal report, thread header, record or mangled name: a Valgrind
+    /// log, say) gets `INPUT: no gdb frames or signal found (…); N lines passed through`.
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
     }
 
     /// Reads one input (one gdb session, or bt-demangle's JSON lines), writing its records
@@ -185,8 +193,8 @@ impl Filter {
         if let Some(refused) = Content::of(head).refuse(input) {
             return Err(refused);
         }
-        self.summary.inputs += 1;
         let before = self.summary.clone();
+        let mut read_lines = 0u64;
         let mut parser = gdb::Parser::new();
         let mut state = InputState::default();
         let mut buf = Vec::with_capacity(256);
@@ -195,11 +203,10 @@ impl Filter {
                 Ok(Some(end)) => end,
                 Ok(None) => break,
                 Err(e) => {
-                    let at = Some(self.summary.lines - before.lines + 1);
-                    return Err(Error::at(input, at, e.to_string()));
+                    return Err(Error::at(input, Some(read_lines + 1), e.to_string()));
                 }
             };
-            self.summary.lines += 1;
+            read_lines += 1;
             if end.cut {
                 self.summary.long_lines += 1;
             }
@@ -230,15 +237,21 @@ impl Filter {
             .or(parser.current_thread());
         self.end_session(input, crash_thread, session, None, out)?;
 
-        let lines = self.summary.lines - before.lines;
+        // Lines of gdb's text; the records' lines are `records_read`, and the lines of the
+        // runs that wrote them came with their summaries.
+        self.summary.lines += read_lines - state.record_lines;
+        // An input of JSON lines with their summary is the inputs that summary counts.
+        if state.summaries == 0 {
+            self.summary.inputs += 1;
+        }
         let demangled = self.summary.demangled - before.demangled;
-        self.note = (lines > 0 && !state.recognised && demangled == 0).then(|| {
-            format!(
+        if read_lines > 0 && !state.recognised && demangled == 0 {
+            self.notes.push(format!(
                 "{input}: no gdb frames or signal found (expected gdb's bt/backtrace output); \
                  {} lines passed through",
                 self.summary.passed_lines - before.passed_lines
-            )
-        });
+            ));
+        }
         Ok(())
     }
 
@@ -300,8 +313,12 @@ impl Filter {
                     Record::Summary(s) if s.tool != TOOL => self.pass_unchanged(line.trim(), out),
                     record => {
                         state.recognised = true;
+                        state.record_lines += 1;
                         self.summary.records_read += 1;
-                        self.read_back(record, state, out)
+                        self.count_demangled = false;
+                        let result = self.read_back(record, state, out);
+                        self.count_demangled = true;
+                        result
                     }
                 },
                 Json::Other(object) => self.pass_unchanged(object, out),
@@ -364,9 +381,27 @@ impl Filter {
                 let input = ending.input.clone();
                 self.end_session(&input, ending.thread, session, Some(ending), out)
             }
-            // The summary of the run that wrote these lines: this run writes its own.
-            Record::Summary(_) => Ok(()),
+            // The summary of the run that wrote these lines: this run writes its own, which
+            // carries over what that run read and the records do not say.
+            Record::Summary(s) => {
+                state.summaries += 1;
+                self.carry_over(&s);
+                Ok(())
+            }
         }
+    }
+
+    /// What an earlier run counted that its records do not say: the inputs and lines it read,
+    /// the names it demangled, the lines it passed through, passed over or cut. (Frames,
+    /// classes, threads and crashes are counted again from the records.)
+    fn carry_over(&mut self, s: &Summary) {
+        let sum = &mut self.summary;
+        sum.inputs += s.inputs;
+        sum.lines += s.lines;
+        sum.demangled += s.demangled;
+        sum.unparsed_lines += s.unparsed_lines;
+        sum.long_lines += s.long_lines;
+        sum.passed_lines += s.passed_lines;
     }
 
     /// A frame of a record as the parser would have given it: the function as gdb printed
@@ -439,7 +474,9 @@ impl Filter {
                 name
             }
         });
-        self.summary.demangled += count;
+        if self.count_demangled {
+            self.summary.demangled += count;
+        }
         changed
     }
 
@@ -449,7 +486,7 @@ impl Filter {
         let mut demangled = None;
         if raw.starts_with("_Z") || raw.starts_with("_R") {
             demangled = demangle::demangle(raw);
-            if demangled.is_some() {
+            if demangled.is_some() && self.count_demangled {
                 self.summary.demangled += 1;
             }
         }
@@ -668,12 +705,38 @@ fn json_line(line: &str) -> Json<'_> {
     if !(trimmed.starts_with('{') && trimmed.ends_with('}')) {
         return Json::Text;
     }
-    if let Ok(record) = serde_json::from_str::<Record>(trimmed) {
+    // Schema 1 named a frame's object `library`: such records read as schema 2.
+    if trimmed.contains("\"library\":") {
+        if let Ok(mut value) = serde_json::from_str::<serde_json::Value>(trimmed) {
+            schema1(&mut value);
+            if let Ok(record) = serde_json::from_value::<Record>(value) {
+                return Json::Record(Box::new(record));
+            }
+        }
+    } else if let Ok(record) = serde_json::from_str::<Record>(trimmed) {
         return Json::Record(Box::new(record));
     }
     match serde_json::from_str::<serde::de::IgnoredAny>(trimmed) {
         Ok(_) => Json::Other(trimmed),
         Err(_) => Json::Text,
+    }
+}
+
+/// Schema 1's `library` (of a frame record, a crash's `top_frame` and `project_frame`)
+/// renamed `object`.
+fn schema1(value: &mut serde_json::Value) {
+    let rename = |v: &mut serde_json::Value| {
+        if let Some(object) = v.as_object_mut() {
+            if let Some(library) = object.remove("library") {
+                object.entry("object").or_insert(library);
+            }
+        }
+    };
+    rename(value);
+    for key in ["top_frame", "project_frame"] {
+        if let Some(frame) = value.get_mut(key) {
+            rename(frame);
+        }
     }
 }
 
@@ -838,7 +901,8 @@ Program received signal SIGSEGV, Segmentation fault.
         assert_eq!(second.frames, first.frames);
         assert_eq!(second.crashes, 1);
         assert_eq!(second.records_read, 9);
-        assert_eq!(second.passed_lines, 0);
+        // The first run's, carried over: this one passed nothing through.
+        assert_eq!(second.passed_lines, first.passed_lines);
         assert_eq!(
             again.lines().filter(|l| l.contains("\"summary\"")).count(),
             1
@@ -870,7 +934,7 @@ Program received signal SIGSEGV, Segmentation fault.
         assert_eq!(summary.project_frames, 2);
         assert_eq!(recs[recs.len() - 2]["tool"], "vg-filter");
         assert_eq!(recs[recs.len() - 1]["tool"], "bt-demangle");
-        assert_eq!(summary.passed_lines, 2);
+        assert_eq!(summary.passed_lines, 2 + first.passed_lines);
 
         // In text: the records as the text report shows them.
         let (text, _) = output(&jsonl, Format::Text);
@@ -879,15 +943,60 @@ Program received signal SIGSEGV, Segmentation fault.
             .lines()
             .filter(|l| !l.starts_with("Program received") && !l.starts_with("3\t"))
             .collect();
-        let text: Vec<&str> = text.lines().collect();
-        let n = records_only.len();
-        assert_eq!(text[..n - 1], records_only[..n - 1]);
-        // The names demangled in the arguments were demangled by the first run: the second
-        // counts only the functions it demangles again from `function_raw`.
+        // The summary line too: what the first run read and demangled is carried over.
+        assert_eq!(text.lines().collect::<Vec<_>>(), records_only);
+    }
+
+    /// What a run counted that its records do not say is carried over by its summary, so a
+    /// summary read back says what the first one said (but for the records it read).
+    #[test]
+    fn summaries_carry_over() {
+        let (jsonl, first) = output(BACKTRACE, Format::Jsonl);
+        let (_, second) = output(&jsonl, Format::Jsonl);
         assert_eq!(
-            (text[n - 1].split_once(';').unwrap().0, records_only[n - 1].split_once(';').unwrap().0),
-            ("6 frames (2 project, 4 python, 0 system, 0 unknown) in 1 thread(s) from 1 input(s), 1 crash(es)", "6 frames (2 project, 4 python, 0 system, 0 unknown) in 1 thread(s) from 1 input(s), 1 crash(es)")
+            Summary {
+                records_read: 0,
+                ..second.clone()
+            },
+            first
         );
+        assert_eq!(second.records_read, 9);
+        // Two runs' lines, merged: their counts add up.
+        let (_, merged) = output(&format!("{jsonl}{jsonl}"), Format::Jsonl);
+        assert_eq!(
+            (merged.inputs, merged.lines, merged.frames, merged.crashes),
+            (2, 2 * first.lines, 2 * first.frames, 2)
+        );
+        // Records without their summary (filtered by a script): the frames count, what the
+        // first run read does not.
+        let frames: String = jsonl
+            .lines()
+            .filter(|l| l.starts_with("{\"type\":\"frame\""))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let (_, bare) = output(&frames, Format::Jsonl);
+        assert_eq!(
+            (bare.inputs, bare.lines, bare.frames, bare.demangled),
+            (1, 0, 6, 0)
+        );
+    }
+
+    /// Schema 1 called a frame's object `library`: its records read as schema 2.
+    #[test]
+    fn schema_1_records_read_back() {
+        let old = r#"{"type":"frame","thread":1,"index":0,"addr":"0x2","function":"call","function_raw":"call","args":"","file":null,"line":null,"library":"/x/myext.so","inlined":false,"class":"unknown","truncated":false}
+{"type":"crash","input":"t","signal":"SIGSEGV","description":null,"thread":1,"thread_name":null,"signature":"x","signature_functions":[],"frames":1,"top_frame":{"index":0,"function":"call","file":null,"line":null,"library":"/x/myext.so"},"project_frame":null}
+"#;
+        let (out, summary) = output(old, Format::Jsonl);
+        assert_eq!(summary.project_frames, 1, "{out}");
+        let recs: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(recs[0]["object"], "/x/myext.so");
+        assert_eq!(recs[0]["class"], "project");
+        assert_eq!(recs[1]["project_frame"]["object"], "/x/myext.so");
+        assert!(!out.contains("library"), "{out}");
     }
 
     /// gdb's markers read back as markers (no address, not inlined, the system's), and a
@@ -1038,9 +1147,10 @@ Program received signal SIGSEGV, Segmentation fault.
                 false,
             )
             .unwrap();
-            filter
-                .read("in.log", text, &mut *p)
-                .map(|()| filter.note().map(str::to_string))
+            filter.read("in.log", text, &mut *p)?;
+            let mut notes = filter.take_notes();
+            assert!(notes.len() <= 1, "{notes:?}");
+            Ok::<_, Error>(notes.pop())
         };
         let valgrind = b"==12== Memcheck, a memory error detector\n==12== \n==12== HEAP SUMMARY:\n";
         assert_eq!(
