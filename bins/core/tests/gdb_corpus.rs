@@ -158,6 +158,11 @@ fn every_frame_line_of_every_file_is_a_frame() {
         );
         // Every input here shows a crash or a backtrace: one crash record.
         assert_eq!(summary["crashes"], 1, "{name}");
+        // The local captures are whole: no frame of theirs is cut (a repr CPython's gdb
+        // helpers cut, `...(truncated)`, once left the rest of its frame unread).
+        if name.starts_with("local_") {
+            assert_eq!(summary["truncated_frames"], 0, "{name}");
+        }
     }
 }
 

@@ -580,6 +580,9 @@ struct Located<'a> {
     tail: &'a str,
 }
 
+/// What CPython's gdb helpers write where they cut a repr.
+const REPR_CUT: &str = "...(truncated)";
+
 /// Finds the argument list of a frame body (after `0x… in `). It is the first `(` that
 /// follows a space outside every bracket of the name and whose matching `)` ends the line or
 /// is followed by ` at ` or ` from `; parentheses inside a C++ name (`f(int)`,
@@ -596,6 +599,16 @@ fn locate(body: &str) -> Option<Located<'_>> {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
+        // CPython's gdb helpers cut a long repr (a module's globals) at 1024 characters and
+        // write `...(truncated)`: what the repr opened (its quote, braces, brackets) is
+        // never closed, and the argument list goes on after the marker.
+        if c == b'.' && candidate.is_some() && body[i..].starts_with(REPR_CUT) {
+            quote = None;
+            stack.truncate(1);
+            parens = 1;
+            i += REPR_CUT.len();
+            continue;
+        }
         if let Some(q) = quote {
             if c == b'\\' {
                 i += 2;
@@ -1046,6 +1059,11 @@ mod tests {
             (
                 "#0  0x0000000000000045 in ?? ()",
                 (Some("0x0000000000000045"), None, Some(""), None, None, None),
+            ),
+            // A long repr cut by CPython's gdb helpers, inside a string and a dict.
+            (
+                "#8  0x1 in PyEval_EvalCode (co=0x2, globals={'__doc__': 'Call (see README.md).', 'MODULE': 'x', 'fail...(truncated), locals={'a': [1, (2...(truncated)) at ../Python/ceval.c:1154",
+                (Some("0x1"), Some("PyEval_EvalCode"), Some("co=0x2, globals={'__doc__': 'Call (see README.md).', 'MODULE': 'x', 'fail...(truncated), locals={'a': [1, (2...(truncated)"), Some("../Python/ceval.c"), Some(1154), None),
             ),
         ];
         for (line, want) in cases {
