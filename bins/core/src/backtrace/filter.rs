@@ -217,7 +217,8 @@ impl Filter {
             // A line that is not UTF-8 is passed through as its bytes when nothing in it
             // changes (see `pass`).
             let raw = matches!(line, Cow::Owned(_)).then_some((&buf[..], &line[..]));
-            let mut emit = |ev: Event<'_>| self.event(ev, &mut state, out, raw);
+            let at = (input, read_lines);
+            let mut emit = |ev: Event<'_>| self.event(ev, &mut state, out, at, raw);
             if end.newline {
                 parser.push(&line, &mut emit)?;
             } else {
@@ -228,7 +229,8 @@ impl Filter {
                 buf = Vec::with_capacity(256);
             }
         }
-        parser.finish(&mut |ev| self.event(ev, &mut state, out, None))?;
+        let at = (input, read_lines);
+        parser.finish(&mut |ev| self.event(ev, &mut state, out, at, None))?;
         let session = std::mem::take(&mut state.session);
         let crash_thread = session
             .signal
@@ -267,16 +269,17 @@ impl Filter {
         ev: Event<'_>,
         state: &mut InputState,
         out: &mut dyn Printer<Record>,
+        (input, line_number): (&str, u64),
         raw: Option<(&[u8], &str)>,
-    ) -> io::Result<()> {
+    ) -> Result<(), Error> {
         match ev {
             Event::Frame(f) => {
                 state.recognised = true;
-                self.frame(f, &mut state.session, out)
+                self.frame(f, &mut state.session, out)?
             }
             Event::Stop(f) => {
                 state.recognised = true;
-                self.stop(f, &mut state.session, out)
+                self.stop(f, &mut state.session, out)?
             }
             Event::PyFrame(p, line) => {
                 state.recognised = true;
@@ -291,26 +294,28 @@ impl Filter {
                     line: p.line,
                     class,
                     text: Some(text),
-                }))
+                }))?
             }
             Event::Signal(s, line) => {
                 state.recognised = true;
                 state.session.signal.get_or_insert(s);
-                self.pass(line, out, raw)
+                self.pass(line, out, raw)?
             }
             Event::Thread(_, line) => {
                 state.recognised = true;
-                self.pass(line, out, raw)
+                self.pass(line, out, raw)?
             }
             Event::Unparsed(line) => {
                 self.summary.unparsed_lines += 1;
-                self.pass(line, out, raw)
+                self.pass(line, out, raw)?
             }
-            Event::Detail(line) => self.pass(line, out, raw),
+            Event::Detail(line) => self.pass(line, out, raw)?,
             Event::Other(line) => match json_line(line) {
                 // Another tool's summary is passed on, as any record of another tool.
                 Json::Record(record) => match *record {
-                    Record::Summary(s) if s.tool != TOOL => self.pass_unchanged(line.trim(), out),
+                    Record::Summary(s) if s.tool != TOOL => {
+                        self.pass_unchanged(line.trim(), out)?
+                    }
                     record => {
                         state.recognised = true;
                         state.record_lines += 1;
@@ -318,13 +323,27 @@ impl Filter {
                         self.count_demangled = false;
                         let result = self.read_back(record, state, out);
                         self.count_demangled = true;
-                        result
+                        result?
                     }
                 },
-                Json::Other(object) => self.pass_unchanged(object, out),
-                Json::Text => self.pass(line, out, raw),
+                // A record that says it is bt-demangle's and is not: written on, it would
+                // be one more `frame` (say) than the summary counts.
+                Json::Unreadable(kind, e) => {
+                    return Err(Error::at(
+                        input,
+                        Some(line_number),
+                        format!(
+                            "a bt-demangle `{kind}` record that this version (schema {}) \
+                             cannot read: {e}",
+                            crate::output::SCHEMA
+                        ),
+                    ))
+                }
+                Json::Other(object) => self.pass_unchanged(object, out)?,
+                Json::Text => self.pass(line, out, raw)?,
             },
         }
+        Ok(())
     }
 
     /// A record of bt-demangle's JSON lines, taken as what gdb printed: frames and stops go
@@ -692,6 +711,9 @@ impl Filter {
 enum Json<'a> {
     /// One of bt-demangle's records (boxed: a record is large, and most lines are text).
     Record(Box<Record>),
+    /// A JSON object of one of bt-demangle's types (`summary`: of bt-demangle) that does not
+    /// read as one: its type, and why.
+    Unreadable(String, String),
     /// A JSON object of another type or tool, trimmed.
     Other(&'a str),
     /// Not a JSON object: text.
@@ -706,19 +728,31 @@ fn json_line(line: &str) -> Json<'_> {
         return Json::Text;
     }
     // Schema 1 named a frame's object `library`: such records read as schema 2.
-    if trimmed.contains("\"library\":") {
-        if let Ok(mut value) = serde_json::from_str::<serde_json::Value>(trimmed) {
+    let read = if trimmed.contains("\"library\":") {
+        serde_json::from_str::<serde_json::Value>(trimmed).and_then(|mut value| {
             schema1(&mut value);
-            if let Ok(record) = serde_json::from_value::<Record>(value) {
-                return Json::Record(Box::new(record));
-            }
-        }
-    } else if let Ok(record) = serde_json::from_str::<Record>(trimmed) {
-        return Json::Record(Box::new(record));
-    }
-    match serde_json::from_str::<serde::de::IgnoredAny>(trimmed) {
-        Ok(_) => Json::Other(trimmed),
-        Err(_) => Json::Text,
+            serde_json::from_value::<Record>(value)
+        })
+    } else {
+        serde_json::from_str::<Record>(trimmed)
+    };
+    let error = match read {
+        Ok(record) => return Json::Record(Box::new(record)),
+        Err(e) => e,
+    };
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(trimmed) else {
+        return Json::Text;
+    };
+    let kind = value.get("type").and_then(|t| t.as_str()).unwrap_or("");
+    let ours = match kind {
+        "frame" | "stop" | "py_frame" | "crash" => true,
+        "summary" => value.get("tool").and_then(|t| t.as_str()) == Some(TOOL),
+        _ => false,
+    };
+    if ours {
+        Json::Unreadable(kind.to_string(), error.to_string())
+    } else {
+        Json::Other(trimmed)
     }
 }
 
@@ -1165,6 +1199,35 @@ Program received signal SIGSEGV, Segmentation fault.
         assert!(e.to_string().starts_with("in.log: is an executable"), "{e}");
         let e = note(b"\0\0\0\x01\x02").unwrap_err();
         assert_eq!(e.to_string(), "in.log: is binary data, not a log");
+    }
+
+    /// A JSON line of one of bt-demangle's types that does not read as one is an error naming
+    /// its line (as vg-filter's): passed on, it would be a record the summary does not count.
+    #[test]
+    fn a_record_that_does_not_read_is_an_error() {
+        let mut out = Vec::new();
+        let mut p = printer(
+            Format::Jsonl,
+            TextOptions::default(),
+            &mut out,
+            Box::new(io::sink()),
+            false,
+        )
+        .unwrap();
+        let text = "#0  0x1 in f () at a.c:1\n{\"type\":\"frame\",\"thread\":\"one\"}\n";
+        let e = run("x.jsonl", text.as_bytes(), opts(), &mut *p).unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "x.jsonl:2: a bt-demangle `frame` record that this version (schema 2) cannot read: "
+            ),
+            "{e}"
+        );
+        // Another tool's summary, or a type bt-demangle does not have, is passed on.
+        let (out, _) = output(
+            "{\"type\":\"summary\",\"tool\":\"rss-rounds\"}\n{\"type\":\"round\"}\n",
+            Format::Jsonl,
+        );
+        assert_eq!(out.lines().count(), 3, "{out}");
     }
 
     /// A line that looks like JSON but is none (gdb printing a struct) is text: it must not
