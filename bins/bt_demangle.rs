@@ -17,10 +17,11 @@ INPUT:
   are fine). Function names may be demangled or not (`set print demangle off`). Several inputs
   are several gdb sessions: each gets its own crash record. bt-demangle's own JSON lines read
   back as the records they are (names, classes and the signature recomputed with this run's
-  options, the crash records ending their sessions); JSON lines of other types or tools pass
-  on unchanged. An executable or binary data is refused. An input in which nothing was
-  recognised (no frame, signal report, thread header or mangled name) gets a one-line note on
-  stderr.
+  options, the crash records ending their sessions, the summary's counts carried over), so
+  a stored report converts to text or is classified again without rerunning gdb; JSON lines
+  of other types or tools pass on unchanged. An executable or binary data is refused. An
+  input in which nothing was recognised (no frame, signal report, thread header or mangled
+  name) gets a one-line note on stderr.
 
 PROJECT:
   Without --project, and with a bare --project, the frames whose object or source file lies
@@ -74,7 +75,7 @@ EXAMPLES:
 EXIT STATUS:
   0  the input was read (whatever it held: bt-demangle is a filter)
   2  bad usage, or an input that cannot be read (missing, a directory, an executable, binary
-     data)
+     data, a JSON line of one of bt-demangle's record types that does not read as one)
   A closed stdout (| head) ends quietly with status 0.";
 
 /// Makes gdb backtraces readable: demangled, simplified, classified, with a crash signature.

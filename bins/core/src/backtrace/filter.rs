@@ -6,8 +6,10 @@
 //! lines that are no frame are passed through, their mangled names demangled. A line that is
 //! one of bt-demangle's JSON records is read back as what it says: frames, stop locations,
 //! Python frames and crashes are taken as if gdb had printed them, so that names, classes
-//! and the signature are recomputed with this run's options (the project may differ); a JSON
-//! line of another type or tool is passed on unchanged.
+//! and the signature are recomputed with this run's options (the project may differ), and
+//! a summary carries over what its run counted that the records do not say; a JSON line of
+//! another type or tool is passed on unchanged, and one of bt-demangle's types that does not
+//! read as such is an error naming its line.
 //!
 //! Each input is one gdb session, and closes with a crash record when it showed a signal or
 //! any frame ([`super::signature`]); a crash record read back closes the session it ends, so
