@@ -311,8 +311,9 @@ impl Filter {
                 self.summary.unparsed_lines += 1;
                 self.pass(line, out, raw)?
             }
-            Event::Detail(line) => self.pass(line, out, raw)?,
-            Event::Other(line) => match json_line(line) {
+            // A JSON line indented as gdb indents a frame's locals is still one: it is read
+            // as JSON lines are, wherever it stands.
+            Event::Detail(line) | Event::Other(line) => match json_line(line) {
                 // Another tool's summary is passed on, as any record of another tool.
                 Json::Record(record) => match *record {
                     Record::Summary(s) if s.tool != TOOL => {
@@ -1230,6 +1231,24 @@ Program received signal SIGSEGV, Segmentation fault.
             Format::Jsonl,
         );
         assert_eq!(out.lines().count(), 3, "{out}");
+    }
+
+    /// A record indented like a frame's locals (after a frame) is a record, not a local passed
+    /// on: written on, it would be one more frame than the summary counts.
+    #[test]
+    fn an_indented_record_after_a_frame_is_a_record() {
+        let (jsonl, _) = output("#0  0x1 in f () at a.c:1\n", Format::Jsonl);
+        let record = jsonl.lines().next().unwrap();
+        let text = format!("#0  0x1 in f () at a.c:1\n        {record}\n");
+        let (out, summary) = output(&text, Format::Jsonl);
+        let frames = out
+            .lines()
+            .filter(|l| l.contains("\"type\":\"frame\""))
+            .count();
+        assert_eq!(
+            (frames as u64, summary.frames, summary.records_read),
+            (2, 2, 1)
+        );
     }
 
     /// A line that looks like JSON but is none (gdb printing a struct) is text: it must not
