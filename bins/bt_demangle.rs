@@ -50,7 +50,7 @@ OUTPUT (jsonl, schema 2):
    \"top_frame\":{…},\"project_frame\":{\"index\":0,\"addr\":…,\"function\":…,\"file\":…,\"line\":…,
    \"object\":…}}
   and last {\"type\":\"summary\",\"tool\":\"bt-demangle\",\"schema\":2,\"frames\":N,\"threads\":T,
-   \"unparsed_lines\":U,\"long_lines\":L,\"passed_lines\":P,\"records_read\":R,…}. csv writes one
+   \"unparsed_lines\":U,\"long_lines\":L,\"passed_lines\":P,\"foreign_records\":F,…}. csv writes one
   row per frame (thread,index,class,function,file,line,object,addr,inlined) and the crash and
   summary lines to stderr.
 

@@ -192,8 +192,21 @@ impl Filter {
                 Err(e) => return Err(Error::io(input, &e)),
             }
         };
-        if let Some(refused) = Content::of(head).refuse(input) {
-            return Err(refused);
+        match Content::of(head) {
+            // Usually `--project lib.so` written without `=`: the pattern became an input.
+            Content::Elf => {
+                return Err(Error::at(
+                    input,
+                    None,
+                    "is an executable or shared object, not gdb's output (was it meant as \
+                     --project=PATTERN? a pattern is given with `=`)",
+                ))
+            }
+            content => {
+                if let Some(refused) = content.refuse(input) {
+                    return Err(refused);
+                }
+            }
         }
         let before = self.summary.clone();
         let mut read_lines = 0u64;
@@ -253,7 +266,8 @@ impl Filter {
             self.notes.push(format!(
                 "{input}: no gdb frames or signal found (expected gdb's bt/backtrace output); \
                  {} lines passed through",
-                self.summary.passed_lines - before.passed_lines
+                self.summary.passed_lines - before.passed_lines + self.summary.foreign_records
+                    - before.foreign_records
             ));
         }
         Ok(())
@@ -414,7 +428,8 @@ impl Filter {
     }
 
     /// What an earlier run counted that its records do not say: the inputs and lines it read,
-    /// the names it demangled, the lines it passed through, passed over or cut. (Frames,
+    /// the names it demangled, the lines and other tools' records it passed through, the
+    /// lines it passed over or cut. (Frames,
     /// classes, threads and crashes are counted again from the records.)
     fn carry_over(&mut self, s: &Summary) {
         let sum = &mut self.summary;
@@ -424,6 +439,7 @@ impl Filter {
         sum.unparsed_lines += s.unparsed_lines;
         sum.long_lines += s.long_lines;
         sum.passed_lines += s.passed_lines;
+        sum.foreign_records += s.foreign_records;
     }
 
     /// A frame of a record as the parser would have given it: the function as gdb printed
@@ -475,7 +491,7 @@ impl Filter {
 
     /// Passes a JSON line of another type or tool on as it is.
     fn pass_unchanged(&mut self, line: &str, out: &mut dyn Printer<Record>) -> io::Result<()> {
-        self.summary.passed_lines += 1;
+        self.summary.foreign_records += 1;
         self.scratch.clear();
         self.scratch.extend_from_slice(line.as_bytes());
         self.scratch.push(b'\n');
@@ -971,7 +987,8 @@ Program received signal SIGSEGV, Segmentation fault.
         assert_eq!(summary.project_frames, 2);
         assert_eq!(recs[recs.len() - 2]["tool"], "vg-filter");
         assert_eq!(recs[recs.len() - 1]["tool"], "bt-demangle");
-        assert_eq!(summary.passed_lines, 2 + first.passed_lines);
+        assert_eq!(summary.passed_lines, first.passed_lines);
+        assert_eq!(summary.foreign_records, 2);
 
         // In text: the records as the text report shows them.
         let (text, _) = output(&jsonl, Format::Text);
@@ -1199,7 +1216,17 @@ Program received signal SIGSEGV, Segmentation fault.
         assert_eq!(note(b"Thread 2 (Thread 0x1 (LWP 3)):\n").unwrap(), None);
         assert_eq!(note(b"").unwrap(), None);
         let e = note(b"\x7fELF\x02\x01\x01\0\0\0").unwrap_err();
-        assert!(e.to_string().starts_with("in.log: is an executable"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "in.log: is an executable or shared object, not gdb's output (was it meant as \
+             --project=PATTERN? a pattern is given with `=`)"
+        );
+        // Another tool's records, and nothing else: the note counts them.
+        let vg = b"{\"type\":\"error\",\"kind\":\"Leak\"}\n{\"type\":\"summary\",\"tool\":\"vg-filter\"}\n";
+        assert!(note(vg)
+            .unwrap()
+            .unwrap()
+            .ends_with("; 2 lines passed through"));
         let e = note(b"\0\0\0\x01\x02").unwrap_err();
         assert_eq!(e.to_string(), "in.log: is binary data, not a log");
     }
@@ -1258,7 +1285,7 @@ Program received signal SIGSEGV, Segmentation fault.
         let (out, summary) = output("{a = 1, b = 2}\n{\"type\":\"x\"}\n", Format::Jsonl);
         assert_eq!(out.lines().next(), Some("{\"type\":\"x\"}"));
         assert_eq!(out.lines().count(), 2, "{out}");
-        assert_eq!(summary.passed_lines, 2);
+        assert_eq!((summary.passed_lines, summary.foreign_records), (1, 1));
         let (out, _) = output("{a = 1, b = 2}\n", Format::Text);
         assert_eq!(out, "{a = 1, b = 2}\n");
     }

@@ -189,10 +189,14 @@ pub struct Summary {
     /// [`super::filter::MAX_STACK`] in their thread's stack, or of a thread past
     /// [`super::filter::MAX_THREADS`].
     pub dropped_frames: u64,
-    /// Lines passed through as they were (names demangled): gdb's other output, thread
-    /// headers, signal reports, `bt full` locals, and JSON lines of other types or tools.
+    /// Lines of gdb's text passed through as they were (names demangled): gdb's other
+    /// output, thread headers, signal reports, source lines, `bt full` locals.
     #[serde(default)]
     pub passed_lines: u64,
+    /// JSON records of other tools or of types bt-demangle does not have, passed on
+    /// unchanged.
+    #[serde(default)]
+    pub foreign_records: u64,
     /// bt-demangle records read back from JSON lines (its own earlier summaries included,
     /// which are not written again).
     #[serde(default)]
@@ -221,6 +225,7 @@ impl Default for Summary {
             long_lines: 0,
             dropped_frames: 0,
             passed_lines: 0,
+            foreign_records: 0,
             records_read: 0,
         }
     }
