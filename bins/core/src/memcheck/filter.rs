@@ -215,9 +215,9 @@ impl Filter {
         if let Some(mut refused) = content.refuse(input) {
             if content == Content::Elf {
                 // The usual way a shared object gets here: `--project native.so vg.log`.
-                refused.message.push_str(
-                    " (was it meant as --project=PATTERN? a pattern is given with `=`)",
-                );
+                refused
+                    .message
+                    .push_str(" (was it meant as --project=PATTERN? a pattern is given with `=`)");
             }
             return Err(refused);
         }
