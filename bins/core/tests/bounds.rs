@@ -8,8 +8,8 @@ use dbgpipe_core::memcheck::{text, xml, ParseStats, Record, MAX_AUX};
 fn parse_text(log: &str) -> (Vec<Record>, ParseStats) {
     let mut stats = ParseStats::default();
     let mut records = Vec::new();
-    text::parse("t.log", log.as_bytes(), &mut stats, &mut |r| {
-        records.push(r)
+    text::parse("t.log", log.as_bytes(), &mut stats, &mut |e| {
+        records.extend(e.into_record())
     })
     .expect("a slice reads");
     (records, stats)
@@ -54,8 +54,8 @@ fn xml_records_keep_at_most_max_aux_descriptions() {
     doc.push_str("</error></valgrindoutput>\n");
     let mut stats = ParseStats::default();
     let mut records = Vec::new();
-    xml::parse("t.xml", doc.as_bytes(), &mut stats, &mut |r| {
-        records.push(r)
+    xml::parse("t.xml", doc.as_bytes(), &mut stats, &mut |e| {
+        records.extend(e.into_record())
     })
     .expect("valid XML");
     assert_eq!(records.len(), 1);

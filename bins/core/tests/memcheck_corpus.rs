@@ -26,12 +26,12 @@ fn parse(name: &str, data: &[u8]) -> (Vec<Record>, ParseStats) {
     let mut recs = Vec::new();
     let mut stats = ParseStats::default();
     let result = match memcheck::detect(data) {
-        memcheck::Format::Text => {
-            memcheck::text::parse(name, data, &mut stats, &mut |r| recs.push(r))
-        }
-        memcheck::Format::Xml => {
-            memcheck::xml::parse(name, data, &mut stats, &mut |r| recs.push(r))
-        }
+        memcheck::Format::Text => memcheck::text::parse(name, data, &mut stats, &mut |e| {
+            recs.extend(e.into_record())
+        }),
+        memcheck::Format::Xml => memcheck::xml::parse(name, data, &mut stats, &mut |e| {
+            recs.extend(e.into_record())
+        }),
     };
     result.unwrap_or_else(|e| panic!("{e}"));
     (recs, stats)

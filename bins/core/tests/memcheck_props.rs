@@ -241,14 +241,18 @@ fn parse(data: &str) -> (Vec<Record>, ParseStats) {
     let mut stats = ParseStats::default();
     let bytes = data.as_bytes();
     match memcheck::detect(bytes) {
-        memcheck::Format::Text => {
-            memcheck::text::parse("t", bytes, &mut stats, &mut |r| recs.push(r))
-        }
-        memcheck::Format::Xml => {
-            memcheck::xml::parse("x", bytes, &mut stats, &mut |r| recs.push(r))
-        }
+        memcheck::Format::Text => memcheck::text::parse("t", bytes, &mut stats, &mut |e| {
+            recs.extend(e.into_record())
+        }),
+        memcheck::Format::Xml => memcheck::xml::parse("x", bytes, &mut stats, &mut |e| {
+            recs.extend(e.into_record())
+        }),
     }
     .unwrap();
+    // Only XML numbers its errors for <errorcounts>.
+    for r in &mut recs {
+        r.unique = None;
+    }
     (recs, stats)
 }
 

@@ -18,10 +18,11 @@
 
 use crate::input::{self, Content};
 use crate::memcheck::records::{
-    merge_key, ErrorRecord, MergeKey, ProjectFrame, Record, Summary, SuppressedRecord,
+    merge_key, ErrorRecord, FatalSignalRecord, MergeKey, PanicRecord, ProjectFrame, Record,
+    Summary, SuppressedRecord,
 };
 use crate::memcheck::suppressions::{self, GenerateOptions, Suppression};
-use crate::memcheck::{self, header, ParseStats};
+use crate::memcheck::{self, header, Event, ParseStats};
 use crate::output::Printer;
 use crate::project::Project;
 use crate::{demangle, Error};
@@ -45,10 +46,15 @@ pub struct Options {
     pub gen_suppressions: bool,
 }
 
+/// What `--fail-on` names besides Valgrind's kinds: a header of a kind vg-filter does not
+/// know, a process killed by a signal, Valgrind's own failure.
+pub const REPORTS: &[&str] = &["Unknown", "FatalSignal", "ValgrindPanic"];
+
 /// Which kept records make the run fail (exit status 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FailOn {
-    /// Every kind but `Leak_StillReachable` (memory still pointed to at exit is not lost).
+    /// Every kind but `Leak_StillReachable` (memory still pointed to at exit is not lost),
+    /// fatal signals and Valgrind's failures.
     Default,
     /// Every kind.
     All,
@@ -57,7 +63,7 @@ pub enum FailOn {
 }
 
 impl FailOn {
-    /// Reads `--fail-on KINDS`: Valgrind's kind names ([`header::KINDS`], and `Unknown`) or
+    /// Reads `--fail-on KINDS`: Valgrind's kind names ([`header::KINDS`]), [`REPORTS`] or
     /// `all`; anything else is an error naming it, so that a misspelt kind cannot make a
     /// failing run pass.
     pub fn parse(kinds: &[String]) -> Result<FailOn, Error> {
@@ -65,9 +71,10 @@ impl FailOn {
             return Ok(FailOn::All);
         }
         for k in kinds {
-            if !header::KINDS.contains(&k.as_str()) && k != "Unknown" {
+            if !header::KINDS.contains(&k.as_str()) && !REPORTS.contains(&k.as_str()) {
                 let close: Vec<&str> = header::KINDS
                     .iter()
+                    .chain(REPORTS)
                     .copied()
                     .filter(|known| known.eq_ignore_ascii_case(k) || similar(known, k))
                     .collect();
@@ -79,8 +86,9 @@ impl FailOn {
                     "--fail-on",
                     None,
                     format!(
-                        "`{k}` is not a Memcheck kind ({hint}known: {}, Unknown, or all)",
-                        header::KINDS.join(", ")
+                        "`{k}` is not a Memcheck kind ({hint}known: {}, {}, or all)",
+                        header::KINDS.join(", "),
+                        REPORTS.join(", ")
                     ),
                 ));
             }
@@ -124,18 +132,19 @@ struct Table {
 }
 
 impl Table {
-    /// Adds a record; true when it is a new distinct one (not merged into another).
-    fn add(&mut self, rec: ErrorRecord, merge: bool) -> bool {
+    /// Adds a record; gives its place, and whether it is a new distinct one (not merged into
+    /// another).
+    fn add(&mut self, rec: ErrorRecord, merge: bool) -> (usize, bool) {
         if merge {
             let key = rec.merge_key();
             if let Some(&i) = self.index.get(&key) {
                 self.order[i].absorb(&rec);
-                return false;
+                return (i, false);
             }
             self.index.insert(key, self.order.len());
         }
         self.order.push(rec);
-        true
+        (self.order.len() - 1, true)
     }
 }
 
@@ -168,6 +177,11 @@ pub struct Filter {
     /// each (the first one's, when several merged).
     suppressed: Table,
     suppressed_by: Vec<String>,
+    fatal_signals: Vec<FatalSignalRecord>,
+    panics: Vec<PanicRecord>,
+    /// The input's kept records by XML `<pid>` and `<unique>`, where its `<errorcounts>`
+    /// find them.
+    uniques: HashMap<(Option<u32>, String), usize>,
     source: Option<SuppressionSource>,
     summary: Summary,
     /// Demangled forms of suppression patterns, computed once each.
@@ -185,6 +199,9 @@ impl Filter {
             kept: Table::default(),
             suppressed: Table::default(),
             suppressed_by: Vec::new(),
+            fatal_signals: Vec::new(),
+            panics: Vec::new(),
+            uniques: HashMap::new(),
             demangled: RefCell::default(),
             summary: Summary::default(),
             notes: Vec::new(),
@@ -227,19 +244,24 @@ impl Filter {
         }
         let mut stats = ParseStats::default();
         let records_before = self.summary.records;
-        let mut sink = |rec: memcheck::Record| self.record(input, rec);
+        let reports_before = self.fatal_signals.len() + self.panics.len();
+        self.uniques.clear();
+        let mut sink = |event: Event| self.event(input, event);
         let result = match memcheck::detect(&head) {
             memcheck::Format::Text => memcheck::text::parse(input, reader, &mut stats, &mut sink),
             memcheck::Format::Xml => memcheck::xml::parse(input, reader, &mut stats, &mut sink),
         };
         self.summary.inputs += 1;
         self.summary.parse.add(&stats);
-        let nothing_found = self.summary.records == records_before && stats.lines > 0;
+        let nothing_found = self.summary.records == records_before
+            && reports_before == self.fatal_signals.len() + self.panics.len()
+            && stats.lines > 0;
         if result.is_ok() && nothing_found && !looks_like_valgrind(&head) {
             self.notes.push(format!(
-                "{input}: no Memcheck record found in {} lines (expected Valgrind's log, \
-                 `==PID==` lines or --xml=yes output; is this another tool's output?)",
-                stats.lines
+                "{input}: no Memcheck record found in {} lines, all passed over (expected \
+                 Valgrind's log, `==PID==` lines or --xml=yes output; {})",
+                stats.lines,
+                what_it_looks_like(&head)
             ));
         }
         result
@@ -282,7 +304,7 @@ impl Filter {
                 .unwrap_or("")
                 .to_string();
             let ours = match kind.as_str() {
-                "error" | "suppressed" => true,
+                "error" | "suppressed" | "fatal_signal" | "valgrind_panic" => true,
                 "summary" => value.get("tool").and_then(|t| t.as_str()) == Some("vg-filter"),
                 _ => false,
             };
@@ -308,6 +330,8 @@ impl Filter {
                     back.suppressed = back.suppressed.saturating_add(s.record.count);
                     self.record_back(s.record)
                 }
+                Record::FatalSignal(f) => self.fatal_signal_back(f),
+                Record::ValgrindPanic(p) => self.panic(p),
                 Record::Summary(s) => {
                     back.summaries += 1;
                     self.carry_over(&s, &back);
@@ -344,9 +368,63 @@ impl Filter {
         }
     }
 
-    /// One parsed record.
-    fn record(&mut self, input: &str, rec: memcheck::Record) {
-        self.judge(rec, |rec, pf| ErrorRecord::new(rec, input, pf));
+    /// What a parser reported.
+    fn event(&mut self, input: &str, event: Event) {
+        match event {
+            Event::Record(rec) => {
+                let unique = rec.unique.clone().map(|u| (rec.pid, u));
+                let kept = self.judge(rec, |rec, pf| ErrorRecord::new(rec, input, pf));
+                if let (Some(key), Some(i)) = (unique, kept) {
+                    self.uniques.insert(key, i);
+                }
+            }
+            Event::ErrorCount { pid, unique, count } => {
+                if let Some(&i) = self.uniques.get(&(pid, unique)) {
+                    let rec = &mut self.kept.order[i];
+                    rec.occurrences = Some(rec.occurrences.unwrap_or(0).saturating_add(count));
+                }
+            }
+            Event::FatalSignal(f) => {
+                let pf = self.stack_project_frame(&f.stack);
+                self.fatal_signal(FatalSignalRecord::new(f, input, pf));
+            }
+            Event::ValgrindPanic(p) => self.panic(PanicRecord::new(p, input)),
+        }
+    }
+
+    /// The first project frame of a stack (`aux` null).
+    fn stack_project_frame(&mut self, stack: &[crate::Frame]) -> Option<ProjectFrame> {
+        let index = self.opts.project.first_in(stack)?;
+        Some(ProjectFrame {
+            aux: None,
+            index,
+            frame: stack[index].clone(),
+        })
+    }
+
+    fn fatal_signal(&mut self, f: FatalSignalRecord) {
+        self.summary.fatal_signals += 1;
+        if self.opts.fail_on.fails("FatalSignal") {
+            self.summary.failing += 1;
+        }
+        self.fatal_signals.push(f);
+    }
+
+    /// A fatal signal read back: its project frame is found again with this run's
+    /// `--project` (kept as written without one).
+    fn fatal_signal_back(&mut self, mut f: FatalSignalRecord) {
+        if !self.opts.project.is_everything() {
+            f.project_frame = self.stack_project_frame(&f.stack);
+        }
+        self.fatal_signal(f);
+    }
+
+    fn panic(&mut self, p: PanicRecord) {
+        self.summary.valgrind_panics += 1;
+        if self.opts.fail_on.fails("ValgrindPanic") {
+            self.summary.failing += 1;
+        }
+        self.panics.push(p);
     }
 
     /// A merged record read back: judged on its stacks, counted `count` times. Without
@@ -354,7 +432,7 @@ impl Filter {
     fn record_back(&mut self, r: ErrorRecord) {
         let parsed = r.as_parsed();
         let recompute = !self.opts.project.is_everything();
-        self.judge(parsed, move |_, pf| ErrorRecord {
+        let _ = self.judge(parsed, move |_, pf| ErrorRecord {
             project_frame: if recompute {
                 pf
             } else {
@@ -364,12 +442,13 @@ impl Filter {
         });
     }
 
-    /// Suppressed, not the project's, or kept; `make` builds the record to keep.
+    /// Suppressed, not the project's, or kept; `make` builds the record to keep. Gives the
+    /// kept record's place.
     fn judge(
         &mut self,
         rec: memcheck::Record,
         make: impl FnOnce(memcheck::Record, Option<ProjectFrame>) -> ErrorRecord,
-    ) {
+    ) -> Option<usize> {
         // Generated suppressions name functions mangled (`fun:_Znwm`), text logs print them
         // demangled: try both.
         let names = &self.demangled;
@@ -404,21 +483,21 @@ impl Filter {
         if let Some(name) = suppression {
             sum.suppressed = sum.suppressed.saturating_add(n);
             *sum.suppressions_used.entry(name.clone()).or_default() += n;
-            if self.opts.show_suppressed && self.suppressed.add(kept, self.opts.merge) {
+            if self.opts.show_suppressed && self.suppressed.add(kept, self.opts.merge).1 {
                 self.suppressed_by.push(name);
             }
-            return;
+            return None;
         }
         if !is_project {
             sum.not_project = sum.not_project.saturating_add(n);
-            return;
+            return None;
         }
         sum.kept = sum.kept.saturating_add(n);
         sum.kept_bytes = sum.kept_bytes.saturating_add(kept.bytes.unwrap_or(0));
         if self.opts.fail_on.fails(&kept.kind) {
             sum.failing = sum.failing.saturating_add(n);
         }
-        self.kept.add(kept, self.opts.merge);
+        Some(self.kept.add(kept, self.opts.merge).0)
     }
 
     /// Hands the records and the summary to the printer and finishes it; returns the summary
@@ -437,6 +516,12 @@ impl Filter {
                 record,
                 suppression,
             }))?;
+        }
+        for f in std::mem::take(&mut self.fatal_signals) {
+            out.record(&Record::FatalSignal(f))?;
+        }
+        for p in std::mem::take(&mut self.panics) {
+            out.record(&Record::ValgrindPanic(p))?;
         }
         out.record(&Record::Summary(self.summary.clone()))?;
         out.finish()?;
@@ -483,6 +568,28 @@ fn looks_like_valgrind(head: &[u8]) -> bool {
         })
 }
 
+/// What an input with no Memcheck record in it seems to be, for the note that says so.
+fn what_it_looks_like(head: &[u8]) -> &'static str {
+    let text = String::from_utf8_lossy(head);
+    let gdb = text.lines().any(|l| {
+        let l = l.trim_start_matches(['>', ' ', '\t']);
+        l.starts_with("Program received signal")
+            || l.starts_with("Program terminated with signal")
+            || l.starts_with("Thread ") && l.contains("received signal")
+            || (l.starts_with('#') && l.contains(" in ") && l.contains(" ("))
+    });
+    if gdb {
+        "this looks like gdb output: bt-demangle reads that"
+    } else if text
+        .lines()
+        .any(|l| l.starts_with("Round ") || l.starts_with("References:"))
+    {
+        "this looks like a series of rounds: rss-rounds reads that"
+    } else {
+        "is this another tool's output?"
+    }
+}
+
 fn project_frame(project: &mut Project, rec: &memcheck::Record) -> Option<ProjectFrame> {
     if project.is_everything() {
         return None;
@@ -524,6 +631,11 @@ mod tests {
         );
         assert!(FailOn::parse(&kinds(&["leak"])).is_err());
         assert!(FailOn::Default.fails("InvalidRead"));
+        assert!(FailOn::Default.fails("FatalSignal"));
+        assert!(FailOn::parse(&kinds(&["FatalSignl"]))
+            .unwrap_err()
+            .to_string()
+            .contains("did you mean FatalSignal?"));
         assert!(!FailOn::Default.fails("Leak_StillReachable"));
     }
 

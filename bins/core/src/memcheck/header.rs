@@ -140,6 +140,18 @@ pub fn kind_of(what: &str) -> Option<&'static str> {
     parse(what).map(|h| h.kind)
 }
 
+/// Whether `text` is the start of a header sentence cut short (a paste wrapped it):
+/// `Conditional jump or move depends`, `8 bytes in 1 blocks are definitely lost in loss`.
+pub fn kind_of_prefix(text: &str) -> bool {
+    let text = text.trim_end();
+    if PREFIXES.iter().any(|(p, _)| p.starts_with(text)) {
+        return true;
+    }
+    // A leak header: a number, then ` bytes in `, cut before its loss record's numbers.
+    let leak_start = text.split(' ').next().is_some_and(|n| number(n).is_some());
+    leak_start && text.contains(" bytes")
+}
+
 /// `168 (48 direct, 120 indirect) bytes in 3 blocks are definitely lost in loss record 5 of 9`,
 /// also with `,` thousands separators, `(+N)` deltas of `--leak-check=full` reruns, and the
 /// `...` that Valgrind's test filters put in place of numbers.

@@ -59,6 +59,13 @@ pub struct Record {
     pub aux: Vec<AuxStack>,
     /// The input ended inside this record: its stack may be incomplete.
     pub truncated: bool,
+    /// XML `<unique>`: the id `<errorcounts>` counts this error's occurrences under.
+    #[serde(skip)]
+    pub unique: Option<String>,
+    /// A `...` line cut the stack (Valgrind's test filters, or a person shortening a paste):
+    /// the stack is shown in part on purpose, so the end of the input does not truncate it.
+    #[serde(skip)]
+    pub elided: bool,
 }
 
 impl Record {
@@ -66,6 +73,75 @@ impl Record {
     pub fn is_leak(&self) -> bool {
         self.kind.starts_with("Leak_")
     }
+}
+
+/// What a parser hands on: the records, and what else Valgrind reports that a person must
+/// not miss.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// An error or leak record.
+    Record(Record),
+    /// The process was killed by a signal (`Process terminating with default action of
+    /// signal 11 (SIGSEGV)`, XML `<fatal_signal>`).
+    FatalSignal(FatalSignal),
+    /// Valgrind itself failed (`valgrind: the 'impossible' happened`, an assertion in its
+    /// own code): the run's results are incomplete.
+    ValgrindPanic(ValgrindPanic),
+    /// XML `<errorcounts>`: the error of process `pid` with this `<unique>` id occurred
+    /// `count` times (Valgrind prints each distinct error once).
+    ErrorCount {
+        /// The document's `<pid>`.
+        pid: Option<u32>,
+        /// The error's `<unique>`.
+        unique: String,
+        /// How many times it occurred.
+        count: u64,
+    },
+}
+
+impl Event {
+    /// The record, when this is one.
+    pub fn into_record(self) -> Option<Record> {
+        match self {
+            Event::Record(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// A process killed by a signal, as Valgrind reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FatalSignal {
+    /// The process killed.
+    pub pid: Option<u32>,
+    /// The Valgrind thread that received it.
+    pub tid: Option<u32>,
+    /// The signal's number (`11`).
+    pub signo: Option<u32>,
+    /// Its name (`SIGSEGV`).
+    pub signal: Option<String>,
+    /// The report's first line (text), or one made from the XML's fields.
+    pub what: String,
+    /// The lines that explain it (`Access not within mapped region at address 0x0`, …).
+    pub details: Vec<String>,
+    /// Where it was received, innermost first.
+    pub stack: Vec<Frame>,
+    /// The input ended inside the report.
+    pub truncated: bool,
+}
+
+/// Valgrind's own failure.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValgrindPanic {
+    /// The process Valgrind was running.
+    pub pid: Option<u32>,
+    /// The first line (`valgrind: the 'impossible' happened:`, `valgrind: m_mallocfree.c:…:
+    /// Assertion '…' failed.`).
+    pub what: String,
+    /// The lines that follow it up to the host stack trace.
+    pub details: Vec<String>,
+    /// The client's stack when Valgrind stopped (the first `Thread N: status` block).
+    pub stack: Vec<Frame>,
 }
 
 /// What a parser saw besides records, so that nothing is passed over silently.
@@ -119,6 +195,41 @@ pub const MAX_FRAMES: usize = 500;
 /// a log that is not what it claims could otherwise make one record hold every line.
 pub const MAX_AUX: usize = 100;
 
+/// How the elements of Valgrind's XML protocol start: what a (cut) XML log starts with.
+const XML_STARTS: &[&[u8]] = &[
+    b"<?xml",
+    b"<!--",
+    b"<valgrindoutput",
+    b"<error",
+    b"<stack",
+    b"<frame",
+    b"<ip>",
+    b"<obj>",
+    b"<fn>",
+    b"<dir>",
+    b"<file>",
+    b"<line>",
+    b"<kind>",
+    b"<what>",
+    b"<xwhat",
+    b"<auxwhat",
+    b"<xauxwhat",
+    b"<text>",
+    b"<suppression",
+    b"<unique>",
+    b"<tid>",
+    b"<pid>",
+    b"<status",
+    b"<errorcounts",
+    b"<suppcounts",
+    b"<preamble",
+    b"<protocol",
+    b"<tool>",
+    b"<args",
+    b"<fatal_signal",
+    b"</",
+];
+
 /// The two input formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -131,47 +242,67 @@ pub enum Format {
 /// Tells the format from the first bytes of an input: XML starts (after blanks) with the
 /// XML declaration, a comment, or one of the protocol's elements (a cut XML log may start
 /// anywhere). A `<` alone is not enough: a text log cut inside a C++ name starts with one.
+/// A pasted XML log may follow a Markdown fence or a line of prose: a line of the head that
+/// starts with the declaration or `<valgrindoutput` makes it XML too.
 pub fn detect(head: &[u8]) -> Format {
-    const STARTS: &[&[u8]] = &[
-        b"<?xml",
-        b"<!--",
-        b"<valgrindoutput",
-        b"<error",
-        b"<stack",
-        b"<frame",
-        b"<ip>",
-        b"<obj>",
-        b"<fn>",
-        b"<dir>",
-        b"<file>",
-        b"<line>",
-        b"<kind>",
-        b"<what>",
-        b"<xwhat",
-        b"<auxwhat",
-        b"<xauxwhat",
-        b"<text>",
-        b"<suppression",
-        b"<unique>",
-        b"<tid>",
-        b"<pid>",
-        b"<status",
-        b"<errorcounts",
-        b"<suppcounts",
-        b"<preamble",
-        b"<protocol",
-        b"<tool>",
-        b"<args",
-        b"</",
-    ];
+    let declared = head.split(|&b| b == b'\n').any(|line| {
+        let line = unquoted(line);
+        line.starts_with(b"<?xml") || line.starts_with(b"<valgrindoutput")
+    });
+    if declared {
+        return Format::Xml;
+    }
+    if xml_start(head).is_some() {
+        return Format::Xml;
+    }
     let start = head
         .iter()
         .position(|b| !b.is_ascii_whitespace())
         .unwrap_or(head.len());
     let head = &head[start..];
-    if STARTS.iter().any(|s| head.starts_with(s)) {
+    if XML_STARTS.iter().any(|s| head.starts_with(s)) {
         Format::Xml
     } else {
         Format::Text
     }
+}
+
+/// Where XML starts in the head of an input that may open with prose or a fence (a pasted
+/// fragment): the offset of the first line that starts (quoted or not) with one of the
+/// protocol's elements, unless a line of Valgrind's text log comes first.
+pub fn xml_start(head: &[u8]) -> Option<usize> {
+    let mut offset = 0;
+    for line in head.split(|&b| b == b'\n') {
+        let start = offset;
+        offset += line.len() + 1;
+        let bare = unquoted(line);
+        if bare.starts_with(b"==") || bare.starts_with(b"at 0x") || bare.starts_with(b"by 0x") {
+            return None;
+        }
+        if XML_STARTS.iter().any(|s| bare.starts_with(s)) && offset <= head.len() {
+            return Some(start);
+        }
+    }
+    None
+}
+
+/// A line of the head without a paste's quote markers (`> `, `>> `) and indentation.
+pub fn unquoted(line: &[u8]) -> &[u8] {
+    let mut rest = line.trim_ascii_start();
+    while let Some(after) = rest.strip_prefix(b">") {
+        if !(after.is_empty() || after.starts_with(b" ") || after.starts_with(b">")) {
+            break;
+        }
+        rest = after.trim_ascii_start();
+    }
+    rest
+}
+
+/// Whether an XML input is pasted with quote markers (`> <error>`): its lines must then be
+/// read without them.
+pub fn quoted_xml(head: &[u8]) -> bool {
+    head.split(|&b| b == b'\n')
+        .map(<[u8]>::trim_ascii_start)
+        .find(|l| unquoted(l).starts_with(b"<"))
+        .is_some_and(|l| l.starts_with(b">"))
 }

@@ -2,7 +2,7 @@
 //! scanning; JSON lines and CSV are the shared printers of [`crate::output`].
 
 use crate::frame::Frame;
-use crate::memcheck::records::{ErrorRecord, Record, Summary};
+use crate::memcheck::records::{ErrorRecord, FatalSignalRecord, PanicRecord, Record, Summary};
 use crate::output::{Csv, Format, JsonLines, Printer, Sink};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -25,6 +25,7 @@ pub fn printer<'a, W: Write + 'a>(
             out,
             root,
             results: Vec::new(),
+            reports: Vec::new(),
         }),
     }
 }
@@ -40,6 +41,8 @@ impl<W: Write> Printer<Record> for Text<W> {
         match record {
             Record::Error(r) => self.out.text(&text_record(r, None)),
             Record::Suppressed(s) => self.out.text(&text_record(&s.record, Some(&s.suppression))),
+            Record::FatalSignal(f) => self.out.text(&text_fatal_signal(f)),
+            Record::ValgrindPanic(p) => self.out.text(&text_panic(p)),
             Record::Summary(s) => self.out.text(&format!("{}\n", s.line())),
         }
     }
@@ -59,6 +62,52 @@ fn frame_text(f: &Frame) -> String {
     }
 }
 
+/// A stack for a person: down to the frame marked and two of its callers (else four frames).
+fn stack_lines(s: &mut String, stack: &[Frame], mark: Option<usize>) {
+    let shown = mark.map_or(4, |i| i + 3).min(stack.len());
+    for (i, f) in stack.iter().take(shown).enumerate() {
+        let arrow = if Some(i) == mark { "  <- project" } else { "" };
+        s.push_str(&format!(
+            "    {} {}{arrow}\n",
+            if i == 0 { "at" } else { "by" },
+            frame_text(f)
+        ));
+    }
+    if stack.len() > shown {
+        s.push_str(&format!("    ... {} more frames\n", stack.len() - shown));
+    }
+}
+
+/// A fatal signal for a person: the report's line and PID, what explains it, the stack.
+fn text_fatal_signal(f: &FatalSignalRecord) -> String {
+    let mut s = format!("FatalSignal: {}", f.what);
+    if let Some(pid) = f.pid {
+        s.push_str(&format!("  [pid {pid}]"));
+    }
+    s.push('\n');
+    for d in &f.details {
+        s.push_str(&format!("  {d}\n"));
+    }
+    stack_lines(&mut s, &f.stack, f.project_frame.as_ref().map(|p| p.index));
+    s.push('\n');
+    s
+}
+
+/// Valgrind's failure for a person: its line, its explanation, the client's stack.
+fn text_panic(p: &PanicRecord) -> String {
+    let mut s = format!("ValgrindPanic: {}", p.what);
+    if let Some(pid) = p.pid {
+        s.push_str(&format!("  [pid {pid}]"));
+    }
+    s.push('\n');
+    for d in &p.details {
+        s.push_str(&format!("  {d}\n"));
+    }
+    stack_lines(&mut s, &p.stack, None);
+    s.push('\n');
+    s
+}
+
 /// One record for a person: kind, header and count on one line, then the frames.
 fn text_record(m: &ErrorRecord, suppression: Option<&str>) -> String {
     let mut s = format!("{}: {}", m.kind, m.what);
@@ -68,6 +117,9 @@ fn text_record(m: &ErrorRecord, suppression: Option<&str>) -> String {
             s.push_str(&format!(", {b} bytes in all"));
         }
         s.push(')');
+    }
+    if let Some(n) = m.occurrences.filter(|&n| n > m.count) {
+        s.push_str(&format!("  (occurred {n} times)"));
     }
     if let Some(name) = suppression {
         s.push_str(&format!("  [suppressed by {name}]"));
@@ -81,18 +133,7 @@ fn text_record(m: &ErrorRecord, suppression: Option<&str>) -> String {
         if let Some(label) = label {
             s.push_str(&format!("  {label}\n"));
         }
-        let shown = mark.map_or(4, |i| i + 3).min(stack.len());
-        for (i, f) in stack.iter().take(shown).enumerate() {
-            let arrow = if Some(i) == mark { "  <- project" } else { "" };
-            s.push_str(&format!(
-                "    {} {}{arrow}\n",
-                if i == 0 { "at" } else { "by" },
-                frame_text(f)
-            ));
-        }
-        if stack.len() > shown {
-            s.push_str(&format!("    ... {} more frames\n", stack.len() - shown));
-        }
+        stack_lines(&mut s, stack, mark);
     };
     stack_text(
         None,
@@ -117,6 +158,8 @@ pub struct Sarif<W: Write> {
     out: Sink<W>,
     root: Option<String>,
     results: Vec<ErrorRecord>,
+    /// Fatal signals and Valgrind's failures, as the error records they are shown like.
+    reports: Vec<ErrorRecord>,
 }
 
 impl<W: Write> Printer<Record> for Sarif<W> {
@@ -125,8 +168,26 @@ impl<W: Write> Printer<Record> for Sarif<W> {
             Record::Error(r) => self.results.push(r.clone()),
             // Suppressed records are not findings.
             Record::Suppressed(_) => {}
+            Record::FatalSignal(f) => self.reports.push(report_as_error(
+                "FatalSignal",
+                f.pid,
+                &f.what,
+                &f.stack,
+                f.project_frame.clone(),
+                &f.inputs,
+            )),
+            Record::ValgrindPanic(p) => self.reports.push(report_as_error(
+                "ValgrindPanic",
+                p.pid,
+                &p.what,
+                &p.stack,
+                None,
+                &p.inputs,
+            )),
             Record::Summary(s) => {
-                let doc = sarif(&self.results, self.root.as_deref(), s);
+                let mut all = std::mem::take(&mut self.results);
+                all.append(&mut self.reports);
+                let doc = sarif(&all, self.root.as_deref(), s);
                 let text = serde_json::to_string_pretty(&doc).map_err(io::Error::from)?;
                 self.out.text(&text)?;
                 self.out.text("\n")?;
@@ -137,6 +198,36 @@ impl<W: Write> Printer<Record> for Sarif<W> {
 
     fn finish(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+/// A fatal signal or Valgrind failure in the shape of an error record, for SARIF.
+fn report_as_error(
+    kind: &str,
+    pid: Option<u32>,
+    what: &str,
+    stack: &[Frame],
+    project_frame: Option<crate::memcheck::records::ProjectFrame>,
+    inputs: &BTreeSet<String>,
+) -> ErrorRecord {
+    ErrorRecord {
+        kind: kind.to_string(),
+        count: 1,
+        occurrences: None,
+        pids: pid.into_iter().collect(),
+        what: what.to_string(),
+        bytes: None,
+        direct: None,
+        indirect: None,
+        blocks: None,
+        loss_record: None,
+        loss_records_total: None,
+        tid: None,
+        truncated: false,
+        project_frame,
+        stack: stack.to_vec(),
+        aux: Vec::new(),
+        inputs: inputs.clone(),
     }
 }
 
@@ -172,7 +263,7 @@ fn sarif(records: &[ErrorRecord], root: Option<&str>, summary: &Summary) -> serd
         .map(|m| {
             let level = match m.kind.as_str() {
                 "Leak_StillReachable" => "note",
-                "Leak_PossiblyLost" | "Leak_IndirectlyLost" => "warning",
+                "Leak_PossiblyLost" | "Leak_IndirectlyLost" | "ValgrindPanic" => "warning",
                 _ => "error",
             };
             let frames: Vec<_> = m

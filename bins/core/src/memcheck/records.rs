@@ -6,7 +6,7 @@
 //! documented in `SCHEMA.md`; the field order here is the order on the wire.
 
 use crate::frame::Frame;
-use crate::memcheck::{self, AuxStack, ParseStats};
+use crate::memcheck::{self, AuxStack, FatalSignal, ParseStats, ValgrindPanic};
 use crate::output::{field, CsvLine, CsvRow, SCHEMA};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,6 +19,10 @@ pub enum Record {
     Error(ErrorRecord),
     /// A distinct suppressed record (`--show-suppressed`).
     Suppressed(SuppressedRecord),
+    /// A process killed by a signal.
+    FatalSignal(FatalSignalRecord),
+    /// Valgrind's own failure.
+    ValgrindPanic(PanicRecord),
     /// The closing summary.
     Summary(Summary),
 }
@@ -31,6 +35,10 @@ pub struct ErrorRecord {
     pub kind: String,
     /// How many records were merged into this one.
     pub count: u64,
+    /// How many times Valgrind counted them (XML `<errorcounts>`: it prints each distinct
+    /// error once), summed over the merged records it counted; `null` when the input does
+    /// not say (text logs).
+    pub occurrences: Option<u64>,
     /// Every process that reported it.
     pub pids: BTreeSet<u32>,
     /// The first one's header line.
@@ -71,6 +79,77 @@ pub struct SuppressedRecord {
     pub suppression: String,
 }
 
+/// A process killed by a signal under Valgrind: not merged, not suppressed, always kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FatalSignalRecord {
+    /// The process killed.
+    pub pid: Option<u32>,
+    /// Valgrind's thread id of the thread that received it.
+    pub tid: Option<u32>,
+    /// `SIGSEGV`.
+    pub signal: Option<String>,
+    /// `11`.
+    pub signo: Option<u32>,
+    /// The report's first line.
+    pub what: String,
+    /// The lines explaining it (`Access not within mapped region at address 0x0`).
+    pub details: Vec<String>,
+    /// Whether the input was cut inside the report.
+    pub truncated: bool,
+    /// The stack's first project frame (`aux` always null); null without `--project`.
+    pub project_frame: Option<ProjectFrame>,
+    /// Where the signal was received, innermost first.
+    pub stack: Vec<Frame>,
+    /// The log it was read from.
+    pub inputs: BTreeSet<String>,
+}
+
+impl FatalSignalRecord {
+    /// A report as parsed, read from `input`.
+    pub fn new(f: FatalSignal, input: &str, project_frame: Option<ProjectFrame>) -> Self {
+        FatalSignalRecord {
+            pid: f.pid,
+            tid: f.tid,
+            signal: f.signal,
+            signo: f.signo,
+            what: f.what,
+            details: f.details,
+            truncated: f.truncated,
+            project_frame,
+            stack: f.stack,
+            inputs: [input.to_string()].into_iter().collect(),
+        }
+    }
+}
+
+/// Valgrind failed while running the program: what it found is incomplete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PanicRecord {
+    /// The process Valgrind ran.
+    pub pid: Option<u32>,
+    /// The first line of Valgrind's report.
+    pub what: String,
+    /// The lines after it, up to its own stack trace.
+    pub details: Vec<String>,
+    /// The client's stack when Valgrind stopped.
+    pub stack: Vec<Frame>,
+    /// The log it was read from.
+    pub inputs: BTreeSet<String>,
+}
+
+impl PanicRecord {
+    /// A report as parsed, read from `input`.
+    pub fn new(p: ValgrindPanic, input: &str) -> Self {
+        PanicRecord {
+            pid: p.pid,
+            what: p.what,
+            details: p.details,
+            stack: p.stack,
+            inputs: [input.to_string()].into_iter().collect(),
+        }
+    }
+}
+
 /// The first project frame of a record: where it is, and the frame.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectFrame {
@@ -106,6 +185,10 @@ pub struct Summary {
     pub failing: u64,
     /// Kept leaked bytes, summed.
     pub kept_bytes: u64,
+    /// Processes killed by a signal (`fatal_signal` records).
+    pub fatal_signals: u64,
+    /// Valgrind's own failures (`valgrind_panic` records).
+    pub valgrind_panics: u64,
     /// JSON lines of other tools or types in JSON-lines inputs, passed on unchanged.
     pub foreign_records: u64,
     /// What the parsers passed over: unparsed lines, chatter, truncated records, cut lines…
@@ -128,6 +211,8 @@ impl Default for Summary {
             distinct: 0,
             failing: 0,
             kept_bytes: 0,
+            fatal_signals: 0,
+            valgrind_panics: 0,
             foreign_records: 0,
             parse: ParseStats::default(),
             suppressions_used: BTreeMap::new(),
@@ -150,6 +235,8 @@ impl Summary {
             self.inputs
         );
         for (n, what) in [
+            (self.fatal_signals, "fatal signals"),
+            (self.valgrind_panics, "Valgrind failures"),
             (self.parse.unparsed_lines, "unparsed lines"),
             (self.parse.truncated_records, "truncated records"),
             (self.parse.long_lines, "cut long lines"),
@@ -172,6 +259,7 @@ impl ErrorRecord {
         ErrorRecord {
             kind: rec.kind,
             count: 1,
+            occurrences: None,
             pids: rec.pid.into_iter().collect(),
             what: rec.what,
             bytes: rec.bytes,
@@ -197,6 +285,9 @@ impl ErrorRecord {
             }
         }
         self.count = self.count.saturating_add(other.count);
+        if let Some(n) = other.occurrences {
+            self.occurrences = Some(self.occurrences.unwrap_or(0).saturating_add(n));
+        }
         self.pids.extend(other.pids.iter().copied());
         add(&mut self.bytes, other.bytes);
         add(&mut self.direct, other.direct);
@@ -227,6 +318,8 @@ impl ErrorRecord {
             stack: self.stack.clone(),
             aux: self.aux.clone(),
             truncated: self.truncated,
+            unique: None,
+            elided: false,
         }
     }
 
@@ -277,6 +370,17 @@ impl CsvRow for Record {
         let (r, suppression) = match self {
             Record::Error(r) => (r, String::new()),
             Record::Suppressed(s) => (&s.record, s.suppression.clone()),
+            Record::FatalSignal(f) => {
+                let at = f
+                    .project_frame
+                    .as_ref()
+                    .map(|p| &p.frame)
+                    .or(f.stack.first());
+                return CsvLine::Row(report_row("FatalSignal", f.pid, &f.what, at));
+            }
+            Record::ValgrindPanic(p) => {
+                return CsvLine::Row(report_row("ValgrindPanic", p.pid, &p.what, p.stack.first()))
+            }
             Record::Summary(s) => return CsvLine::Note(format!("vg-filter: {}", s.line())),
         };
         let at = r.location();
@@ -297,6 +401,23 @@ impl CsvRow for Record {
     }
 }
 
+/// The CSV row of a fatal signal or a Valgrind failure: no count, bytes or suppression.
+fn report_row(kind: &str, pid: Option<u32>, what: &str, at: Option<&Frame>) -> Vec<String> {
+    vec![
+        kind.to_string(),
+        "1".to_string(),
+        String::new(),
+        String::new(),
+        field(&pid),
+        what.to_string(),
+        at.map(|f| field(&f.function)).unwrap_or_default(),
+        at.map(|f| field(&f.file)).unwrap_or_default(),
+        at.map(|f| field(&f.line)).unwrap_or_default(),
+        at.map(|f| field(&f.object)).unwrap_or_default(),
+        String::new(),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +433,7 @@ mod tests {
         ErrorRecord {
             kind: "Leak_DefinitelyLost".into(),
             count: 2,
+            occurrences: None,
             pids: [7, 9].into_iter().collect(),
             what: "64 bytes in 1 blocks are definitely lost in loss record 1 of 2".into(),
             bytes: Some(128),

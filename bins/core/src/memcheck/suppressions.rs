@@ -1018,7 +1018,10 @@ mod tests {
         };
         let mut out = Vec::new();
         let mut stats = ParseStats::default();
-        text::parse("log", reader, &mut stats, &mut |r| out.push(r)).unwrap();
+        text::parse("log", reader, &mut stats, &mut |e| {
+            out.extend(e.into_record())
+        })
+        .unwrap();
         out
     }
 

@@ -8,21 +8,24 @@
 //! piece per process, but `--trace-children=yes` into one stream interleaves processes, so the
 //! state of the record being assembled is kept per PID.
 
-use super::{header, AuxStack, ParseStats, Record, MAX_AUX, MAX_FRAMES};
+use super::{
+    header, AuxStack, Event, FatalSignal, ParseStats, Record, ValgrindPanic, MAX_AUX, MAX_FRAMES,
+};
 use crate::input::MAX_LINE;
 use crate::{Error, Frame};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, BufRead};
 
-/// Parses one text input, calling `on_record` for each record as soon as it is complete.
+/// Parses one text input, calling `on_event` for each record (and fatal signal, Valgrind
+/// failure) as soon as it is complete.
 ///
 /// Fails only when the input cannot be read; any content gives records and counts.
 pub fn parse<R: BufRead>(
     input: &str,
     reader: R,
     stats: &mut ParseStats,
-    on_record: &mut dyn FnMut(Record),
+    on_event: &mut dyn FnMut(Event),
 ) -> Result<(), Error> {
     let mut parser = TextParser::default();
     let read = for_each_line(reader, |line, end| {
@@ -30,19 +33,12 @@ pub fn parse<R: BufRead>(
         if end.cut {
             stats.long_lines += 1;
         }
-        // Valgrind writes whole lines, so a prefixed line without its newline at the end of
-        // the input is a fragment of a cut log: not a line to act on (`==1==` alone would
-        // look like the blank line that ends a record).
-        if !end.newline && split_prefix(line).pid.is_some() {
-            stats.unparsed_lines += 1;
-            return;
-        }
-        parser.line(line, stats, on_record);
+        parser.line(line, end.newline, stats, on_event);
     });
     if let Err(e) = read {
         return Err(Error::at(input, Some(stats.lines + 1), e.to_string()));
     }
-    parser.finish(stats, on_record);
+    parser.finish(stats, on_event);
     Ok(())
 }
 
@@ -159,23 +155,48 @@ fn append_capped(line: &mut Vec<u8>, more: &[u8]) -> bool {
     more.len() > room
 }
 
-/// Column-0 lines that start a block with frames that is not an error record.
+/// Column-0 lines that start a block with frames that is neither an error record nor a fatal
+/// signal: XML gives them as `<clientmsg>`, also not errors.
 const NOT_RECORDS: &[&str] = &[
-    "Process terminating with default action of signal",
     "new/new[] aligned failed and should throw an exception",
     "Emulation fatal error",
     "Emulation warning",
 ];
 
-/// Where a line came from: the PID of its `==PID==` prefix, and whether the prefix marks
-/// Valgrind's own messages (`==`) or core warnings and debug output (`--`, `**`).
+/// The header of Valgrind's fatal-signal report.
+const FATAL_SIGNAL: &str = "Process terminating with default action of signal";
+
+/// The kind a fatal-signal report is assembled under (like a record: a header, lines that
+/// explain it, a stack); [`close`] hands it on as [`Event::FatalSignal`].
+const FATAL_KIND: &str = "\0FatalSignal";
+
+/// Most lines joined into one when a paste wrapped a long line (a C++ name can span several).
+const MAX_JOINED: usize = 32;
+
+/// Where a line came from: the PID of its `==PID==` prefix, whether the prefix marks
+/// Valgrind's own messages (`==`) or core warnings and debug output (`--`, `**`), and the
+/// text after it.
 struct Prefixed<'a> {
     pid: Option<u32>,
+    /// A `==PID==` prefix was there, whole or damaged by the paste.
+    prefixed: bool,
     tool_message: bool,
     body: &'a str,
 }
 
-fn split_prefix(line: &str) -> Prefixed<'_> {
+impl<'a> Prefixed<'a> {
+    fn bare(body: &'a str) -> Self {
+        Prefixed {
+            pid: None,
+            prefixed: false,
+            tool_message: true,
+            body,
+        }
+    }
+}
+
+/// `==PID==`, `--PID--` or `**PID**` at the start of `line`, as Valgrind writes it.
+fn exact_prefix(line: &str) -> Option<Prefixed<'_>> {
     // Byte by byte rather than by trying each marker in turn: every line of a log comes here.
     let b = line.as_bytes();
     if let [open @ (b'=' | b'-' | b'*'), second, rest @ ..] = b {
@@ -188,19 +209,114 @@ fn split_prefix(line: &str) -> Prefixed<'_> {
                 let pid = rest[..digits]
                     .iter()
                     .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-                return Prefixed {
+                return Some(Prefixed {
                     pid: u32::try_from(pid).ok(),
+                    prefixed: true,
                     tool_message: *open == b'=',
                     body,
-                };
+                });
             }
         }
     }
-    Prefixed {
-        pid: None,
-        tool_message: true,
-        body: line,
+    None
+}
+
+/// A `==PID==` prefix that pasting damaged: one `=` lost on either side (`=11345==`), or the
+/// PID lost (`== Invalid read…`, whose PID then comes from the frames below it).
+fn damaged_prefix(line: &str) -> Option<Prefixed<'_>> {
+    let b = line.as_bytes();
+    let open = b.iter().take_while(|&&c| c == b'=').count();
+    if open == 0 || open > 2 {
+        return None;
     }
+    let digits = b[open..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let close = b[open + digits..]
+        .iter()
+        .take_while(|&&c| c == b'=')
+        .count();
+    let after = &line[open + digits + close..];
+    let body = match after.strip_prefix(' ') {
+        Some(body) => body,
+        None if after.is_empty() => after,
+        None => return None,
+    };
+    let pid = match (digits, close) {
+        (1..=10, 1..=2) if open + close >= 3 => line[open..open + digits].parse().ok(),
+        (0, 0) if open == 2 => None,
+        _ => return None,
+    };
+    Some(Prefixed {
+        pid,
+        prefixed: true,
+        tool_message: true,
+        body,
+    })
+}
+
+/// What pasting put before a line: quote markers (`> `, `>> `, `> > `, an email's or a
+/// Markdown blockquote's) and indentation (an rst literal block, Markdown's indented code).
+/// Returns the line after the quote markers (indentation kept: without a `==PID==` prefix it
+/// is the record's structure) and after both.
+fn paste_lead(line: &str, quotes: bool) -> (&str, &str) {
+    let mut rest = line;
+    if quotes {
+        loop {
+            let t = rest.trim_start_matches([' ', '\t']);
+            match t.strip_prefix('>') {
+                Some(after) if after.is_empty() || after.starts_with([' ', '>', '\t']) => {
+                    rest = after.strip_prefix(' ').unwrap_or(after);
+                }
+                _ => break,
+            }
+        }
+        // A line a diff adds (`+==1== …`, a patch to an expected output).
+        let t = rest.trim_start_matches([' ', '\t']);
+        if let Some(after) = t.strip_prefix('+').filter(|a| !a.starts_with('+')) {
+            rest = after;
+        }
+    }
+    (rest, rest.trim_start_matches([' ', '\t']))
+}
+
+/// A line starting with quote markers, or with a diff's `+`.
+fn quoted(line: &str) -> bool {
+    let t = line.trim_start_matches([' ', '\t']);
+    let quote = t
+        .strip_prefix('>')
+        .is_some_and(|after| after.is_empty() || after.starts_with([' ', '>', '\t']));
+    quote || (t.starts_with('+') && !t.starts_with("++"))
+}
+
+/// Splits a line into its prefix and body, taking off what a paste added before the prefix:
+/// indentation, quote markers, a CI log's timestamp (any lead of up to 64 bytes ending in a
+/// space); `quotes` says whether quote markers are taken off.
+fn split_line(line: &str, quotes: bool) -> Prefixed<'_> {
+    if let Some(p) = exact_prefix(line) {
+        return p;
+    }
+    let (unquoted, bare) = paste_lead(line, quotes);
+    if let Some(p) = exact_prefix(bare).or_else(|| damaged_prefix(bare)) {
+        return p;
+    }
+    let head = &bare.as_bytes()[..bare.len().min(64)];
+    for i in memchr::memchr_iter(b'=', head) {
+        if i > 0 && head[i - 1] == b' ' {
+            if let Some(p) = exact_prefix(&bare[i..]) {
+                return p;
+            }
+        }
+    }
+    Prefixed::bare(unquoted)
+}
+
+/// A line that starts a record or a fatal-signal report at column 0 of Valgrind's text.
+fn starts_report(bare: &str) -> bool {
+    bare.starts_with(FATAL_SIGNAL) || header::parse(bare).is_some()
+}
+
+/// A Markdown code fence (```` ``` ````, `~~~`, with or without a language).
+fn is_fence(bare: &str) -> bool {
+    bare.starts_with("```") || bare.starts_with("~~~")
 }
 
 /// `s.trim().is_empty()`, answered by the last byte for nearly every line (a frame or a
@@ -213,6 +329,25 @@ fn is_blank(s: &str) -> bool {
     }
 }
 
+/// A frame line the paste cut before its end: Valgrind ends every frame with its location in
+/// parentheses or with `???`.
+fn unfinished_frame(body: &str) -> bool {
+    let body = body.trim_end();
+    !(body.ends_with(')') || body.ends_with("???"))
+}
+
+/// Valgrind's own failure: `valgrind: the 'impossible' happened:`, or an assertion in its
+/// code (`valgrind: m_mallocfree.c:305 (get_bszB_as_is): Assertion '…' failed.`).
+fn is_panic(bare: &str) -> bool {
+    // A person quoting it may open with a quote mark.
+    let bare = bare.trim_start_matches(['"', '\'', '`']);
+    bare.contains("the 'impossible' happened")
+        || bare.contains("the `impossible' happened")
+        || (bare.starts_with(['v', 'V', 'M', 'm'])
+            && bare.contains(": Assertion '")
+            && bare.contains(" failed"))
+}
+
 /// What one process's part of the stream is in the middle of.
 #[derive(Default)]
 struct PidState {
@@ -223,10 +358,17 @@ struct PidState {
     /// record kind this parser does not know, and becomes an `Unknown` record instead of
     /// being lost.
     last_unknown: Option<String>,
-    /// Inside a block that has frames but is not an error record (the fatal-signal report).
+    /// Inside a block that has frames but is not an error record (a client's message).
     in_other_block: bool,
     /// The record's last auxiliary description was dropped ([`MAX_AUX`]): so are its frames.
     aux_dropped: bool,
+    /// The open record's header came without its PID; frames of a PID may claim it.
+    orphan: bool,
+    /// The open record may be whole: a blank line or a fence of the paste came after it.
+    /// What follows decides: more of it (a description, frames), or something else.
+    soft: bool,
+    /// The open record's last frame was cut (no closing parenthesis, no address).
+    last_frame_cut: bool,
 }
 
 /// Most processes whose state is kept at once. A `--trace-children=yes` log of a test suite
@@ -234,6 +376,28 @@ struct PidState {
 /// no record open are let go (only the thread of their last `Thread N:` line is lost), and
 /// if all are open, they are closed as cut (`truncated`).
 pub const MAX_PIDS: usize = 10_000;
+
+/// Valgrind's failure report being read: it runs over many lines, prefixed or not.
+#[derive(Default)]
+struct PanicState {
+    panic: ValgrindPanic,
+    /// Past `host stacktrace:`: no more details.
+    past_details: bool,
+    /// In the first `Thread N: status` block: its frames are the client's stack.
+    in_client_stack: bool,
+    /// The client's stack was read.
+    client_stack_done: bool,
+}
+
+/// A line that may continue on the next.
+struct Held {
+    line: String,
+    /// Source lines it holds.
+    lines: usize,
+    /// A header sentence, which a paste wraps between words (the space is lost), rather
+    /// than a frame, which it cuts anywhere.
+    words: bool,
+}
 
 #[derive(Default)]
 struct TextParser {
@@ -245,6 +409,18 @@ struct TextParser {
     states: HashMap<Option<u32>, PidState>,
     /// Inside a `{ … }` suppression printed by `--gen-suppressions` (never prefixed).
     in_suppression: bool,
+    /// A line with a `==PID==` prefix was seen: lines without one are the program's output,
+    /// or pieces of Valgrind's lines that the paste damaged.
+    prefixed_log: bool,
+    /// The input is a quoted paste: quote markers are taken off every line.
+    quotes: bool,
+    /// Indentation of the last header of a prefix-less log: the paste's, not Valgrind's.
+    base_indent: usize,
+    /// A line the paste may have wrapped (a frame without its closing parenthesis, a header
+    /// cut short), waiting for the next line, which may be its rest.
+    held: Option<Held>,
+    /// Inside Valgrind's failure report.
+    panic: Option<PanicState>,
 }
 
 impl TextParser {
@@ -262,124 +438,261 @@ impl TextParser {
             .1
     }
 
-    fn line(&mut self, line: &str, stats: &mut ParseStats, out: &mut dyn FnMut(Record)) {
-        let p = split_prefix(line);
-        if p.pid.is_none() && self.suppression_line(p.body) {
+    /// One line of the input; `newline` is false for an unterminated last line.
+    fn line(
+        &mut self,
+        line: &str,
+        newline: bool,
+        stats: &mut ParseStats,
+        out: &mut dyn FnMut(Event),
+    ) {
+        if let Some(held) = self.held.take() {
+            if let Some(rest) = self.continuation(line).filter(|_| held.lines < MAX_JOINED) {
+                let space = if held.words && !held.line.ends_with(' ') {
+                    " "
+                } else {
+                    ""
+                };
+                let joined = format!("{}{space}{rest}", held.line);
+                self.line_now(&joined, newline, held.lines + 1, stats, out);
+                return;
+            }
+            self.line_now(&held.line, true, MAX_JOINED, stats, out);
+        }
+        self.line_now(line, newline, 1, stats, out);
+    }
+
+    /// The rest of a wrapped line, when `line` is one: not a line of Valgrind's own (no
+    /// prefix, no frame, header, blank or elision), taken off the paste's quote markers and
+    /// indentation.
+    fn continuation<'a>(&self, line: &'a str) -> Option<&'a str> {
+        let p = split_line(line, self.quotes);
+        if p.prefixed || is_blank(p.body) {
+            return None;
+        }
+        let bare = p.body.trim_start();
+        let own = bare.starts_with("at 0x")
+            || bare.starts_with("by 0x")
+            || bare.starts_with("...")
+            || header::parse(bare).is_some()
+            || bare.starts_with("Address 0x")
+            || bare.starts_with("Block was ")
+            || bare.starts_with("Uninitialised value was created")
+            || bare.starts_with(FATAL_SIGNAL)
+            || bare.starts_with("Thread ")
+            || is_fence(bare);
+        (!own).then_some(bare)
+    }
+
+    /// One line, wrapped lines already joined (`joined` source lines); a line that may
+    /// continue on the next is held instead.
+    fn line_now(
+        &mut self,
+        line: &str,
+        newline: bool,
+        joined: usize,
+        stats: &mut ParseStats,
+        out: &mut dyn FnMut(Event),
+    ) {
+        if !self.quotes && quoted(line) {
+            // Quote markers are taken off once they are seen before a line of Valgrind's.
+            let (_, bare) = paste_lead(line, true);
+            self.quotes = exact_prefix(bare).is_some()
+                || damaged_prefix(bare).is_some()
+                || starts_report(bare)
+                || is_panic(bare)
+                || thread_line(bare).is_some()
+                || bare.starts_with("at 0x");
+        }
+        let p = split_line(line, self.quotes);
+        // Valgrind writes whole lines, so a prefixed line without its newline at the end of
+        // the input is a fragment of a cut log: not a line to act on (`==1==` alone would
+        // look like the blank line that ends a record); unless it is a whole frame, as the
+        // last line of a paste often is.
+        let whole_frame = frame_head(p.body).is_some() && !unfinished_frame(p.body);
+        if !newline && p.prefixed && !whole_frame {
+            stats.unparsed_lines += 1;
+            return;
+        }
+        if self.panic.is_some() {
+            self.panic_line(&p, stats, out);
+            return;
+        }
+        if is_panic(p.body.trim_start()) {
+            self.panic = Some(PanicState {
+                panic: ValgrindPanic {
+                    pid: p.pid,
+                    what: p.body.trim().to_string(),
+                    ..ValgrindPanic::default()
+                },
+                ..PanicState::default()
+            });
             stats.other_lines += 1;
             return;
         }
-        if self.states.len() >= MAX_PIDS && !self.states.contains_key(&p.pid) {
+        if joined < MAX_JOINED {
+            if let Some(words) = self.may_continue(&p) {
+                self.held = Some(Held {
+                    line: line.to_string(),
+                    lines: joined,
+                    words,
+                });
+                return;
+            }
+        }
+        if p.prefixed {
+            self.prefixed_log = true;
+        }
+        let mut pid = p.pid;
+        let mut body = p.body;
+        let bare = body.trim_start();
+        if !p.prefixed {
+            if self.suppression_line(body) {
+                stats.other_lines += 1;
+                return;
+            }
+            if is_fence(bare) {
+                // The end (or start) of a pasted block: what is open may be whole, or go on
+                // in the next block after a line of prose.
+                stats.other_lines += 1;
+                self.soften_all();
+                return;
+            }
+            if self.prefixed_log && is_blank(body) {
+                // A blank line without a prefix is the paste's: the record before it may be
+                // whole, or go on below it.
+                stats.other_lines += 1;
+                if let Some((_, state)) = &mut self.current {
+                    state.soft = state.record.is_some();
+                }
+                return;
+            }
+            if !self.prefixed_log {
+                // A prefix-less paste may be indented as a whole: a header is at column 0
+                // of Valgrind's text, so its indentation is the paste's.
+                let indent = body.len() - bare.len();
+                if frame_head(body).is_none() && starts_report(bare) {
+                    self.base_indent = indent;
+                }
+                if indent >= self.base_indent {
+                    body = &body[self.base_indent..];
+                }
+            }
+        }
+        if self.prefixed_log && pid.is_none() && !starts_report(bare) {
+            // A line whose PID the paste lost (`== ...`, a frame without its prefix) goes on
+            // with the last process's record.
+            let continues = p.prefixed || frame_head(body).is_some() || is_elision(bare);
+            if let Some((last, state)) = &self.current {
+                if continues && state.record.is_some() {
+                    pid = *last;
+                }
+            }
+        }
+        if self.states.len() >= MAX_PIDS && !self.states.contains_key(&pid) {
             self.make_room(stats, out);
         }
-        let state = self.state(p.pid);
         if !p.tool_message {
             stats.other_lines += 1;
             return;
         }
+        if pid.is_some() && frame_head(body).is_some() {
+            self.adopt_orphan(pid);
+        }
+        let state = self.state(pid);
+        let line = StateLine {
+            pid,
+            body,
+            orphan: p.pid.is_none(),
+            hard_blank: p.prefixed,
+        };
+        state_line(state, line, stats, out);
+    }
+
+    /// A line that may be cut by the paste, to be held to see whether the next line is its
+    /// rest: `Some(false)` for a frame, `Some(true)` for a header sentence.
+    fn may_continue(&self, p: &Prefixed<'_>) -> Option<bool> {
         let body = p.body;
-        if is_blank(body) {
-            stats.other_lines += 1;
-            state.in_other_block = false;
-            state.last_unknown = None;
-            close(state, false, stats, out);
+        if frame_head(body).is_some() {
+            return unfinished_frame(body).then_some(false);
+        }
+        let bare = body.trim_start();
+        // A header cut short: the start of one of Valgrind's sentences, but no whole one.
+        let cut_header = bare.len() >= 8
+            && body.len() - bare.len() <= self.base_indent
+            && header::parse(bare).is_none()
+            && header::kind_of_prefix(bare);
+        cut_header.then_some(true)
+    }
+
+    /// A header that came without its PID (`== Invalid read…`, or its prefix lost) is open
+    /// in the PID-less state: the first frame of a PID with no record open takes it over.
+    fn adopt_orphan(&mut self, pid: Option<u32>) {
+        let open = |s: &PidState| s.record.is_none();
+        let target_free = match &self.current {
+            Some((p, s)) if *p == pid => open(s),
+            _ => self.states.get(&pid).map_or(true, open),
+        };
+        if !target_free {
             return;
         }
-        if let Some(frame) = frame_line(body) {
-            if state.in_other_block {
-                stats.other_lines += 1;
+        let orphan = {
+            let none = self.state(None);
+            let bare = |r: &Record| r.stack.is_empty() && r.aux.is_empty();
+            if !none.orphan || !none.record.as_ref().is_some_and(bare) {
                 return;
             }
-            if state.record.is_none() {
-                match state.last_unknown.take() {
-                    // Frames after an unknown header: keep the record rather than drop it.
-                    Some(what) => {
-                        stats.other_lines = stats.other_lines.saturating_sub(1);
-                        state.record = Some(Record {
-                            kind: "Unknown".to_string(),
-                            pid: p.pid,
-                            tid: state.tid,
-                            what,
-                            ..Record::default()
-                        });
-                    }
-                    None => {
-                        stats.unparsed_lines += 1;
-                        return;
-                    }
-                }
-            }
-            if state.aux_dropped {
-                stats.dropped_frames += 1;
-                return;
-            }
-            if let Some(rec) = state.record.as_mut() {
-                let stack = match rec.aux.last_mut() {
-                    Some(aux) => &mut aux.stack,
-                    None => &mut rec.stack,
-                };
-                if stack.len() < MAX_FRAMES {
-                    stack.push(frame);
-                } else {
-                    stats.dropped_frames += 1;
-                }
-            }
-            return;
+            none.orphan = false;
+            none.record.take()
+        };
+        if let Some(mut rec) = orphan {
+            rec.pid = pid;
+            self.state(pid).record = Some(rec);
         }
-        let indented = body.starts_with(' ');
-        if indented {
-            match state.record.as_mut() {
-                // `   ...` is where Valgrind's test filters cut a stack.
-                Some(_) if body.trim() == "..." => {}
-                Some(rec) if rec.aux.len() >= MAX_AUX => {
-                    stats.dropped_aux += 1;
-                    state.aux_dropped = true;
-                }
-                Some(rec) => rec.aux.push(AuxStack {
-                    what: body.trim().to_string(),
-                    stack: Vec::new(),
-                }),
-                None => stats.other_lines += 1,
-            }
-            return;
-        }
-        // A column-0 line ends whatever record was open.
-        close(state, false, stats, out);
-        state.in_other_block = false;
-        state.last_unknown = None;
-        if let Some(h) = header::parse(body) {
-            state.record = Some(Record {
-                kind: h.kind.to_string(),
-                pid: p.pid,
-                tid: state.tid,
-                what: body.trim().to_string(),
-                bytes: h.bytes,
-                direct: h.direct,
-                indirect: h.indirect,
-                blocks: h.blocks,
-                loss_record: h.loss_record,
-                loss_records_total: h.loss_records_total,
-                // Room for Valgrind's default --num-callers (12) and then some: a stack grown
-                // from empty is four reallocations by 30 frames.
-                stack: Vec::with_capacity(16),
-                ..Record::default()
-            });
-            return;
-        }
+    }
+
+    /// A line of Valgrind's failure report: counted as Valgrind's chatter, its first lines
+    /// kept as details and the client's stack as the report's stack.
+    fn panic_line(&mut self, p: &Prefixed<'_>, stats: &mut ParseStats, out: &mut dyn FnMut(Event)) {
         stats.other_lines += 1;
-        if let Some(tid) = thread_line(body) {
-            state.tid = Some(tid);
-        } else if NOT_RECORDS.iter().any(|p| body.starts_with(p)) || body.contains("   at 0x") {
-            // Reports with frames that are not error records: XML gives them as
-            // <fatal_signal> or <clientmsg>, also not errors. `text   at 0x…` is the output
-            // of a client's VALGRIND_PRINTF_BACKTRACE.
-            state.in_other_block = true;
+        let Some(state) = self.panic.as_mut() else {
+            return;
+        };
+        let bare = p.body.trim();
+        if state.panic.pid.is_none() {
+            state.panic.pid = p.pid;
+        }
+        if bare.starts_with("host stacktrace:") || bare.starts_with("sched status:") {
+            state.past_details = true;
+        } else if bare.starts_with("Thread ") && bare.contains("status = ") {
+            state.in_client_stack = !state.client_stack_done;
+        } else if let Some(frame) = frame_line(p.body) {
+            if state.in_client_stack && state.panic.stack.len() < MAX_FRAMES {
+                state.panic.stack.push(frame);
+            }
         } else {
-            state.last_unknown = Some(body.trim().to_string());
+            if state.in_client_stack {
+                state.in_client_stack = false;
+                state.client_stack_done = true;
+            }
+            if !state.past_details && !bare.is_empty() && state.panic.details.len() < 8 {
+                state.panic.details.push(bare.to_string());
+            }
+        }
+        // The report's last sentence.
+        if bare.contains("what OS and version you are using") {
+            self.end_panic(out);
+        }
+    }
+
+    fn end_panic(&mut self, out: &mut dyn FnMut(Event)) {
+        if let Some(state) = self.panic.take() {
+            out(Event::ValgrindPanic(state.panic));
         }
     }
 
     /// Frees room for a new process's state (see [`MAX_PIDS`]).
-    fn make_room(&mut self, stats: &mut ParseStats, out: &mut dyn FnMut(Record)) {
+    fn make_room(&mut self, stats: &mut ParseStats, out: &mut dyn FnMut(Event)) {
         self.states
             .retain(|_, s| s.record.is_some() || s.in_other_block);
         if self.states.len() >= MAX_PIDS {
@@ -388,7 +701,7 @@ impl TextParser {
             pids.sort_unstable();
             for pid in pids {
                 if let Some(state) = self.states.get_mut(&pid) {
-                    close(state, true, stats, out);
+                    close(state, Close::Cut, stats, out);
                 }
             }
             self.states.clear();
@@ -410,8 +723,17 @@ impl TextParser {
         false
     }
 
-    fn finish(&mut self, stats: &mut ParseStats, out: &mut dyn FnMut(Record)) {
-        // Emit in a stable order whatever was still open when the input ended.
+    /// A fence: every open record may be whole.
+    fn soften_all(&mut self) {
+        let states = self.current.iter_mut().map(|(_, s)| s);
+        for state in states.chain(self.states.values_mut()) {
+            state.soft = state.record.is_some();
+        }
+    }
+
+    /// Ends every open record as the input's end does.
+    fn close_all(&mut self, stats: &mut ParseStats, out: &mut dyn FnMut(Event)) {
+        // In a stable order.
         if let Some((pid, state)) = self.current.take() {
             self.states.insert(pid, state);
         }
@@ -419,30 +741,373 @@ impl TextParser {
         pids.sort_unstable();
         for pid in pids {
             if let Some(state) = self.states.get_mut(&pid) {
-                // A prefixed log always closes a record with a blank `==PID==` line, so an
-                // open one at the end was cut. Prefix-less outputs (Valgrind's filtered test
-                // files) may simply end after the last frame.
-                close(state, pid.is_some(), stats, out);
+                close(state, Close::End, stats, out);
             }
         }
     }
+
+    fn finish(&mut self, stats: &mut ParseStats, out: &mut dyn FnMut(Event)) {
+        if let Some(held) = self.held.take() {
+            self.line_now(&held.line, true, MAX_JOINED, stats, out);
+        }
+        self.end_panic(out);
+        self.close_all(stats, out);
+    }
 }
 
-fn close(
+/// One line for a process's state: its body (prefix and paste taken off) and where it came
+/// from.
+struct StateLine<'a> {
+    pid: Option<u32>,
+    body: &'a str,
+    /// The line has no PID (lost, or a prefix-less log): a header on it may be claimed by
+    /// the frames of a PID below it.
+    orphan: bool,
+    /// A blank line of Valgrind's own (`==PID== `) ends a record for sure; a blank line of
+    /// a prefix-less log or of the paste may be followed by more of it.
+    hard_blank: bool,
+}
+
+/// Auxiliary descriptions that may stand at column 0 when a paste trimmed its lines.
+const AUX_STARTS: &[&str] = &[
+    "Address 0x",
+    "Block was alloc'd",
+    "Block was free'd",
+    "Uninitialised value was created",
+];
+
+/// `...` (or `[...]`, `…`): a stack cut on purpose.
+fn is_elision(bare: &str) -> bool {
+    let t = bare.trim_end();
+    matches!(t, "..." | "[...]" | "\u{2026}")
+        || (t.starts_with("...") && t.trim_matches('.').is_empty())
+}
+
+fn state_line(
     state: &mut PidState,
-    truncated: bool,
+    line: StateLine<'_>,
     stats: &mut ParseStats,
-    out: &mut dyn FnMut(Record),
+    out: &mut dyn FnMut(Event),
 ) {
-    state.aux_dropped = false;
-    if let Some(mut rec) = state.record.take() {
-        if truncated {
-            rec.truncated = true;
-            stats.truncated_records += 1;
+    let StateLine {
+        pid,
+        body,
+        orphan,
+        hard_blank,
+    } = line;
+    if is_blank(body) {
+        stats.other_lines += 1;
+        state.in_other_block = false;
+        state.last_unknown = None;
+        if hard_blank {
+            close(state, Close::Complete, stats, out);
+        } else {
+            state.soft = state.record.is_some();
         }
-        stats.records += 1;
-        out(rec);
+        return;
     }
+    let bare = body.trim_start();
+    if let Some(frame) = frame_line(body) {
+        if state.in_other_block {
+            stats.other_lines += 1;
+            return;
+        }
+        if state.soft && state.last_unknown.is_some() {
+            // Prose, then frames: they belong to what the prose was.
+            close(state, Close::Complete, stats, out);
+        }
+        state.soft = false;
+        if state.record.is_none() {
+            match state.last_unknown.take() {
+                // Frames after an unknown header: keep the record rather than drop it.
+                Some(what) => {
+                    stats.other_lines = stats.other_lines.saturating_sub(1);
+                    state.record = Some(Record {
+                        kind: "Unknown".to_string(),
+                        pid,
+                        tid: state.tid,
+                        what,
+                        ..Record::default()
+                    });
+                }
+                None => {
+                    stats.unparsed_lines += 1;
+                    return;
+                }
+            }
+        }
+        state.last_unknown = None;
+        if state.aux_dropped {
+            stats.dropped_frames += 1;
+            return;
+        }
+        state.last_frame_cut = unfinished_frame(body);
+        if let Some(rec) = state.record.as_mut() {
+            let stack = match rec.aux.last_mut() {
+                Some(aux) => &mut aux.stack,
+                None => &mut rec.stack,
+            };
+            if stack.len() < MAX_FRAMES {
+                stack.push(frame);
+            } else {
+                stats.dropped_frames += 1;
+            }
+        }
+        return;
+    }
+    if is_elision(bare) {
+        // A stack cut on purpose (Valgrind's test filters, a person shortening a paste).
+        // The record goes on.
+        match state.record.as_mut() {
+            Some(rec) if !state.soft || state.last_unknown.is_none() => {
+                rec.elided = true;
+                state.soft = false;
+            }
+            _ => stats.other_lines += 1,
+        }
+        return;
+    }
+    if let Some(tid) = thread_line(bare) {
+        // `Thread 2:` names the thread of the records below it (at column 0 in Valgrind's
+        // text; a paste may indent it).
+        close(state, Close::Complete, stats, out);
+        state.in_other_block = false;
+        state.last_unknown = None;
+        state.tid = Some(tid);
+        stats.other_lines += 1;
+        return;
+    }
+    if bare.starts_with("at 0x") || bare.starts_with("by 0x") {
+        // A frame mangled past reading: its record was cut here.
+        stats.unparsed_lines += 1;
+        if state.record.is_some() {
+            state.last_frame_cut = true;
+        }
+        return;
+    }
+    let header = header::parse(bare);
+    let is_aux = header.is_none()
+        && !bare.starts_with(FATAL_SIGNAL)
+        && (body.starts_with(' ') || AUX_STARTS.iter().any(|a| bare.starts_with(a)));
+    if is_aux && state.record.is_some() {
+        let describes = AUX_STARTS.iter().any(|a| bare.starts_with(a)) || announces_stack(bare);
+        if state.soft && !describes {
+            // After a break in the paste, an indented line that describes no address or
+            // block is prose: the record waits for what follows.
+            stats.other_lines += 1;
+            state.last_unknown = Some(bare.trim().to_string());
+            return;
+        }
+        if state.soft && state.last_unknown.is_some() && !announces_stack(bare) {
+            // After prose, a description that needs no record of its own is the prose's.
+            close(state, Close::Complete, stats, out);
+            stats.other_lines += 1;
+            return;
+        }
+        state.soft = false;
+        state.last_unknown = None;
+        if let Some(rec) = state.record.as_mut() {
+            if rec.aux.len() >= MAX_AUX {
+                stats.dropped_aux += 1;
+                state.aux_dropped = true;
+            } else {
+                state.aux_dropped = false;
+                rec.aux.push(AuxStack {
+                    what: bare.trim_end().to_string(),
+                    stack: Vec::new(),
+                });
+            }
+        }
+        return;
+    }
+    if body.starts_with(' ') && header.is_none() && !bare.starts_with(FATAL_SIGNAL) {
+        stats.other_lines += 1;
+        return;
+    }
+    let other_block = NOT_RECORDS.iter().any(|p| body.starts_with(p)) || body.contains("   at 0x");
+    if header.is_none() && !bare.starts_with(FATAL_SIGNAL) && state.soft && !other_block {
+        // Prose between two parts of a pasted record: the record waits for what follows.
+        stats.other_lines += 1;
+        if let Some(tid) = thread_line(body) {
+            state.tid = Some(tid);
+        }
+        state.last_unknown = Some(bare.trim().to_string());
+        return;
+    }
+    // A header, or a column-0 line: it ends whatever record was open.
+    close(state, Close::Complete, stats, out);
+    state.in_other_block = false;
+    state.last_unknown = None;
+    if let Some(h) = header {
+        state.orphan = orphan;
+        state.record = Some(Record {
+            kind: h.kind.to_string(),
+            pid,
+            tid: state.tid,
+            what: bare.trim_end().to_string(),
+            bytes: h.bytes,
+            direct: h.direct,
+            indirect: h.indirect,
+            blocks: h.blocks,
+            loss_record: h.loss_record,
+            loss_records_total: h.loss_records_total,
+            // Room for Valgrind's default --num-callers (12) and then some: a stack grown
+            // from empty is four reallocations by 30 frames.
+            stack: Vec::with_capacity(16),
+            ..Record::default()
+        });
+        return;
+    }
+    if bare.starts_with(FATAL_SIGNAL) {
+        state.orphan = orphan;
+        state.record = Some(Record {
+            kind: FATAL_KIND.to_string(),
+            pid,
+            tid: state.tid,
+            what: bare.trim_end().to_string(),
+            ..Record::default()
+        });
+        return;
+    }
+    stats.other_lines += 1;
+    if let Some(tid) = thread_line(body) {
+        state.tid = Some(tid);
+    } else if other_block {
+        // Reports with frames that are not error records. `text   at 0x…` is the output of
+        // a client's VALGRIND_PRINTF_BACKTRACE.
+        state.in_other_block = true;
+    } else {
+        state.last_unknown = Some(body.trim().to_string());
+    }
+}
+
+/// How a record ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Close {
+    /// At the blank line or the next header Valgrind writes after it.
+    Complete,
+    /// At the end of the input or of a pasted block: cut, unless it looks whole.
+    End,
+    /// Set aside for room ([`MAX_PIDS`]): cut.
+    Cut,
+}
+
+fn close(state: &mut PidState, how: Close, stats: &mut ParseStats, out: &mut dyn FnMut(Event)) {
+    state.aux_dropped = false;
+    state.orphan = false;
+    let soft = std::mem::take(&mut state.soft);
+    let cut = std::mem::take(&mut state.last_frame_cut);
+    let Some(mut rec) = state.record.take() else {
+        return;
+    };
+    let truncated = cut
+        || match how {
+            Close::Complete => false,
+            Close::End => !soft && !looks_whole(&rec),
+            Close::Cut => true,
+        };
+    if truncated {
+        rec.truncated = true;
+        stats.truncated_records += 1;
+    }
+    if rec.kind == FATAL_KIND {
+        out(Event::FatalSignal(fatal_signal(rec)));
+        return;
+    }
+    stats.records += 1;
+    out(Event::Record(rec));
+}
+
+/// A fatal-signal report assembled as a record: its explaining lines are those before the
+/// stack (`Access not within mapped region at address 0x0`); the advice after it (`If you
+/// believe this happened as a result of a stack overflow…`) is left out.
+fn fatal_signal(rec: Record) -> FatalSignal {
+    // `… of signal 11 (SIGSEGV)` or `… of signal 6 (SIGABRT): dumping core`.
+    let after = rec.what.split(" of signal ").nth(1).unwrap_or_default();
+    let signo = after
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok());
+    let signal = after
+        .split_once('(')
+        .and_then(|(_, s)| s.split_once(')'))
+        .map(|(name, _)| name.to_string());
+    let mut stack = rec.stack;
+    let mut details = Vec::new();
+    for aux in rec.aux {
+        if stack.is_empty() {
+            details.push(aux.what);
+            stack = aux.stack;
+        }
+    }
+    FatalSignal {
+        pid: rec.pid,
+        tid: rec.tid,
+        signo,
+        signal,
+        what: rec.what,
+        details,
+        stack,
+        truncated: rec.truncated,
+    }
+}
+
+/// Whether a record the input ended in looks complete, as a paste that simply stops after
+/// the last record's stack does: its last stack ends at a thread's root, or has as many
+/// frames as Valgrind's default `--num-callers` (12), or was cut on purpose (`...`). A record without
+/// frames, or whose last description announces a stack that is not there (`Block was alloc'd
+/// at`), was cut.
+fn looks_whole(rec: &Record) -> bool {
+    if rec.elided {
+        return true;
+    }
+    if rec
+        .aux
+        .last()
+        .is_some_and(|a| a.stack.is_empty() && announces_stack(&a.what))
+    {
+        return false;
+    }
+    // The last stack read: an auxiliary description's, else the main one.
+    let stack = rec
+        .aux
+        .iter()
+        .rev()
+        .map(|a| &a.stack)
+        .find(|s| !s.is_empty())
+        .unwrap_or(&rec.stack);
+    if stack.is_empty() {
+        // File-descriptor records of inherited descriptors have no stack.
+        return rec.kind.starts_with("Fd");
+    }
+    let roots = [
+        "main",
+        "(below main)",
+        "_start",
+        "__libc_start_main",
+        "__libc_start_call_main",
+        "start_thread",
+        "clone",
+        "clone3",
+        "__clone",
+        "__clone3",
+        "thread_start",
+    ];
+    let root = stack
+        .last()
+        .and_then(|f| f.function.as_deref())
+        .is_some_and(|f| roots.contains(&f));
+    root || stack.len() >= 12
+}
+
+/// An auxiliary description that Valgrind follows with a stack.
+fn announces_stack(what: &str) -> bool {
+    let what = what.trim_end();
+    what.ends_with("alloc'd")
+        || what.ends_with("free'd")
+        || what.ends_with(" at")
+        || what.ends_with("allocation")
+        || what.ends_with("recently re-allocated block")
 }
 
 /// `Thread 2:`, `Thread 3 try1:` → the thread number.
@@ -459,7 +1124,7 @@ fn thread_line(body: &str) -> Option<u32> {
 fn frame_line(body: &str) -> Option<Frame> {
     let (rest, addr) = frame_head(body)?;
     let mut frame = frame_location(rest.trim_end());
-    frame.addr = Some(addr.to_string());
+    frame.addr = (!addr.is_empty()).then(|| addr.to_string());
     Some(frame)
 }
 
@@ -468,12 +1133,17 @@ fn frame_line(body: &str) -> Option<Frame> {
 ///
 /// Written out rather than as a nom combinator chain: nearly every line of a log is a frame,
 /// and the chain cost about 500 instructions a line, a tenth of all vg-filter did per line.
+///
+/// Valgrind indents frames; a paste may not (a forum that trims lines), so column 0 is taken
+/// too. A frame cut right after its address (`by 0x53E7`, the end of an excerpt) gives the
+/// address alone.
 fn frame_head(body: &str) -> Option<(&str, &str)> {
     let indent = body.bytes().take_while(|&b| b == b' ').count();
-    if indent == 0 {
-        return None;
-    }
     let rest = &body[indent..];
+    if matches!(rest.trim_end(), "at" | "by") {
+        // Cut right after the word: a frame, of which nothing is left.
+        return Some(("", ""));
+    }
     let rest = rest
         .strip_prefix("at ")
         .or_else(|| rest.strip_prefix("by "))?;
@@ -485,7 +1155,10 @@ fn frame_head(body: &str) -> Option<(&str, &str)> {
     if n == 0 {
         return None;
     }
-    let after = digits[n..].strip_prefix(": ")?;
+    let after = match &digits[n..] {
+        "" => "",
+        more => more.strip_prefix(": ")?,
+    };
     Some((after, &rest[..2 + n]))
 }
 
@@ -498,6 +1171,11 @@ fn frame_location(rest: &str) -> Frame {
         .and_then(|r| last_open_paren(r).map(|i| (r, i)))
     {
         Some((r, i)) if i > 0 && r[..i].ends_with(' ') => (r[..i].trim_end(), Some(&r[i + 1..])),
+        // Cut inside its location (`block_free (pyaren`): the function is whole.
+        None if !rest.ends_with(')') => match rest.rfind(" (") {
+            Some(i) if !rest[i..].contains(')') => (&rest[..i], None),
+            _ => (rest, None),
+        },
         _ => (rest, None),
     };
     frame.function = match func {
@@ -545,7 +1223,10 @@ mod tests {
     fn records(log: &str) -> (Vec<Record>, ParseStats) {
         let mut out = Vec::new();
         let mut stats = ParseStats::default();
-        parse("test", log.as_bytes(), &mut stats, &mut |r| out.push(r)).unwrap();
+        parse("test", log.as_bytes(), &mut stats, &mut |e| {
+            out.extend(e.into_record())
+        })
+        .unwrap();
         (out, stats)
     }
 
@@ -690,6 +1371,208 @@ I am in child_fn_1
         assert_eq!(recs[1].tid, Some(2));
         assert_eq!(recs[1].stack.len(), 1);
         assert_eq!(stats.unparsed_lines, 0);
+    }
+
+    fn events(log: &str) -> Vec<Event> {
+        let mut out = Vec::new();
+        let mut stats = ParseStats::default();
+        parse("test", log.as_bytes(), &mut stats, &mut |e| out.push(e)).unwrap();
+        out
+    }
+
+    fn functions(stack: &[Frame]) -> Vec<&str> {
+        stack
+            .iter()
+            .map(|f| f.function.as_deref().unwrap_or("???"))
+            .collect()
+    }
+
+    const LOG: &str = "\
+==7== Invalid read of size 1
+==7==    at 0x53C82B4: badread (leaky.c:19)
+==7==    by 0x4F61C6: main (main.c:4)
+==7==  Address 0x55adaf8 is 0 bytes after a block of size 8 alloc'd
+==7==    at 0x48417B4: malloc (in /usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so)
+==7==    by 0x53C82AB: badread (leaky.c:19)
+==7== 
+==7== 8 bytes in 1 blocks are definitely lost in loss record 1 of 2
+==7==    at 0x48417B4: malloc (in /usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so)
+==7==    by 0x53C82AB: leak (leaky.c:9)
+==7==    by 0x53C82AB: (below main) (libc-start.c:9)
+==7== 
+";
+
+    #[test]
+    fn pastes_give_the_records_of_the_log() {
+        let (want, _) = records(LOG);
+        assert_eq!(want.len(), 2);
+        let indent = |lead: &str| {
+            LOG.lines()
+                .map(|l| format!("{lead}{l}\n"))
+                .collect::<String>()
+        };
+        for (name, paste) in [
+            ("indented", indent("    ")),
+            ("tab", indent("\t")),
+            ("quoted", indent("> ")),
+            ("quoted twice", indent(">> ")),
+            ("quoted and indented", indent(">     ")),
+            ("CI timestamps", indent("2024-05-01T10:00:00.1234567Z ")),
+            ("fenced", format!("Here is the log:\n```\n{LOG}```\n")),
+        ] {
+            let (got, stats) = records(&paste);
+            assert_eq!(got, want, "{name}");
+            assert_eq!(stats.unparsed_lines, 0, "{name}");
+        }
+    }
+
+    #[test]
+    fn damaged_prefixes_keep_their_records() {
+        for header in [
+            "=7== Invalid read of size 1",
+            "==7= Invalid read of size 1",
+            "== Invalid read of size 1",
+            "Invalid read of size 1",
+        ] {
+            let log = LOG.replacen("==7== Invalid read of size 1", header, 1);
+            let (got, _) = records(&log);
+            assert_eq!(got.len(), 2, "{header}");
+            assert_eq!(got[0].kind, "InvalidRead", "{header}");
+            assert_eq!(got[0].pid, Some(7), "{header}");
+            assert_eq!(functions(&got[0].stack), ["badread", "main"], "{header}");
+            assert_eq!(got[0].aux.len(), 1, "{header}");
+        }
+        // A frame that lost its prefix stays in its record.
+        let log = LOG.replacen("==7==    by 0x4F61C6", "   by 0x4F61C6", 1);
+        let (got, _) = records(&log);
+        assert_eq!(functions(&got[0].stack), ["badread", "main"]);
+    }
+
+    #[test]
+    fn wrapped_lines_are_joined() {
+        let log = "\
+==9== Conditional jump or move depends
+on uninitialised value(s)
+==9==    at 0x1: std::vector<std::basic_strin
+g<char>, std::allocator<char> >::size() const (stl_vector.h:919)
+==9==    by 0x2: foo (in /home/le
+o/lib/libfoo.so)
+==9==    by 0x3: main (main.cc:3)
+==9== 
+";
+        let (got, stats) = records(log);
+        assert_eq!(got.len(), 1);
+        let r = &got[0];
+        assert_eq!(
+            (r.kind.as_str(), r.what.as_str()),
+            (
+                "UninitCondition",
+                "Conditional jump or move depends on uninitialised value(s)"
+            )
+        );
+        assert_eq!(
+            r.stack[0].function.as_deref(),
+            Some("std::vector<std::basic_string<char>, std::allocator<char> >::size() const")
+        );
+        assert_eq!(r.stack[0].line, Some(919));
+        assert_eq!(
+            r.stack[1].object.as_deref(),
+            Some("/home/leo/lib/libfoo.so")
+        );
+        assert_eq!(r.stack.len(), 3);
+        assert_eq!((stats.lines, stats.unparsed_lines), (8, 0));
+    }
+
+    #[test]
+    fn elisions_and_the_end_of_a_paste() {
+        // Prefix-less, with `...` at column 0 where a person cut the stack.
+        let log = "\
+Invalid write of size 4
+   at 0x1: store (a.c:3)
+...
+ Address 0x2 is 4 bytes after a block of size 16 alloc'd
+   at 0x3: malloc (vg_replace_malloc.c:299)
+   by 0x4: make (a.c:9)
+";
+        let (got, _) = records(log);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].aux.len(), 1);
+        assert_eq!(functions(&got[0].aux[0].stack), ["malloc", "make"]);
+        assert!(!got[0].truncated, "elided on purpose");
+        // A prefixed paste that ends after a whole record: not cut.
+        let whole = LOG.trim_end().trim_end_matches("==7==").trim_end();
+        let (got, stats) = records(whole);
+        assert_eq!(got.len(), 2);
+        assert!(got.iter().all(|r| !r.truncated), "{got:?}");
+        assert_eq!(stats.truncated_records, 0);
+        // Ends inside a stack, or where a description announces one: cut.
+        for cut in [
+            "==7== Invalid read of size 1\n==7==    at 0x1: f (a.c:1)\n",
+            "==7== Invalid read of size 1\n==7==    at 0x1: f (a.c:1)\n==7==    by 0x2: main (a.c:9)\n==7==  Block was alloc'd at\n",
+            "==7== Invalid read of size 1\n",
+        ] {
+            let (got, _) = records(cut);
+            assert!(got[0].truncated, "{cut}");
+        }
+    }
+
+    #[test]
+    fn fatal_signals_and_valgrind_failures_are_reported() {
+        let log = "\
+==5== Invalid read of size 4
+==5==    at 0x1: crash (c.c:3)
+==5==    by 0x2: main (c.c:9)
+==5==  Address 0x0 is not stack'd, malloc'd or (recently) free'd
+==5== 
+==5== 
+==5== Process terminating with default action of signal 11 (SIGSEGV)
+==5==  Access not within mapped region at address 0x0
+==5==    at 0x1: crash (c.c:3)
+==5==    by 0x2: main (c.c:9)
+==5==  If you believe this happened as a result of a stack
+==5==  overflow in your program's main thread (unlikely but
+==5== 
+valgrind: m_mallocfree.c:305 (get_bszB_as_is): Assertion 'bszB_lo == bszB_hi' failed.
+valgrind: Heap block lo/hi size mismatch: lo = 64, hi = 0.
+This is probably caused by your program erroneously writing past the
+
+host stacktrace:
+==5==    at 0x58046FEA: show_sched_status_wrk (m_libcassert.c:406)
+
+sched status:
+  running_tid=1
+
+Thread 1: status = VgTs_Runnable (lwpid 5)
+==5==    at 0x4C2A9EF: malloc (vg_replace_malloc.c:299)
+==5==    by 0x40061D: main (a.c:10)
+client stack range: [0x1FFEFFC000 0x1FFF000FFF] client SP: 0x1FFF000550
+
+In the bug report, send all the above text, the valgrind
+version, and what OS and version you are using.  Thanks.
+";
+        let got = events(log);
+        assert_eq!(got.len(), 3, "{got:#?}");
+        assert!(matches!(&got[0], Event::Record(r) if r.kind == "InvalidRead"));
+        let Event::FatalSignal(f) = &got[1] else {
+            panic!("{:?}", got[1])
+        };
+        assert_eq!(
+            (f.pid, f.signo, f.signal.as_deref()),
+            (Some(5), Some(11), Some("SIGSEGV"))
+        );
+        assert_eq!(
+            f.details,
+            ["Access not within mapped region at address 0x0"]
+        );
+        assert_eq!(functions(&f.stack), ["crash", "main"]);
+        assert!(!f.truncated);
+        let Event::ValgrindPanic(p) = &got[2] else {
+            panic!("{:?}", got[2])
+        };
+        assert!(p.what.contains("Assertion 'bszB_lo == bszB_hi' failed"));
+        assert_eq!(p.details.len(), 2);
+        assert_eq!(functions(&p.stack), ["malloc", "main"]);
+        assert_eq!(p.pid, Some(5));
     }
 
     #[test]

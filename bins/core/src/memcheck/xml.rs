@@ -16,10 +16,13 @@
 //!     <xwhat><leakedbytes>    bytes and blocks when the sentence does not give them
 //!     <stack><frame>          the first stack is the main one: ip fn obj dir file line
 //!     <auxwhat> | <xauxwhat>  each starts an AuxStack; the <stack> after it is its stack
+//!     <unique>                Record::unique, what <errorcounts> counts by
+//!   <fatal_signal>            one FatalSignal: tid signo signame event siaddr stack
+//!   <errorcounts><pair>       Event::ErrorCount: count and unique
 //! ```
 //!
-//! Everything else the protocols define (preamble, args, status, suppressions, counts, the
-//! summaries of protocol 6, client messages, fatal signals, …) is skipped quietly; elements no
+//! Everything else the protocols define (preamble, args, status, suppressions, the
+//! summaries of protocol 6, client messages, …) is skipped quietly; elements no
 //! protocol defines are skipped too but counted in [`ParseStats::unknown_elements`], so that a
 //! format change shows up in the summary instead of passing unnoticed.
 //!
@@ -31,10 +34,11 @@ use std::borrow::Cow;
 use std::io::{self, BufRead, Read};
 
 use quick_xml::errors::IllFormedError;
-use quick_xml::events::Event;
+use quick_xml::events::Event as XmlEvent;
 use quick_xml::Reader;
 
-use super::{header, AuxStack, ParseStats, Record, MAX_AUX, MAX_FRAMES};
+use super::Event;
+use super::{header, AuxStack, FatalSignal, ParseStats, Record, MAX_AUX, MAX_FRAMES};
 use crate::frame::Frame;
 use crate::input::MAX_LINE;
 use crate::Error;
@@ -151,9 +155,40 @@ pub fn parse<R: BufRead>(
     input: &str,
     reader: R,
     stats: &mut ParseStats,
-    on_record: &mut dyn FnMut(Record),
+    on_record: &mut dyn FnMut(Event),
 ) -> Result<(), Error> {
-    let mut xml = Reader::from_reader(LineCounter::new(reader));
+    let mut reader = reader;
+    let mut skipped_lines = 0;
+    let head = reader.fill_buf().map_err(|e| Error::io(input, &e))?;
+    // Prose before a pasted fragment (`Here is the output:`, a fence) is passed over and
+    // counted: it is no XML, and a `<` in it would swallow the lines up to the next `>`.
+    if let Some(start) = super::xml_start(head).filter(|&s| s > 0) {
+        let skipped = &head[..start];
+        skipped_lines = skipped.iter().filter(|&&b| b == b'\n').count() as u64;
+        stats.unparsed_lines += skipped
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.trim_ascii().is_empty())
+            .count() as u64;
+        reader.consume(start);
+    }
+    let head = reader.fill_buf().map_err(|e| Error::io(input, &e))?;
+    if super::quoted_xml(head) {
+        return parse_reader(input, Unquote::new(reader), skipped_lines, stats, on_record);
+    }
+    parse_reader(input, reader, skipped_lines, stats, on_record)
+}
+
+/// [`parse`] after the prose before the XML: `skipped_lines` of it.
+fn parse_reader<R: BufRead>(
+    input: &str,
+    reader: R,
+    skipped_lines: u64,
+    stats: &mut ParseStats,
+    on_record: &mut dyn FnMut(Event),
+) -> Result<(), Error> {
+    let mut counter = LineCounter::new(reader);
+    counter.newlines = skipped_lines;
+    let mut xml = Reader::from_reader(counter);
     // `<fn/>` then behaves like `<fn></fn>`, so there is one code path per element.
     xml.config_mut().expand_empty_elements = true;
     let result = read_events(input, &mut xml, stats, on_record);
@@ -161,12 +196,62 @@ pub fn parse<R: BufRead>(
     result
 }
 
+/// A quoted paste of XML (`> <error>`, an email's or a blockquote's) read without its
+/// quote markers, line by line. Only such pastes pay for it.
+struct Unquote<R> {
+    inner: R,
+    line: Vec<u8>,
+    /// Where the unread part of `line` starts.
+    pos: usize,
+}
+
+impl<R: BufRead> Unquote<R> {
+    fn new(inner: R) -> Self {
+        Unquote {
+            inner,
+            line: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl<R: BufRead> Read for Unquote<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Unquote<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos >= self.line.len() {
+            self.line.clear();
+            self.pos = 0;
+            let mut raw = Vec::new();
+            if let Some(end) = crate::input::read_line(&mut self.inner, &mut raw, MAX_LINE)? {
+                self.line.extend_from_slice(super::unquoted(&raw));
+                if end.newline {
+                    self.line.push(b'\n');
+                }
+            }
+        }
+        Ok(&self.line[self.pos..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.line.len());
+    }
+}
+
 /// The event loop of [`parse`], apart so that the line count is taken on every way out.
 fn read_events<R: BufRead>(
     input: &str,
     xml: &mut Reader<LineCounter<R>>,
     stats: &mut ParseStats,
-    on_record: &mut dyn FnMut(Record),
+    on_record: &mut dyn FnMut(Event),
 ) -> Result<(), Error> {
     let mut buf = Vec::new();
     let mut state = State::default();
@@ -177,7 +262,7 @@ fn read_events<R: BufRead>(
         let line = xml.get_ref().newlines + 1;
         let fail = |message: String| Error::at(input, Some(line), message);
         match xml.read_event_into(&mut buf) {
-            Ok(Event::Start(e)) => {
+            Ok(XmlEvent::Start(e)) => {
                 let name = e.name();
                 let name = name.as_ref();
                 if is_xml_name(name) {
@@ -196,17 +281,14 @@ fn read_events<R: BufRead>(
                     return Err(fail(format!("invalid element name `{}`", shown(name))));
                 }
             }
-            Ok(Event::End(_)) => state.end(stats, on_record),
-            Ok(Event::Text(t)) => {
+            Ok(XmlEvent::End(_)) => state.end(stats, on_record),
+            Ok(XmlEvent::Text(t)) => {
                 if state.at_top_level() {
                     if let Some(offset) = first_content(&t) {
-                        let before = t.get(..offset).unwrap_or_default();
-                        let line = line + newlines_in(before);
-                        return Err(Error::at(
-                            input,
-                            Some(line),
-                            "text outside of any XML element",
-                        ));
+                        // Prose or a Markdown fence around a pasted log: passed over, counted.
+                        let text = String::from_utf8_lossy(&t[offset..]);
+                        stats.unparsed_lines +=
+                            text.lines().filter(|l| !l.trim().is_empty()).count() as u64;
                     }
                 } else if state.capturing() {
                     // `from_utf8` first: `from_utf8_lossy` checks even valid text byte by byte.
@@ -220,12 +302,12 @@ fn read_events<R: BufRead>(
                     state.push_text(&text, stats);
                 }
             }
-            Ok(Event::CData(c)) => {
+            Ok(XmlEvent::CData(c)) => {
                 if state.capturing() {
                     state.push_text(&String::from_utf8_lossy(&c), stats);
                 }
             }
-            Ok(Event::Eof) => break,
+            Ok(XmlEvent::Eof) => break,
             // Declarations (one per concatenated document), comments, PIs, doctypes.
             Ok(_) => {}
             Err(quick_xml::Error::Io(e)) => return Err(Error::io(input, &e)),
@@ -242,6 +324,10 @@ fn read_events<R: BufRead>(
             }
             Err(quick_xml::Error::IllFormed(IllFormedError::UnmatchedEndTag(found)))
                 if found.contains('<') => {}
+            // An end tag whose start the excerpt cut off: passed over, counted.
+            Err(quick_xml::Error::IllFormed(IllFormedError::UnmatchedEndTag(_))) => {
+                stats.unparsed_lines += 1;
+            }
             Err(e) => return Err(fail(format!("malformed XML: {e}"))),
         }
     }
@@ -266,6 +352,12 @@ enum Ctx {
     Stack,
     /// Inside a `<frame>` of such a stack.
     Frame,
+    /// Inside `<fatal_signal>` (its stack is read as an error's).
+    Fatal,
+    /// Inside `<errorcounts>`.
+    ErrorCounts,
+    /// Inside one of its `<pair>`s.
+    Pair,
     /// Inside an element whose text we keep.
     Field(Field),
 }
@@ -286,6 +378,12 @@ enum Field {
     Dir,
     File,
     Line,
+    Unique,
+    Count,
+    Signo,
+    Signame,
+    SigEvent,
+    SigAddr,
 }
 
 /// The error being read.
@@ -307,6 +405,10 @@ struct Pending {
     frame: Frame,
     /// The frame's `<dir>`, joined to its `<file>` when the frame ends.
     dir: Option<String>,
+    signo: Option<u32>,
+    signame: Option<String>,
+    event: Option<String>,
+    siaddr: Option<String>,
 }
 
 /// The parser's state between events. Its size is bounded by the protocol's nesting (the
@@ -324,6 +426,8 @@ struct State {
     /// The current document's `<pid>`.
     pid: Option<u32>,
     pending: Option<Pending>,
+    /// The `<pair>` being read: its `<count>` and `<unique>`.
+    pair: (Option<u64>, Option<String>),
     text: String,
     text_cut: bool,
 }
@@ -358,7 +462,7 @@ impl State {
         &mut self,
         name: &[u8],
         stats: &mut ParseStats,
-        on_record: &mut dyn FnMut(Record),
+        on_record: &mut dyn FnMut(Event),
     ) -> Result<(), String> {
         if self.open >= MAX_DEPTH {
             return Err(format!("elements nested more than {MAX_DEPTH} deep"));
@@ -388,6 +492,30 @@ impl State {
                 });
                 Some(Ctx::Error)
             }
+            (None | Some(Ctx::Stale(_)) | Some(Ctx::Doc), b"fatal_signal") => {
+                self.pending = Some(Pending {
+                    rec: Record {
+                        pid: self.pid,
+                        ..Record::default()
+                    },
+                    ..Pending::default()
+                });
+                Some(Ctx::Fatal)
+            }
+            (None | Some(Ctx::Stale(_)) | Some(Ctx::Doc), b"errorcounts") => Some(Ctx::ErrorCounts),
+            (Some(Ctx::ErrorCounts), b"pair") => {
+                self.pair = (None, None);
+                Some(Ctx::Pair)
+            }
+            (Some(Ctx::Pair), b"count") => Some(Ctx::Field(Field::Count)),
+            (Some(Ctx::Pair), b"unique") => Some(Ctx::Field(Field::Unique)),
+            (Some(Ctx::Error), b"unique") => Some(Ctx::Field(Field::Unique)),
+            (Some(Ctx::Fatal), b"tid") => Some(Ctx::Field(Field::Tid)),
+            (Some(Ctx::Fatal), b"signo") => Some(Ctx::Field(Field::Signo)),
+            (Some(Ctx::Fatal), b"signame") => Some(Ctx::Field(Field::Signame)),
+            (Some(Ctx::Fatal), b"event") => Some(Ctx::Field(Field::SigEvent)),
+            (Some(Ctx::Fatal), b"siaddr") => Some(Ctx::Field(Field::SigAddr)),
+            (Some(Ctx::Fatal), b"stack") => Some(Ctx::Stack),
             (Some(Ctx::Doc), b"pid") => Some(Ctx::Field(Field::Pid)),
             (Some(Ctx::Error), b"tid") => Some(Ctx::Field(Field::Tid)),
             (Some(Ctx::Error), b"kind") => Some(Ctx::Field(Field::Kind)),
@@ -453,7 +581,7 @@ impl State {
 
     /// A `<valgrindoutput>` starts a document, even where the previous one was cut short:
     /// its pending error is emitted as truncated, and its open elements are set aside.
-    fn new_document(&mut self, stats: &mut ParseStats, on_record: &mut dyn FnMut(Record)) {
+    fn new_document(&mut self, stats: &mut ParseStats, on_record: &mut dyn FnMut(Event)) {
         self.finish(stats, on_record);
         self.ctx.clear();
         if self.open > 0 {
@@ -465,7 +593,7 @@ impl State {
         self.ctx.push(Ctx::Doc);
     }
 
-    fn end(&mut self, stats: &mut ParseStats, on_record: &mut dyn FnMut(Record)) {
+    fn end(&mut self, stats: &mut ParseStats, on_record: &mut dyn FnMut(Event)) {
         self.open = self.open.saturating_sub(1);
         if self.skip > 0 {
             self.skip -= 1;
@@ -480,14 +608,54 @@ impl State {
             Some(Ctx::Frame) => self.end_frame(stats),
             Some(Ctx::Stack) => self.end_stack(),
             Some(Ctx::Error) => self.emit(false, stats, on_record),
+            Some(Ctx::Fatal) => self.emit_fatal(false, on_record),
+            Some(Ctx::Pair) => {
+                if let (Some(count), Some(unique)) = std::mem::take(&mut self.pair) {
+                    on_record(Event::ErrorCount {
+                        pid: self.pid,
+                        unique,
+                        count,
+                    });
+                }
+            }
             _ => {}
         }
+    }
+
+    /// A `<fatal_signal>` read (or cut: `truncated`), as the text log's report says it.
+    fn emit_fatal(&mut self, truncated: bool, on_record: &mut dyn FnMut(Event)) {
+        let Some(p) = self.pending.take() else { return };
+        let signo = p.signo.map_or("?".to_string(), |n| n.to_string());
+        let signame = p.signame.clone().unwrap_or_else(|| "?".to_string());
+        let details = match (p.event, p.siaddr) {
+            (Some(e), Some(a)) => vec![format!("{e} at address {a}")],
+            (Some(e), None) => vec![e],
+            (None, _) => Vec::new(),
+        };
+        on_record(Event::FatalSignal(FatalSignal {
+            pid: p.rec.pid,
+            tid: p.rec.tid,
+            signo: p.signo,
+            signal: p.signame,
+            what: format!("Process terminating with default action of signal {signo} ({signame})"),
+            details,
+            stack: p.rec.stack,
+            truncated,
+        }));
     }
 
     fn set_field(&mut self, field: Field) {
         let text = self.text.trim();
         if field == Field::Pid {
             self.pid = text.parse().ok();
+            return;
+        }
+        if self.ctx.last() == Some(&Ctx::Pair) {
+            match field {
+                Field::Count => self.pair.0 = text.parse().ok(),
+                Field::Unique => self.pair.1 = non_empty(text),
+                _ => {}
+            }
             return;
         }
         let Some(p) = self.pending.as_mut() else {
@@ -538,6 +706,12 @@ impl State {
             Field::File => p.frame.file = non_empty(text),
             // `...` in Valgrind's filtered test outputs, like any non-number, is no line.
             Field::Line => p.frame.line = text.parse().ok(),
+            Field::Unique => p.rec.unique = non_empty(text),
+            Field::Count => {}
+            Field::Signo => p.signo = text.parse().ok(),
+            Field::Signame => p.signame = non_empty(text),
+            Field::SigEvent => p.event = non_empty(text),
+            Field::SigAddr => p.siaddr = non_empty(text),
         }
     }
 
@@ -583,17 +757,21 @@ impl State {
         }
     }
 
-    fn emit(&mut self, truncated: bool, stats: &mut ParseStats, on_record: &mut dyn FnMut(Record)) {
+    fn emit(&mut self, truncated: bool, stats: &mut ParseStats, on_record: &mut dyn FnMut(Event)) {
         let Some(p) = self.pending.take() else { return };
         stats.dropped_aux += p.dropped_aux;
         stats.dropped_frames += p.dropped_frames;
         let mut rec = p.rec;
-        if truncated && rec.kind.is_empty() {
-            // Too little was read to say what it was.
-            return;
-        }
         if rec.kind.is_empty() {
             rec.kind = header::kind_of(&rec.what).unwrap_or_default().to_string();
+        }
+        if truncated && rec.kind.is_empty() {
+            if rec.what.is_empty() && rec.stack.is_empty() {
+                // Too little was read to say anything: passed over, counted.
+                stats.unparsed_lines += 1;
+                return;
+            }
+            rec.kind = "Unknown".to_string();
         }
         if let Some(h) = header::parse(&rec.what) {
             rec.bytes = h.bytes;
@@ -612,13 +790,14 @@ impl State {
         if truncated {
             stats.truncated_records += 1;
         }
-        on_record(rec);
+        on_record(Event::Record(rec));
     }
 
     /// The input ended (or a new document began): an error still open is emitted as truncated,
     /// with the frames read so far.
-    fn finish(&mut self, stats: &mut ParseStats, on_record: &mut dyn FnMut(Record)) {
-        if self.pending.is_none() || !self.ctx.contains(&Ctx::Error) {
+    fn finish(&mut self, stats: &mut ParseStats, on_record: &mut dyn FnMut(Event)) {
+        let fatal = self.ctx.contains(&Ctx::Fatal);
+        if self.pending.is_none() || !(self.ctx.contains(&Ctx::Error) || fatal) {
             self.pending = None;
             return;
         }
@@ -633,6 +812,10 @@ impl State {
         }
         if self.ctx.contains(&Ctx::Stack) {
             self.end_stack();
+        }
+        if fatal {
+            self.emit_fatal(true, on_record);
+            return;
         }
         self.emit(true, stats, on_record);
     }
@@ -706,10 +889,6 @@ impl<R: BufRead> BufRead for LineCounter<R> {
         }
         self.inner.consume(amt);
     }
-}
-
-fn newlines_in(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 fn at_eof<R: BufRead>(reader: &mut R) -> bool {
@@ -788,7 +967,9 @@ mod tests {
     fn run_reader<R: BufRead>(reader: R) -> Result<(Vec<Record>, ParseStats), Error> {
         let mut stats = ParseStats::default();
         let mut records = Vec::new();
-        parse("test.xml", reader, &mut stats, &mut |r| records.push(r))?;
+        parse("test.xml", reader, &mut stats, &mut |e| {
+            records.extend(e.into_record())
+        })?;
         Ok((records, stats))
     }
 
@@ -1125,6 +1306,24 @@ mod tests {
         }
     }
 
+    /// What surrounds a pasted log (a fence, a line of prose) and end tags whose start an
+    /// excerpt cut off are passed over and counted, not fatal.
+    #[test]
+    fn text_around_a_paste_and_stray_end_tags_are_counted() {
+        for (xml, unparsed) in [
+            ("</error>", 1),
+            ("<valgrindoutput></valgrindoutput>\n\n  garbage\n", 1),
+            (
+                "```xml\n<valgrindoutput></valgrindoutput>\n```\nmore text\n",
+                3,
+            ),
+        ] {
+            let (recs, stats) = ok(xml);
+            assert!(recs.is_empty(), "{xml:?}");
+            assert_eq!(stats.unparsed_lines, unparsed, "{xml:?}");
+        }
+    }
+
     #[test]
     fn malformed_input_is_an_error_with_its_line() {
         let cases: &[(&str, u64, &str)] = &[
@@ -1133,7 +1332,6 @@ mod tests {
                 3,
                 "stack",
             ),
-            ("</error>", 1, "error"),
             (
                 "<valgrindoutput>\n<pid>1</pid>\n<<<>>>\n",
                 3,
@@ -1145,12 +1343,6 @@ mod tests {
                 2,
                 "invalid element name",
             ),
-            (
-                "<valgrindoutput></valgrindoutput>\n\n  garbage\n",
-                3,
-                "outside",
-            ),
-            ("\u{7f}ELF\u{2}\u{1}<", 1, "outside"),
             (
                 "<valgrindoutput>\n  <!x>\n</valgrindoutput>",
                 2,
@@ -1199,6 +1391,58 @@ mod tests {
             }
             let _ = run_reader(mangled.as_slice());
         }
+    }
+
+    #[test]
+    fn fatal_signals_and_error_counts_are_events() {
+        let xml = format!(
+            "```xml\n{HEAD}<error><unique>0x3</unique><tid>1</tid><kind>InvalidRead</kind>\
+             <what>Invalid read of size 4</what><stack><frame><ip>0x1</ip><fn>crash</fn></frame>\
+             </stack></error>\n\
+             <fatal_signal><tid>1</tid><signo>11</signo><signame>SIGSEGV</signame><sicode>1</sicode>\
+             <event>Access not within mapped region</event><siaddr>0x0</siaddr>\
+             <stack><frame><ip>0x1</ip><fn>crash</fn></frame><frame><ip>0x2</ip><fn>main</fn></frame></stack>\
+             </fatal_signal>\n\
+             <errorcounts><pair><count>7</count><unique>0x3</unique></pair></errorcounts>\n\
+             </valgrindoutput>\n```\n"
+        );
+        let mut events = Vec::new();
+        let mut stats = ParseStats::default();
+        parse("t.xml", xml.as_bytes(), &mut stats, &mut |e| events.push(e)).unwrap();
+        assert_eq!(events.len(), 3, "{events:#?}");
+        let Event::Record(r) = &events[0] else {
+            panic!("{:?}", events[0])
+        };
+        assert_eq!(r.unique.as_deref(), Some("0x3"));
+        let Event::FatalSignal(f) = &events[1] else {
+            panic!("{:?}", events[1])
+        };
+        assert_eq!(
+            (f.pid, f.tid, f.signo, f.signal.as_deref()),
+            (Some(4242), Some(1), Some(11), Some("SIGSEGV"))
+        );
+        assert_eq!(
+            f.what,
+            "Process terminating with default action of signal 11 (SIGSEGV)"
+        );
+        assert_eq!(
+            f.details,
+            ["Access not within mapped region at address 0x0"]
+        );
+        assert_eq!(f.stack.len(), 2);
+        assert_eq!(
+            events[2],
+            Event::ErrorCount {
+                pid: Some(4242),
+                unique: "0x3".into(),
+                count: 7
+            }
+        );
+        assert_eq!(stats.unparsed_lines, 2, "the fences");
+        assert_eq!(
+            crate::memcheck::detect(xml.as_bytes()),
+            crate::memcheck::Format::Xml
+        );
     }
 
     #[test]
