@@ -21,6 +21,8 @@ INPUT:
   --project and --suppressions) and merged, so shard outputs merge into one report and
   --format converts an output without rerunning Valgrind. A shared object or other binary
   input is refused; an input with nothing of Valgrind's in it gets a note on stderr.
+  Logs pasted into bug reports read like the original: indented, quoted (> ), fenced,
+  hard-wrapped, with damaged ==PID== prefixes or none, cut short.
 
 OUTPUT (jsonl, the default; schema 2, see SCHEMA.md):
   {\"type\":\"error\",\"kind\":\"Leak_DefinitelyLost\",\"count\":2,\"pids\":[41],\"what\":\"64 bytes in 1
@@ -28,7 +30,9 @@ OUTPUT (jsonl, the default; schema 2, see SCHEMA.md):
    \"index\":1,\"addr\":…,\"function\":\"leak_definite\",\"file\":\"…/dbgpipe_example.c\",\"line\":30,
    \"object\":…},\"stack\":[{\"addr\":…,\"function\":…,\"file\":…,\"line\":…,\"object\":…}],
    \"aux\":[{\"what\":…,\"stack\":[…]}],\"inputs\":[…]}
-  one per distinct record (same kind and function frames: merged, bytes summed), then
+  one per distinct record (same kind and function frames: merged, bytes summed), then a
+  {\"type\":\"fatal_signal\",\"signal\":\"SIGSEGV\",…,\"stack\":[…]} per process killed by a signal and a
+  {\"type\":\"valgrind_panic\",…} per failure of Valgrind itself, then
   {\"type\":\"summary\",\"tool\":\"vg-filter\",\"schema\":2,\"records\":N,\"kept\":K,\"suppressed\":S,
    \"not_project\":P,…} where N = K + S + P, and unparsed_lines, truncated_records, long_lines
   and dropped_frames count what was passed over. csv writes one row per record and the
@@ -51,7 +55,8 @@ LIMITS (memory stays bounded whatever the input; the summary counts each cut):
 
 EXIT STATUS:
   0  no record kept (or none of the --fail-on kinds)
-  1  records kept: findings (Leak_StillReachable does not count unless --fail-on names it)
+  1  records kept: findings (Leak_StillReachable does not count unless --fail-on names it),
+     or a fatal signal or Valgrind failure reported
   2  bad usage, an unreadable input or a malformed suppression file or XML log
   A closed stdout (| head) ends quietly with status 0.";
 
@@ -88,8 +93,8 @@ struct Args {
     format: Format,
 
     /// Kinds whose kept records give exit status 1, comma separated: Valgrind's kind names
-    /// (InvalidRead, Leak_DefinitelyLost, …) or `all` [default: every kind but
-    /// Leak_StillReachable]
+    /// (InvalidRead, Leak_DefinitelyLost, …), Unknown, FatalSignal, ValgrindPanic or `all`
+    /// [default: all but Leak_StillReachable]
     #[arg(long, value_name = "KINDS", value_delimiter = ',')]
     fail_on: Option<Vec<String>>,
 

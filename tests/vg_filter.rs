@@ -447,6 +447,87 @@ fn bad_input_gets_one_line_and_status_2() {
     assert!(err.contains("bad.xml:3"), "{err}");
 }
 
+/// A segfault under real Valgrind: its fatal-signal report is a record of its own, located
+/// at the project's frame, and it fails the run even with no error kept; an indented and
+/// quoted paste of the same log says the same.
+#[test]
+fn a_fatal_signal_is_a_record_and_fails_the_run() {
+    let python = xtask::example::debug_python().expect("python3.11-dbg is required");
+    let example = xtask::example::build(&python, &tmp().join("example-crash")).unwrap();
+    let log = tmp().join("crash.log");
+    let status = Command::new("valgrind")
+        .arg("--fullpath-after=")
+        .arg(format!("--log-file={}", log.display()))
+        .arg(&python)
+        .arg(xtask::example::source_dir().join("run.py"))
+        .arg("crash_null")
+        .env("PYTHONMALLOC", "malloc")
+        .env(xtask::example::DIR_ENV, &example.dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("valgrind is required");
+    assert!(!status.success(), "crash_null did not crash: {status}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let pasted: String = text.lines().map(|l| format!(">     {l}\n")).collect();
+    for (name, input) in [("log", text.clone()), ("pasted", pasted)] {
+        let out = vg_filter(
+            &["--project", "--fail-on", "InvalidWrite"],
+            Some(input.as_bytes()),
+        );
+        let recs = lines(&out);
+        let fatal: Vec<&Value> = recs
+            .iter()
+            .filter(|r| r["type"] == "fatal_signal")
+            .collect();
+        assert_eq!(fatal.len(), 1, "{name}: {recs:?}");
+        assert_eq!(fatal[0]["signal"], "SIGSEGV", "{name}");
+        assert_eq!(
+            fatal[0]["project_frame"]["function"], "dbgpipe_store",
+            "{name}"
+        );
+        assert_eq!(summary(&recs)["fatal_signals"], 1, "{name}");
+        // --fail-on leaves FatalSignal out: the InvalidWrite Memcheck saw first fails it.
+        assert_eq!(out.status.code(), Some(1), "{name}");
+    }
+    let out = vg_filter(
+        &["--project", "--fail-on", "Leak_StillReachable"],
+        Some(text.as_bytes()),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "FatalSignal not named: it does not fail"
+    );
+    let out = vg_filter(&["--project"], Some(text.as_bytes()));
+    assert_eq!(
+        summary(&lines(&out))["failing"].as_u64().unwrap() >= 1,
+        true
+    );
+}
+
+/// Another tool's output: exit 0, its lines counted as passed over, and a one-line note
+/// that says what it looks like.
+#[test]
+fn a_gdb_backtrace_gets_a_hint() {
+    let gdb = "Program received signal SIGSEGV, Segmentation fault.\n\
+               0x00007ffff7bc06b1 in dbgpipe_store (p=0x0, v=42) at dbgpipe_example.c:271\n\
+               #0  0x00007ffff7bc06b1 in dbgpipe_store (p=0x0, v=42) at dbgpipe_example.c:271\n\
+               #1  0x00007ffff7bc06df in crash_null (self=<optimized out>) at dbgpipe_example.c:293\n";
+    let out = vg_filter(&[], Some(gdb.as_bytes()));
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("gdb output: bt-demangle reads that"), "{err}");
+    let recs = lines(&out);
+    let sum = summary(&recs);
+    assert_eq!(sum["records"], 0);
+    assert_eq!(
+        sum["other_lines"].as_u64().unwrap() + sum["unparsed_lines"].as_u64().unwrap(),
+        4
+    );
+}
+
 #[test]
 fn odd_input_gives_a_normal_result() {
     let mut noise = Vec::new();

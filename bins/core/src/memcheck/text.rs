@@ -339,6 +339,10 @@ fn unfinished_frame(body: &str) -> bool {
 /// Valgrind's own failure: `valgrind: the 'impossible' happened:`, or an assertion in its
 /// code (`valgrind: m_mallocfree.c:305 (get_bszB_as_is): Assertion '…' failed.`).
 fn is_panic(bare: &str) -> bool {
+    // Every line comes here: most are told by their first byte.
+    if !bare.starts_with(['v', 'V', 'M', 'm', '"', '\'', '`']) {
+        return false;
+    }
     // A person quoting it may open with a quote mark.
     let bare = bare.trim_start_matches(['"', '\'', '`']);
     bare.contains("the 'impossible' happened")
@@ -421,6 +425,9 @@ struct TextParser {
     held: Option<Held>,
     /// Inside Valgrind's failure report.
     panic: Option<PanicState>,
+    /// A header without a PID may be open (see [`TextParser::adopt_orphan`]); false when
+    /// none is, so that the check costs nothing on other lines.
+    maybe_orphan: bool,
 }
 
 impl TextParser {
@@ -596,7 +603,7 @@ impl TextParser {
             stats.other_lines += 1;
             return;
         }
-        if pid.is_some() && frame_head(body).is_some() {
+        if self.maybe_orphan && pid.is_some() && frame_head(body).is_some() {
             self.adopt_orphan(pid);
         }
         let state = self.state(pid);
@@ -607,12 +614,19 @@ impl TextParser {
             hard_blank: p.prefixed,
         };
         state_line(state, line, stats, out);
+        if pid.is_none() && state.orphan {
+            self.maybe_orphan = true;
+        }
     }
 
     /// A line that may be cut by the paste, to be held to see whether the next line is its
     /// rest: `Some(false)` for a frame, `Some(true)` for a header sentence.
     fn may_continue(&self, p: &Prefixed<'_>) -> Option<bool> {
         let body = p.body;
+        // Nearly every frame (and many a header) ends with `)`: whole, told by its last byte.
+        if body.ends_with(')') {
+            return None;
+        }
         if frame_head(body).is_some() {
             return unfinished_frame(body).then_some(false);
         }
@@ -620,8 +634,8 @@ impl TextParser {
         // A header cut short: the start of one of Valgrind's sentences, but no whole one.
         let cut_header = bare.len() >= 8
             && body.len() - bare.len() <= self.base_indent
-            && header::parse(bare).is_none()
-            && header::kind_of_prefix(bare);
+            && header::kind_of_prefix(bare)
+            && header::parse(bare).is_none();
         cut_header.then_some(true)
     }
 
@@ -640,6 +654,7 @@ impl TextParser {
             let none = self.state(None);
             let bare = |r: &Record| r.stack.is_empty() && r.aux.is_empty();
             if !none.orphan || !none.record.as_ref().is_some_and(bare) {
+                self.maybe_orphan = false;
                 return;
             }
             none.orphan = false;
