@@ -261,8 +261,7 @@ pub const TOOL: &str = "bt-demangle";
 /// as the text report words them; stop locations and Python frames have no row.
 impl CsvRow for Record {
     const HEADER: &'static [&'static str] = &[
-        "thread", "index", "class", "function", "file", "line", "object", "addr", "inlined",
-        "lwp",
+        "thread", "index", "class", "function", "file", "line", "object", "addr", "inlined", "lwp",
     ];
 
     fn csv(&self) -> CsvLine {
@@ -375,7 +374,12 @@ mod tests {
             truncated: false,
             text: None,
         });
-        for record in [frame, crash, Record::Summary(Summary::default()), py.clone()] {
+        for record in [
+            frame,
+            crash,
+            Record::Summary(Summary::default()),
+            py.clone(),
+        ] {
             let json = serde_json::to_string(&record).unwrap();
             assert_eq!(
                 serde_json::from_str::<Record>(&json).unwrap(),
