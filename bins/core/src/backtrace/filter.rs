@@ -28,7 +28,7 @@ use crate::output::Printer;
 use crate::project::Project;
 use crate::{Error, Frame};
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::io::{self, BufRead};
 
 /// What the filter is told (the text report's own options are [`super::print::TextOptions`]).
@@ -159,6 +159,10 @@ pub struct Filter {
     count_demangled: bool,
     /// A line and its newline, for [`Printer::passthrough`].
     scratch: Vec<u8>,
+    /// Lines that were not UTF-8, read while the parser held a core file's stop line: their
+    /// text (as the parser has it) and bytes, to pass through as they were when the parser
+    /// lets them go.
+    deferred: VecDeque<(String, Vec<u8>)>,
 }
 
 /// Reads one input and writes its records and the summary: the whole filter for one input.
@@ -182,6 +186,7 @@ impl Filter {
             notes: Vec::new(),
             count_demangled: true,
             scratch: Vec::new(),
+            deferred: VecDeque::new(),
         }
     }
 
@@ -263,6 +268,11 @@ impl Filter {
                 // Only an input's last line lacks its newline: the input was cut there.
                 parser.push_cut(&line, &mut emit)?;
             }
+            if !parser.is_holding() {
+                self.deferred.clear();
+            } else if let Some((bytes, text)) = raw {
+                self.deferred.push_back((text.to_string(), bytes.to_vec()));
+            }
             if buf.capacity() > KEEP_CAPACITY {
                 buf = Vec::with_capacity(256);
             }
@@ -288,7 +298,7 @@ impl Filter {
             - before.foreign_records;
         // A Valgrind log is the usual mistake (vg-filter's input): say so, whatever else
         // (mangled names) it held.
-        if !state.recognised && valgrind_lines > 0 && valgrind_lines * 2 >= read_lines {
+        if !state.recognised && valgrind_lines > 0 && valgrind_lines * 4 >= read_lines {
             self.notes.push(format!(
                 "{input}: expected gdb's bt/backtrace output, but this looks like a Valgrind \
                  log ({valgrind_lines} of {read_lines} lines start with ==PID==): read it \
@@ -524,7 +534,13 @@ impl Filter {
                 // Only when the event's line is the line read (not a frame held from before,
                 // or a line joined across a pager prompt).
                 Some((bytes, text)) if text == line => self.scratch.extend_from_slice(bytes),
-                _ => self.scratch.extend_from_slice(line.as_bytes()),
+                _ => match self.deferred.iter().position(|(text, _)| text == line) {
+                    Some(i) => {
+                        let (_, bytes) = self.deferred.remove(i).unwrap_or_default();
+                        self.scratch.extend_from_slice(&bytes);
+                    }
+                    None => self.scratch.extend_from_slice(line.as_bytes()),
+                },
             },
         }
         self.scratch.push(b'\n');
@@ -1494,6 +1510,32 @@ Program terminated with signal 11, Segmentation fault.
         assert_eq!(crash["description"], "Segmentation fault");
         assert_eq!((&crash["thread"], &crash["lwp"]), (&1.into(), &4242.into()));
         assert_eq!(crash["frames"], 2);
+        // The lines read while the stop line was held pass through as they were, bytes that
+        // are not UTF-8 too.
+        let bytes: Vec<u8> = text
+            .replace("3\t  *p = 1;", "3\t  s = \"\u{1}\";")
+            .into_bytes()
+            .into_iter()
+            .map(|b| if b == 1 { 0xff } else { b })
+            .collect();
+        let mut raw = Vec::new();
+        {
+            let mut p = printer(
+                Format::Text,
+                TextOptions::default(),
+                &mut raw,
+                Box::new(io::sink()),
+                false,
+            )
+            .unwrap();
+            run("t", &bytes[..], opts(), &mut *p).unwrap();
+        }
+        let line: &[u8] = b"\n3\t  s = \"\xff\";\n";
+        assert!(
+            raw.windows(line.len()).any(|w| w == line),
+            "{}",
+            String::from_utf8_lossy(&raw)
+        );
         // Only the stop line: it is the one frame.
         let (recs, summary) = typed(
             "Program terminated with signal 6, Aborted.\n#0  0x1 in raise () from /lib/libc.so.6\n",
