@@ -1076,8 +1076,23 @@ fn is_bare_location(line: &str) -> bool {
 }
 
 /// The wrapped tail of a frame on a line of its own: `   from LIB`, `    at FILE:LINE` or
-/// `    (args) at …`, indented as gdb indents them.
+/// `    (args) at …`, indented as gdb indents them (inside quote marks, on the first line of
+/// a paste, whose prefix is not known yet: `>    from LIB`).
 fn is_cut_continuation(line: &str) -> bool {
+    let mut line = line;
+    let unindented = line.trim_start_matches([' ', '\t']);
+    if unindented.starts_with('>') {
+        line = unindented;
+        while let Some(rest) = line.strip_prefix('>') {
+            let rest = rest.strip_prefix(' ').unwrap_or(rest);
+            let unindented = rest.trim_start_matches([' ', '\t']);
+            line = if unindented.starts_with('>') {
+                unindented
+            } else {
+                rest
+            };
+        }
+    }
     let rest = line.trim_start();
     rest.len() < line.len()
         && (rest.starts_with("from /") || rest.starts_with("at ") || rest.starts_with('('))
