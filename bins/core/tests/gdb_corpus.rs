@@ -2,9 +2,12 @@
 //! bug reports and the two local captures in `tests/data/gdb/` (see its README).
 //!
 //! Every frame line must be read as a frame: a "frame line" is defined here, independently
-//! of the parser, as a line that starts with `#N ` once pager prompts are taken out; the
-//! number of such lines must equal the frames bt-demangle reports, with no line left
-//! unparsed, and agree with the README's table where it gives a count.
+//! of the parser, as a line that starts with `#N ` once pager prompts are taken out, but a
+//! core file's stop line (a `#0` line right after the signal report, only blank and `[…]`
+//! lines between) when the next frame line is a `#0` again (`bt` repeating it: that line
+//! is the stop location); the number of such lines must equal the frames bt-demangle
+//! reports, with no line left unparsed, and agree with the README's table where it gives
+//! a count.
 
 use dbgpipe_core::backtrace::filter::{self, Options};
 use dbgpipe_core::backtrace::print::{self, TextOptions};
@@ -96,15 +99,34 @@ fn frame_lines(text: &str) -> usize {
             }
         }
     }
-    joined
-        .lines()
-        .filter(|l| {
-            l.strip_prefix('#').is_some_and(|rest| {
-                let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-                digits > 0 && rest[digits..].starts_with(' ')
-            })
-        })
-        .count()
+    let head = |l: &str| -> Option<u32> {
+        let rest = l.strip_prefix('#')?;
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        (digits > 0 && rest[digits..].starts_with(' '))
+            .then(|| rest[..digits].parse().ok())
+            .flatten()
+    };
+    let mut count = 0;
+    let mut after_report = false;
+    // A `#0` right after the report, waiting for the next frame line to say what it is.
+    let mut stop_line = false;
+    for line in joined.lines() {
+        if let Some(n) = head(line) {
+            count += 1;
+            if stop_line && n == 0 {
+                count -= 1;
+            }
+            stop_line = after_report && n == 0;
+            after_report = false;
+        } else if line.starts_with("Program terminated with signal")
+            || line.starts_with("Program received signal")
+        {
+            after_report = true;
+        } else if !(line.trim().is_empty() || line.starts_with('[')) {
+            after_report = false;
+        }
+    }
+    count
 }
 
 /// The README's table: file → frames, where the cell starts with a number.

@@ -410,6 +410,93 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------
+// Real backtraces pasted again
+
+/// Every real backtrace of the repository (`tests/data/gdb/`, `tests/data/pasted/gdb/`),
+/// without its line 1 (`# source: …`).
+fn real_backtraces() -> &'static [(String, Vec<u8>)] {
+    static FILES: std::sync::OnceLock<Vec<(String, Vec<u8>)>> = std::sync::OnceLock::new();
+    FILES.get_or_init(|| {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data");
+        let mut files = Vec::new();
+        for dir in ["gdb", "pasted/gdb"] {
+            for entry in std::fs::read_dir(root.join(dir)).expect("the test data") {
+                let path = entry.expect("a directory entry").path();
+                if path.extension().is_some_and(|e| e == "txt") {
+                    let data = std::fs::read(&path).expect("a test file");
+                    let body =
+                        data[data.iter().position(|&b| b == b'\n').unwrap_or(0) + 1..].to_vec();
+                    files.push((path.display().to_string(), body));
+                }
+            }
+        }
+        files.sort();
+        assert!(files.len() >= 14 + 32, "{} files", files.len());
+        files
+    })
+}
+
+/// The prefix a paste puts before every line: indentation (spaces, a tab), quote marks, or
+/// both; and what it leaves on an empty line: nothing, the prefix, or its quote marks.
+fn paste() -> impl Strategy<Value = (String, u8)> {
+    let prefix = prop_oneof![
+        Just("    ".to_string()),
+        Just("\t".to_string()),
+        Just("> ".to_string()),
+        prop::collection::vec(
+            prop::sample::select(vec![">", "> ", " ", "  ", "\t", "    "]),
+            1..4
+        )
+        .prop_map(|parts| parts.concat()),
+    ];
+    (prefix, 0u8..3)
+}
+
+/// `text` pasted with `prefix` before every line.
+fn pasted(text: &[u8], prefix: &str, empty: u8) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() * 2);
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        let bare = line.strip_suffix(b"\n").unwrap_or(line);
+        match (bare.is_empty(), empty) {
+            (true, 0) => {}
+            (true, 1) => out.extend_from_slice(prefix.trim_end().as_bytes()),
+            _ => out.extend_from_slice(prefix.as_bytes()),
+        }
+        out.extend_from_slice(line);
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(config(32))]
+
+    /// Issue 13: a copy of any real backtrace indented (Markdown, reStructuredText) or
+    /// quoted (a mail, a blockquote), or both, gives the records of the original: the same
+    /// frames, stops, Python frames and crash, the same summary (only the lines passed
+    /// through differ, by their prefix).
+    #[test]
+    fn an_indented_or_quoted_copy_reads_as_the_original((prefix, empty) in paste()) {
+        for (name, text) in real_backtraces() {
+            let original = bt_jsonl(text);
+            let copy = bt_jsonl(&pasted(text, &prefix, empty));
+            let (a, b): (Vec<&str>, Vec<&str>) = (original.lines().collect(), copy.lines().collect());
+            prop_assert_eq!(a, b, "{} pasted with {:?}", name, prefix);
+        }
+    }
+}
+
+#[test]
+fn indented_and_quoted_copies_of_every_real_backtrace() {
+    for prefix in ["    ", "\t", "> ", ">> ", "> > "] {
+        for (name, text) in real_backtraces() {
+            let original = bt_jsonl(text);
+            let copy = bt_jsonl(&pasted(text, prefix, 1));
+            assert_eq!(original, copy, "{name} pasted with {prefix:?}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Round lines
 
 /// A line of any of the kinds rss-rounds reads, its own output, noise, or bytes.

@@ -17,7 +17,7 @@
 //! [`Printer`], which alone knows the output format ([`super::print`]).
 
 use super::classify::{self, Class};
-use super::gdb::{self, Event, FrameLine};
+use super::gdb::{self, Event, FrameLine, ThreadId};
 use super::records::{
     CrashRecord, FrameRecord, FrameRef, PyFrameRecord, Record, StopRecord, Summary, TOOL,
 };
@@ -28,7 +28,7 @@ use crate::output::Printer;
 use crate::project::Project;
 use crate::{Error, Frame};
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::io::{self, BufRead};
 
 /// What the filter is told (the text report's own options are [`super::print::TextOptions`]).
@@ -70,6 +70,7 @@ struct Lite {
     /// The bare name hashed into signatures; `None` for `??` and gdb's markers.
     bare: Option<String>,
     class: Class,
+    truncated: bool,
 }
 
 impl Lite {
@@ -84,8 +85,10 @@ impl Lite {
 /// One thread's first backtrace in a session.
 #[derive(Debug)]
 struct Stack {
-    thread: Option<u32>,
+    thread: ThreadId,
     frames: Vec<Lite>,
+    /// It holds `<signal handler called>`: without a report naming the thread, the crash.
+    handler: bool,
 }
 
 /// What a gdb session has shown so far.
@@ -98,11 +101,30 @@ struct Session {
     /// (`bt` then `thread apply all bt` show the crashing thread twice).
     open: Option<usize>,
     last_index: Option<u32>,
-    last_thread: Option<u32>,
-    /// Threads with frames (at most [`MAX_THREADS`]).
-    threads: HashSet<Option<u32>>,
+    last_thread: Option<ThreadId>,
+    /// Threads with frames (at most [`MAX_THREADS`]), by [`thread_key`].
+    threads: HashSet<ThreadId>,
+    /// LWPs of threads with a number: a frame of the same LWP named only by it is theirs.
+    numbered_lwps: HashSet<u64>,
     /// The stack being read belongs to a thread past [`MAX_THREADS`].
     untracked: bool,
+}
+
+/// A thread as frames are grouped by: its gdb number when the input gives one (the same
+/// thread's frames may come with and without its LWP), else its LWP.
+fn thread_key(thread: Option<u32>, lwp: Option<u64>) -> ThreadId {
+    ThreadId {
+        number: thread,
+        lwp: if thread.is_some() { None } else { lwp },
+    }
+}
+
+/// Which thread crashed, as far as the session's text says: the thread its reports name
+/// ([`gdb::Parser::stopped_thread`]), and the thread it last switched to.
+#[derive(Debug, Default)]
+struct CrashThread {
+    stopped: Option<gdb::Stopped>,
+    current: Option<ThreadId>,
 }
 
 /// What one input has shown.
@@ -121,7 +143,6 @@ struct InputState {
 /// What a crash record says of the session it ends, read back.
 struct Ending {
     input: String,
-    thread: Option<u32>,
     signal: Option<gdb::Signal>,
     /// The record as read, written again when the session has no frame to recompute it from.
     record: Option<CrashRecord>,
@@ -138,6 +159,10 @@ pub struct Filter {
     count_demangled: bool,
     /// A line and its newline, for [`Printer::passthrough`].
     scratch: Vec<u8>,
+    /// Lines that were not UTF-8, read while the parser held a core file's stop line: their
+    /// text (as the parser has it) and bytes, to pass through as they were when the parser
+    /// lets them go.
+    deferred: VecDeque<(String, Vec<u8>)>,
 }
 
 /// Reads one input and writes its records and the summary: the whole filter for one input.
@@ -161,6 +186,7 @@ impl Filter {
             notes: Vec::new(),
             count_demangled: true,
             scratch: Vec::new(),
+            deferred: VecDeque::new(),
         }
     }
 
@@ -213,6 +239,7 @@ impl Filter {
         let mut parser = gdb::Parser::new();
         let mut state = InputState::default();
         let mut buf = Vec::with_capacity(256);
+        let mut valgrind_lines = 0u64;
         loop {
             let end = match read_line(&mut reader, &mut buf, MAX_LINE) {
                 Ok(Some(end)) => end,
@@ -225,6 +252,7 @@ impl Filter {
             if end.cut {
                 self.summary.long_lines += 1;
             }
+            valgrind_lines += u64::from(is_valgrind_line(&buf));
             let line = match std::str::from_utf8(&buf) {
                 Ok(s) => Cow::Borrowed(s),
                 Err(_) => String::from_utf8_lossy(&buf),
@@ -240,6 +268,11 @@ impl Filter {
                 // Only an input's last line lacks its newline: the input was cut there.
                 parser.push_cut(&line, &mut emit)?;
             }
+            if !parser.is_holding() {
+                self.deferred.clear();
+            } else if let Some((bytes, text)) = raw {
+                self.deferred.push_back((text.to_string(), bytes.to_vec()));
+            }
             if buf.capacity() > KEEP_CAPACITY {
                 buf = Vec::with_capacity(256);
             }
@@ -247,12 +280,11 @@ impl Filter {
         let at = (input, read_lines);
         parser.finish(&mut |ev| self.event(ev, &mut state, out, at, None))?;
         let session = std::mem::take(&mut state.session);
-        let crash_thread = session
-            .signal
-            .as_ref()
-            .and_then(|s| s.thread)
-            .or(parser.current_thread());
-        self.end_session(input, crash_thread, session, None, out)?;
+        let named = CrashThread {
+            stopped: parser.stopped_thread(),
+            current: parser.current_thread(),
+        };
+        self.end_session(input, named, session, None, out)?;
 
         // Lines of gdb's text; the records' lines are `records_read`, and the lines of the
         // runs that wrote them came with their summaries.
@@ -262,12 +294,20 @@ impl Filter {
             self.summary.inputs += 1;
         }
         let demangled = self.summary.demangled - before.demangled;
-        if read_lines > 0 && !state.recognised && demangled == 0 {
+        let passed = self.summary.passed_lines - before.passed_lines + self.summary.foreign_records
+            - before.foreign_records;
+        // A Valgrind log is the usual mistake (vg-filter's input): say so, whatever else
+        // (mangled names) it held.
+        if !state.recognised && valgrind_lines > 0 && valgrind_lines * 4 >= read_lines {
+            self.notes.push(format!(
+                "{input}: expected gdb's bt/backtrace output, but this looks like a Valgrind \
+                 log ({valgrind_lines} of {read_lines} lines start with ==PID==): read it \
+                 with vg-filter; {passed} lines passed through"
+            ));
+        } else if read_lines > 0 && !state.recognised && demangled == 0 {
             self.notes.push(format!(
                 "{input}: no gdb frames or signal found (expected gdb's bt/backtrace output); \
-                 {} lines passed through",
-                self.summary.passed_lines - before.passed_lines + self.summary.foreign_records
-                    - before.foreign_records
+                 {passed} lines passed through"
             ));
         }
         Ok(())
@@ -304,11 +344,13 @@ impl Filter {
                 let text = self.demangle_in(line).unwrap_or_else(|| line.to_string());
                 out.record(&Record::PyFrame(PyFrameRecord {
                     thread: p.thread,
+                    lwp: p.lwp,
                     index: p.index,
                     function: p.function,
                     file: p.file,
                     line: p.line,
                     class,
+                    truncated: p.truncated,
                     text: Some(text),
                 }))?
             }
@@ -373,24 +415,22 @@ impl Filter {
     ) -> io::Result<()> {
         match record {
             Record::Frame(f) => {
-                // `inlined` is "no address and not a marker".
-                let pseudo = f.frame.addr.is_none() && !f.inlined;
+                let pseudo = is_marker(&f.frame, f.args.as_deref(), f.function_raw.as_deref());
                 let line = self.reread(f.frame, f.function_raw, f.args, f.truncated, pseudo);
                 let line = FrameLine {
                     index: Some(f.index),
                     thread: f.thread,
+                    lwp: f.lwp,
                     ..line
                 };
                 self.frame(line, &mut state.session, out)
             }
             Record::Stop(s) => {
-                // A marker has neither an address nor an argument list.
-                let pseudo = s.frame.addr.is_none()
-                    && s.args.is_none()
-                    && s.function_raw.as_deref().is_some_and(gdb::is_pseudo);
+                let pseudo = is_marker(&s.frame, s.args.as_deref(), s.function_raw.as_deref());
                 let line = self.reread(s.frame, s.function_raw, s.args, s.truncated, pseudo);
                 let line = FrameLine {
                     thread: s.thread,
+                    lwp: s.lwp,
                     ..line
                 };
                 self.stop(line, &mut state.session, out)
@@ -403,9 +443,19 @@ impl Filter {
             }
             Record::Crash(c) => {
                 let session = std::mem::take(&mut state.session);
+                let thread = ThreadId {
+                    number: c.thread,
+                    lwp: c.lwp,
+                };
+                let named = CrashThread {
+                    stopped: (!thread.is_unnamed()).then(|| gdb::Stopped {
+                        thread,
+                        name: c.thread_name.clone(),
+                    }),
+                    current: None,
+                };
                 let ending = Ending {
                     input: c.input.clone(),
-                    thread: c.thread,
                     signal: c.signal.clone().map(|signal| gdb::Signal {
                         signal,
                         description: c.description.clone(),
@@ -415,7 +465,7 @@ impl Filter {
                     record: Some(c),
                 };
                 let input = ending.input.clone();
-                self.end_session(&input, ending.thread, session, Some(ending), out)
+                self.end_session(&input, named, session, Some(ending), out)
             }
             // The summary of the run that wrote these lines: this run writes its own, which
             // carries over what that run read and the records do not say.
@@ -459,10 +509,12 @@ impl Filter {
             frame,
             index: None,
             thread: None,
+            lwp: None,
             args,
             pseudo,
             truncated,
             text: String::new(),
+            lead: None,
         }
     }
 
@@ -482,7 +534,13 @@ impl Filter {
                 // Only when the event's line is the line read (not a frame held from before,
                 // or a line joined across a pager prompt).
                 Some((bytes, text)) if text == line => self.scratch.extend_from_slice(bytes),
-                _ => self.scratch.extend_from_slice(line.as_bytes()),
+                _ => match self.deferred.iter().position(|(text, _)| text == line) {
+                    Some(i) => {
+                        let (_, bytes) = self.deferred.remove(i).unwrap_or_default();
+                        self.scratch.extend_from_slice(&bytes);
+                    }
+                    None => self.scratch.extend_from_slice(line.as_bytes()),
+                },
             },
         }
         self.scratch.push(b'\n');
@@ -578,17 +636,20 @@ impl Filter {
                 frame: f.frame.clone(),
                 bare,
                 class,
+                truncated: f.truncated,
             });
         }
         let text = (f.truncated && !f.text.is_empty()).then_some(f.text);
         out.record(&Record::Stop(StopRecord {
             thread: f.thread,
+            lwp: f.lwp,
             frame: f.frame,
             function_raw,
             args: f.args,
             class,
             truncated: f.truncated,
             text,
+            lead: f.lead,
         }))
     }
 
@@ -614,23 +675,33 @@ impl Filter {
         // only each thread's first one is kept. A thread's first frame always starts a stack
         // (its thread differs from the last frame's), so "new to `threads`" is "no stack yet",
         // found without a search through the stacks.
-        let first = session.threads.len() < MAX_THREADS && session.threads.insert(f.thread);
+        let key = thread_key(f.thread, f.lwp);
+        let first = session.threads.len() < MAX_THREADS && session.threads.insert(key);
+        if let (Some(_), Some(lwp)) = (f.thread, f.lwp) {
+            if session.numbered_lwps.len() < MAX_THREADS {
+                session.numbered_lwps.insert(lwp);
+            }
+        }
         let new_stack = index == 0
             || session.last_index.map_or(true, |last| index <= last)
-            || session.last_thread != f.thread;
+            || session.last_thread != Some(key);
         if new_stack {
             session.open = first.then(|| {
                 session.stacks.push(Stack {
-                    thread: f.thread,
+                    thread: ThreadId {
+                        number: f.thread,
+                        lwp: f.lwp,
+                    },
                     frames: Vec::new(),
+                    handler: false,
                 });
                 session.stacks.len() - 1
             });
             // A thread past the cap has no stack: its frames are dropped below.
-            session.untracked = !first && !session.threads.contains(&f.thread);
+            session.untracked = !first && !session.threads.contains(&key);
         }
         session.last_index = Some(index);
-        session.last_thread = f.thread;
+        session.last_thread = Some(key);
         let kept = match session.open {
             Some(open) if session.stacks[open].frames.len() < MAX_STACK => Some(open),
             Some(_) => {
@@ -645,18 +716,27 @@ impl Filter {
             }
         };
         if let Some(open) = kept {
-            session.stacks[open].frames.push(Lite {
+            let stack = &mut session.stacks[open];
+            stack.handler |= f.pseudo
+                && function_raw.as_deref().map(str::trim_end) == Some("<signal handler called>");
+            if stack.thread.lwp.is_none() {
+                stack.thread.lwp = f.lwp;
+            }
+            stack.frames.push(Lite {
                 index: f.index,
                 frame: f.frame.clone(),
                 bare,
                 class,
+                truncated: f.truncated,
             });
         }
         let text = (f.truncated && !f.text.is_empty()).then_some(f.text);
         out.record(&Record::Frame(FrameRecord {
             thread: f.thread,
+            lwp: f.lwp,
             index,
-            inlined: f.frame.addr.is_none() && !f.pseudo,
+            // gdb prints no address for frame #0 stopped at the first instruction of a line.
+            inlined: f.frame.addr.is_none() && !f.pseudo && index != 0,
             frame: f.frame,
             function_raw,
             args: f.args,
@@ -668,28 +748,88 @@ impl Filter {
 
     /// The crash record of a session that showed a signal or a frame (or that a crash record
     /// read back ends).
+    ///
+    /// The crashing thread is the one a report names (signal, core file's current thread,
+    /// breakpoint); else the one whose stack holds `<signal handler called>`; else the one the
+    /// session switched to; else the first backtrace's. Its first backtrace is the crash's
+    /// frames (the stop location when it has none). A top frame cut by the end of an excerpt
+    /// (`bt` repeating a stop line, cut inside the name) is the stop location when that is
+    /// the same frame (the same address), which was printed whole.
     fn end_session(
         &mut self,
         input: &str,
-        crash_thread: Option<u32>,
+        named: CrashThread,
         session: Session,
         ending: Option<Ending>,
         out: &mut dyn Printer<Record>,
     ) -> io::Result<()> {
-        // Frames of an unnamed thread (a plain `bt`) are one of the named ones, when any.
-        let named = session.threads.iter().filter(|t| t.is_some()).count();
-        self.summary.threads += match named {
+        // Frames of an unnamed thread (a plain `bt`) are one of the named ones, when any; a
+        // thread named by its LWP alone is one with a number when that has the same LWP.
+        let named_threads = session
+            .threads
+            .iter()
+            .filter(|t| match (t.number, t.lwp) {
+                (Some(_), _) => true,
+                (None, Some(lwp)) => !session.numbered_lwps.contains(&lwp),
+                (None, None) => false,
+            })
+            .count();
+        self.summary.threads += match named_threads {
             0 => u64::from(!session.threads.is_empty()),
             n => n as u64,
         };
-        let stack = crash_thread
-            .and_then(|t| session.stacks.iter().find(|s| s.thread == Some(t)))
-            .or(session.stacks.first());
-        let frames: Vec<&Lite> = match (stack, &session.stop) {
+        let stopped = named.stopped.as_ref().map(|s| s.thread);
+        let of = |t: ThreadId| session.stacks.iter().find(|s| s.thread.same(&t));
+        let stack = match stopped {
+            Some(t) => of(t).or_else(|| {
+                // The reported thread's stack is not in the input: its stop location says
+                // more than another thread's stack.
+                session
+                    .stop
+                    .is_none()
+                    .then(|| session.stacks.first())
+                    .flatten()
+            }),
+            None => session
+                .stacks
+                .iter()
+                .find(|s| s.handler)
+                .or_else(|| named.current.and_then(of))
+                .or(session.stacks.first()),
+        };
+        let mut thread = stack.map(|s| s.thread).unwrap_or_default();
+        let mut thread_name = None;
+        if let Some(s) = &named.stopped {
+            if stack.map_or(true, |st| {
+                st.thread.same(&s.thread) || st.thread.is_unnamed()
+            }) {
+                thread.number = thread.number.or(s.thread.number);
+                thread.lwp = thread.lwp.or(s.thread.lwp);
+                thread_name = s.name.clone();
+            }
+        }
+        let whole_top: Option<Lite> = match (stack.and_then(|s| s.frames.first()), &session.stop) {
+            (Some(top), Some(stop))
+                if top.truncated
+                    && !stop.truncated
+                    && top.frame.addr.is_some()
+                    && top.frame.addr == stop.frame.addr =>
+            {
+                Some(Lite {
+                    index: top.index,
+                    ..stop.clone()
+                })
+            }
+            _ => None,
+        };
+        let mut frames: Vec<&Lite> = match (stack, &session.stop) {
             (Some(s), _) if !s.frames.is_empty() => s.frames.iter().collect(),
             (_, Some(stop)) => vec![stop],
             _ => Vec::new(),
         };
+        if let Some(top) = &whole_top {
+            frames[0] = top;
+        }
         let (signal, read) = match ending {
             Some(e) => (e.signal, e.record),
             None => (session.signal, None),
@@ -712,8 +852,9 @@ impl Filter {
             signature: (!names.is_empty()).then(|| signature::hash(&names)),
             signature_functions: names,
             description: signal.as_ref().and_then(|s| s.description.clone()),
-            thread: stack.and_then(|s| s.thread).or(crash_thread),
-            thread_name: signal.as_ref().and_then(|s| s.thread_name.clone()),
+            thread: thread.number,
+            lwp: thread.lwp,
+            thread_name,
             signal: signal.map(|s| s.signal),
             frames: frames.len(),
             top_frame: frames.first().map(|f| f.reference()),
@@ -724,6 +865,22 @@ impl Filter {
         };
         out.record(&Record::Crash(record))
     }
+}
+
+/// A frame or stop record read back is one of gdb's markers (`<signal handler called>`): no
+/// address, no argument list, and the marker's text. (A frame #0 without an address is not
+/// inlined, and no marker either.)
+fn is_marker(frame: &Frame, args: Option<&str>, function_raw: Option<&str>) -> bool {
+    frame.addr.is_none() && args.is_none() && function_raw.is_some_and(gdb::is_pseudo)
+}
+
+/// `==1234== …`: a line of a Valgrind log.
+fn is_valgrind_line(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(b"==") else {
+        return false;
+    };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    digits > 0 && rest[digits..].starts_with(b"==")
 }
 
 /// What a line that may be JSON is.
@@ -856,7 +1013,8 @@ Program received signal SIGSEGV, Segmentation fault.
             "#1  0x2 in myext::call() () from /x/myext.so  <- project"
         );
         assert_eq!(lines[5], "    … 4 interpreter frames …");
-        assert!(lines[6].starts_with("crash: SIGSEGV (Segmentation fault) in thread 1, signature "));
+        // `Program received signal` names no thread (gdb before 8 says it of any thread).
+        assert!(lines[6].starts_with("crash: SIGSEGV (Segmentation fault), signature "));
         assert_eq!(lines[7], "  top: #0 store at /src/myext/m.c:3");
         assert!(lines[8]
             .starts_with("6 frames (2 project, 4 python, 0 system, 0 unknown) in 1 thread(s)"));
@@ -891,7 +1049,7 @@ Program received signal SIGSEGV, Segmentation fault.
         assert_eq!(recs[0]["class"], "project");
         assert_eq!(
             recs[2],
-            serde_json::json!({"type":"frame","thread":1,"index":1,"addr":"0x2","function":"myext::call()",
+            serde_json::json!({"type":"frame","thread":null,"lwp":null,"index":1,"addr":"0x2","function":"myext::call()",
                 "file":null,"line":null,"object":"/x/myext.so","function_raw":"_ZN5myext4callEv","args":"",
                 "inlined":false,"class":"project","truncated":false})
         );
@@ -929,12 +1087,12 @@ Program received signal SIGSEGV, Segmentation fault.
         let (out, _) = output(text, Format::Csv);
         assert_eq!(
             out,
-            "thread,index,class,function,file,line,object,addr,inlined\n,0,project,f,\"/src/myext/a, b.c\",3,,0x1,false\n"
+            "thread,index,class,function,file,line,object,addr,inlined,lwp\n,0,project,f,\"/src/myext/a, b.c\",3,,0x1,false,\n"
         );
         // Empty input: the header alone (the summary goes to standard error).
         assert_eq!(
             output("", Format::Csv).0,
-            "thread,index,class,function,file,line,object,addr,inlined\n"
+            "thread,index,class,function,file,line,object,addr,inlined,lwp\n"
         );
     }
 
@@ -1209,7 +1367,18 @@ Program received signal SIGSEGV, Segmentation fault.
         let valgrind = b"==12== Memcheck, a memory error detector\n==12== \n==12== HEAP SUMMARY:\n";
         assert_eq!(
             note(valgrind).unwrap().as_deref(),
-            Some("in.log: no gdb frames or signal found (expected gdb's bt/backtrace output); 3 lines passed through")
+            Some("in.log: expected gdb's bt/backtrace output, but this looks like a Valgrind log (3 of 3 lines start with ==PID==): read it with vg-filter; 3 lines passed through")
+        );
+        // With a C++ name Valgrind left mangled: still a Valgrind log.
+        let mangled = b"==12== Invalid read of size 4\n==12==    at 0x1: _ZN3foo3barEv (a.cc:3)\n";
+        assert!(note(mangled)
+            .unwrap()
+            .unwrap()
+            .contains("looks like a Valgrind log (2 of 2 lines"));
+        let other = b"hello\nworld\n";
+        assert_eq!(
+            note(other).unwrap().as_deref(),
+            Some("in.log: no gdb frames or signal found (expected gdb's bt/backtrace output); 2 lines passed through")
         );
         assert_eq!(note(b"_ZN3foo3barEv\n").unwrap(), None);
         assert_eq!(note(BACKTRACE.as_bytes()).unwrap(), None);
@@ -1276,6 +1445,268 @@ Program received signal SIGSEGV, Segmentation fault.
             (frames as u64, summary.frames, summary.records_read),
             (2, 2, 1)
         );
+    }
+
+    /// The JSON records of `text`, by type.
+    fn typed(text: &str) -> (Vec<serde_json::Value>, Summary) {
+        let (out, summary) = output(text, Format::Jsonl);
+        let recs = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (recs, summary)
+    }
+
+    fn crash_of(recs: &[serde_json::Value]) -> serde_json::Value {
+        recs.iter()
+            .find(|r| r["type"] == "crash")
+            .cloned()
+            .unwrap_or_else(|| panic!("no crash: {recs:#?}"))
+    }
+
+    /// Issue 13, 1: a quoted or indented paste gives the records of the paste itself.
+    #[test]
+    fn a_pasted_backtrace_gives_the_same_records() {
+        let (plain, plain_summary) = typed(BACKTRACE);
+        for prefix in ["    ", "\t", "> ", ">> "] {
+            let text: String = BACKTRACE
+                .lines()
+                .map(|l| format!("{prefix}{l}\n"))
+                .collect();
+            let (recs, summary) = typed(&text);
+            assert_eq!(
+                recs[..recs.len() - 1],
+                plain[..plain.len() - 1],
+                "{prefix:?}"
+            );
+            assert_eq!(summary, plain_summary, "{prefix:?}");
+        }
+    }
+
+    /// Issue 13, 2 and 3: older gdb's `signal 11` in a core file's report; the stop line that
+    /// `bt` repeats is the stop, not a frame: the crash has the backtrace's frames, and its
+    /// thread from `[Current thread is …]`.
+    #[test]
+    fn a_core_files_report_and_stop_line() {
+        let text = "\
+Core was generated by `./a.out'.
+Program terminated with signal 11, Segmentation fault.
+#0  0x0000555555555131 in crash (p=0x0) at /src/myext/t.c:3
+3\t  *p = 1;
+[Current thread is 1 (Thread 0x7ffff7d8a740 (LWP 4242))]
+(gdb) bt
+#0  0x0000555555555131 in crash (p=0x0) at /src/myext/t.c:3
+#1  0x0000555555555150 in main () at /src/myext/t.c:7
+";
+        let (recs, summary) = typed(text);
+        assert_eq!(summary.frames, 2);
+        let stop = recs.iter().find(|r| r["type"] == "stop").unwrap();
+        assert_eq!(
+            (&stop["function"], &stop["thread"]),
+            (&"crash".into(), &1.into())
+        );
+        let crash = crash_of(&recs);
+        assert_eq!(crash["signal"], "SIGSEGV");
+        assert_eq!(crash["description"], "Segmentation fault");
+        assert_eq!((&crash["thread"], &crash["lwp"]), (&1.into(), &4242.into()));
+        assert_eq!(crash["frames"], 2);
+        // The lines read while the stop line was held pass through as they were, bytes that
+        // are not UTF-8 too.
+        let bytes: Vec<u8> = text
+            .replace("3\t  *p = 1;", "3\t  s = \"\u{1}\";")
+            .into_bytes()
+            .into_iter()
+            .map(|b| if b == 1 { 0xff } else { b })
+            .collect();
+        let mut raw = Vec::new();
+        {
+            let mut p = printer(
+                Format::Text,
+                TextOptions::default(),
+                &mut raw,
+                Box::new(io::sink()),
+                false,
+            )
+            .unwrap();
+            run("t", &bytes[..], opts(), &mut *p).unwrap();
+        }
+        let line: &[u8] = b"\n3\t  s = \"\xff\";\n";
+        assert!(
+            raw.windows(line.len()).any(|w| w == line),
+            "{}",
+            String::from_utf8_lossy(&raw)
+        );
+        // Only the stop line: it is the one frame.
+        let (recs, summary) = typed(
+            "Program terminated with signal 6, Aborted.\n#0  0x1 in raise () from /lib/libc.so.6\n",
+        );
+        assert_eq!(summary.frames, 1);
+        let crash = crash_of(&recs);
+        assert_eq!(
+            (&crash["signal"], &crash["frames"]),
+            (&"SIGABRT".into(), &1.into())
+        );
+    }
+
+    /// Issue 13, 4: without a report naming the thread, the thread whose stack holds
+    /// `<signal handler called>` crashed, not the first one listed.
+    #[test]
+    fn the_signal_handlers_thread_crashed() {
+        let text = "\
+Thread 3 (Thread 0x7fc513d65700 (LWP 32036)):
+#0  0x1 in __lll_lock_wait () from /lib64/libpthread.so.0
+#1  0x2 in pthread_mutex_lock () from /lib64/libpthread.so.0
+
+Thread 2 (Thread 0x7fc513564700 (LWP 32037)):
+#0  0x3 in handler (sig=11) at /src/myext/h.c:9
+#1  <signal handler called>
+#2  0x4 in work (p=0x0) at /src/myext/w.c:4
+";
+        let crash = crash_of(&typed(text).0);
+        assert_eq!(
+            (&crash["thread"], &crash["lwp"]),
+            (&2.into(), &32037.into())
+        );
+        assert_eq!(crash["frames"], 3);
+        assert_eq!(crash["top_frame"]["function"], "handler");
+        // A report names the thread: it crashed, handler or not.
+        let crash = crash_of(
+            &typed(&format!(
+                "Thread 3 \"x\" received signal SIGABRT, Aborted.\n{text}"
+            ))
+            .0,
+        );
+        assert_eq!(crash["thread"], 3);
+        assert_eq!(crash["thread_name"], "x");
+        // Nothing says which: the first backtrace, and whose it is.
+        let crash =
+            crash_of(&typed(&text.replace("#1  <signal handler called>", "#1  0x9 in f ()")).0);
+        assert_eq!(crash["thread"], 3);
+    }
+
+    /// Issue 13, 5: threads named by their LWP alone have no number, and count once with
+    /// their numbered header when it gives the same LWP.
+    #[test]
+    fn threads_named_by_their_lwp_only() {
+        let text = "\
+[New Thread 0x7fffee5ff700 (LWP 21564)]
+Program received signal SIGSEGV, Segmentation fault.
+[Switching to Thread 0x7fffee5ff700 (LWP 21564)]
+0x0000000000671a81 in worker (arg=0x0) at w.c:9
+(gdb) bt
+#0  0x0000000000671a81 in worker (arg=0x0) at w.c:9
+#1  0x0000000000671b00 in start_thread () from /lib/libpthread.so.0
+(gdb) thread apply all bt
+
+Thread 2 (Thread 0x7fffee5ff700 (LWP 21564)):
+#0  0x0000000000671a81 in worker (arg=0x0) at w.c:9
+#1  0x0000000000671b00 in start_thread () from /lib/libpthread.so.0
+
+Thread 1 (Thread 0x7ffff7fb5740 (LWP 21560)):
+#0  0x1 in main () at m.c:3
+";
+        let (recs, summary) = typed(text);
+        let crash = crash_of(&recs);
+        assert_eq!(
+            (&crash["thread"], &crash["lwp"]),
+            (&serde_json::Value::Null, &21564.into())
+        );
+        assert_eq!(crash["frames"], 2);
+        let first = recs.iter().find(|r| r["type"] == "frame").unwrap();
+        assert_eq!(
+            (&first["thread"], &first["lwp"]),
+            (&serde_json::Value::Null, &21564.into())
+        );
+        assert_eq!(summary.threads, 2);
+        // Headers that name only LWPs: two threads, none numbered.
+        let text = "Thread 0x7f1 (LWP 11):\n#0  0x1 in f () at f.c:1\nThread 0x7f2 (LWP 12):\n#0  0x2 in g () at g.c:1\n";
+        let (recs, summary) = typed(text);
+        assert_eq!(summary.threads, 2);
+        let crash = crash_of(&recs);
+        assert_eq!(
+            (&crash["thread"], &crash["lwp"]),
+            (&serde_json::Value::Null, &11.into())
+        );
+    }
+
+    /// Issue 13, 7: a breakpoint stop is the stop, and without a backtrace the crash's top
+    /// frame (no signal); the text report shows the report before the location.
+    #[test]
+    fn a_breakpoint_stop() {
+        let text = "Thread 5 \"qemu-system-i38\" hit Breakpoint 1, qtest_cpu_has_work (cpu=0x5) at \naccel/qtest/qtest.c:52\n52\t    g_assert_not_reached();\n";
+        let (recs, summary) = typed(text);
+        assert_eq!(summary.frames, 0);
+        let stop = recs.iter().find(|r| r["type"] == "stop").unwrap();
+        assert_eq!((&stop["thread"], &stop["line"]), (&5.into(), &52.into()));
+        let crash = crash_of(&recs);
+        assert_eq!(crash["signal"], serde_json::Value::Null);
+        assert_eq!(
+            (&crash["thread"], &crash["thread_name"]),
+            (&5.into(), &"qemu-system-i38".into())
+        );
+        assert_eq!(crash["frames"], 1);
+        assert_eq!(crash["top_frame"]["function"], "qtest_cpu_has_work");
+        assert_eq!(crash["top_frame"]["index"], serde_json::Value::Null);
+        let (out, _) = output(text, Format::Text);
+        assert!(
+            out.starts_with("Thread 5 \"qemu-system-i38\" hit Breakpoint 1, qtest_cpu_has_work (…) at accel/qtest/qtest.c:52\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("crash: no signal report in thread 5 \"qemu-system-i38\""),
+            "{out}"
+        );
+        // With a backtrace, its frames.
+        let crash = crash_of(&typed(&format!("{text}(gdb) bt\n#0  qtest_cpu_has_work (cpu=0x5) at accel/qtest/qtest.c:52\n#1  0x1 in cpu_has_work (cpu=0x5) at softmmu/cpus.c:254\n")).0);
+        assert_eq!(
+            (&crash["frames"], &crash["top_frame"]["index"]),
+            (&2.into(), &0.into())
+        );
+    }
+
+    /// Issue 13, 8: frame #0 without an address is not inlined (gdb prints none at the
+    /// first instruction of a line); #1 without one is; both read back as they were.
+    #[test]
+    fn frame_0_without_an_address_is_not_inlined() {
+        let text = "#0  parse_tree (item=0x0) at tree.c:255\n#1  inner (x=1) at tree.c:30\n#2  0x1 in outer () at tree.c:40\n";
+        let (recs, _) = typed(text);
+        let inlined: Vec<Option<bool>> = recs
+            .iter()
+            .filter(|r| r["type"] == "frame")
+            .map(|r| r["inlined"].as_bool())
+            .collect();
+        assert_eq!(inlined, [Some(false), Some(true), Some(false)]);
+        let (jsonl, _) = output(text, Format::Jsonl);
+        let (again, _) = output(&jsonl, Format::Jsonl);
+        let body = |s: &str| {
+            s.lines()
+                .filter(|l| !l.contains("\"summary\""))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(body(&again), body(&jsonl));
+        assert_eq!(recs[0]["class"], "unknown");
+    }
+
+    /// A `bt` cut inside its frame #0's name by the end of an excerpt repeats a stop location
+    /// printed whole: the crash's top frame is that (the same address).
+    #[test]
+    fn a_cut_top_frame_is_the_whole_stop_location() {
+        let text = "\
+Program received signal SIGSEGV, Segmentation fault.
+0x0000000000671a81 in std::_Hashtable<int, int>::_M_bucket_index (this=0x0) at /usr/include/c++/5/bits/hashtable.h:621
+(gdb) bt
+#0  0x0000000000671a81 in std::_Hashtable<int, i";
+        let (recs, summary) = typed(text);
+        assert_eq!((summary.frames, summary.truncated_frames), (1, 1));
+        let crash = crash_of(&recs);
+        assert_eq!(crash["frames"], 1);
+        assert_eq!(crash["top_frame"]["index"], 0);
+        assert_eq!(
+            crash["top_frame"]["function"],
+            "std::_Hashtable<…>::_M_bucket_index"
+        );
+        assert_eq!(crash["top_frame"]["line"], 621);
     }
 
     /// A line that looks like JSON but is none (gdb printing a struct) is text: it must not

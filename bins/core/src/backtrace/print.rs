@@ -136,14 +136,20 @@ impl<W: Write> Printer<Record> for Text<W> {
                 self.flush_fold()?;
                 match &s.text {
                     Some(text) if s.truncated => self.sink.text(&format!("{text}\n")),
-                    _ => self.sink.text(&render(
-                        None,
-                        &s.frame,
-                        s.args.as_deref(),
-                        s.class,
-                        s.truncated,
-                        self.opts.keep_args,
-                    )),
+                    _ => {
+                        // A breakpoint report's line: the report, then the location.
+                        if let Some(lead) = &s.lead {
+                            self.sink.text(lead)?;
+                        }
+                        self.sink.text(&render(
+                            None,
+                            &s.frame,
+                            s.args.as_deref(),
+                            s.class,
+                            s.truncated,
+                            self.opts.keep_args,
+                        ))
+                    }
                 }
             }
             Record::PyFrame(p) => {
@@ -252,11 +258,11 @@ fn render(
 /// A Python frame read back from JSON lines, as `py-bt` prints it (a built-in without the
 /// address gdb printed, which the record does not keep).
 fn render_python(p: &PyFrameRecord) -> String {
+    let function = p.function.as_deref().unwrap_or("?");
     match (&p.file, p.line) {
-        (Some(file), Some(line)) => {
-            format!("  File \"{file}\", line {line}, in {}\n", p.function)
-        }
-        _ => format!("  <{}>\n", p.function),
+        (Some(file), Some(line)) => format!("  File \"{file}\", line {line}, in {function}\n"),
+        (Some(file), None) => format!("  File \"{file}\", in {function}\n"),
+        _ => format!("  <{function}>\n"),
     }
 }
 
@@ -339,6 +345,7 @@ mod tests {
     fn python_frame(thread: u32, index: u32) -> Record {
         Record::Frame(FrameRecord {
             thread: Some(thread),
+            lwp: None,
             index,
             frame: Frame {
                 addr: Some("0x1".into()),
@@ -446,18 +453,20 @@ mod tests {
     fn python_frames_read_back_look_like_py_bt() {
         let mut p = PyFrameRecord {
             thread: None,
+            lwp: None,
             index: 0,
-            function: "call".into(),
+            function: Some("call".into()),
             file: Some("/x/run.py".into()),
             line: Some(101),
             class: Class::Python,
+            truncated: false,
             text: None,
         };
         assert_eq!(
             render_python(&p),
             "  File \"/x/run.py\", line 101, in call\n"
         );
-        p.function = "built-in method sleep of module object".into();
+        p.function = Some("built-in method sleep of module object".into());
         p.file = None;
         p.line = None;
         assert_eq!(

@@ -36,13 +36,17 @@ pub enum Record {
 }
 
 /// One native frame (`"type":"frame"`):
-/// `{"type":"frame","thread":1,"index":0,"addr":"0x00007ffff77ad6b1","function":"dbgpipe_store",
+/// `{"type":"frame","thread":1,"lwp":null,"index":0,"addr":"0x00007ffff77ad6b1","function":"dbgpipe_store",
 /// "file":"/x/dbgpipe_example.c","line":271,"object":null,"function_raw":"dbgpipe_store",
 /// "args":"p=0x0, v=42","inlined":false,"class":"project","truncated":false}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FrameRecord {
     /// gdb's thread number, when the input says.
     pub thread: Option<u32>,
+    /// The kernel's thread id (LWP), when the input names it (records of schema 2 before it
+    /// was added read as `null`).
+    #[serde(default)]
+    pub lwp: Option<u64>,
     /// `N` of `#N`.
     pub index: u32,
     /// The frame: `function` demangled and (unless `--no-simplify`) simplified, `null` for
@@ -53,8 +57,9 @@ pub struct FrameRecord {
     pub function_raw: Option<String>,
     /// Argument values as printed, mangled names in them demangled; `null` without a list.
     pub args: Option<String>,
-    /// No address: gdb prints none for inlined frames (and for frame #0 stopped on the first
-    /// instruction of a line, which the text cannot tell apart).
+    /// No address, not a marker, and not frame #0: gdb prints no address for inlined frames,
+    /// and for frame #0 when it stopped at the first instruction of a line, which the text
+    /// cannot tell from an inlined one.
     pub inlined: bool,
     /// The frame's class.
     pub class: Class,
@@ -66,13 +71,17 @@ pub struct FrameRecord {
     pub text: Option<String>,
 }
 
-/// The stop location (`"type":"stop"`): `0x… in f (a=1) at f.c:3` after the signal report,
-/// the frame gdb stopped in, without `#N`. The same keys as a frame's but `index` and
-/// `inlined`.
+/// The stop location (`"type":"stop"`): the frame gdb stopped in, as it printed it when the
+/// program stopped: `0x… in f (a=1) at f.c:3` after the signal report, the location on a
+/// breakpoint report's line (`Breakpoint 1, f (a=1) at f.c:3`), or a core file's `#0` line
+/// that `bt` repeats. The same keys as a frame's but `index` and `inlined`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StopRecord {
     /// The thread that stopped, when the input says.
     pub thread: Option<u32>,
+    /// Its LWP, as in [`FrameRecord`].
+    #[serde(default)]
+    pub lwp: Option<u64>,
     /// The frame, as in [`FrameRecord`].
     #[serde(flatten)]
     pub frame: Frame,
@@ -87,25 +96,36 @@ pub struct StopRecord {
     /// Not written: the cut line, as in [`FrameRecord`].
     #[serde(skip)]
     pub text: Option<String>,
+    /// Not written: the breakpoint report the location ended (`Thread 2 "x" hit Breakpoint
+    /// 1, `), which the text report shows before it.
+    #[serde(skip)]
+    pub lead: Option<String>,
 }
 
 /// One Python frame of `py-bt` (`"type":"py_frame"`):
-/// `{"type":"py_frame","thread":1,"index":0,"function":"call","file":"/x/run.py","line":101,
-/// "class":"python"}`.
+/// `{"type":"py_frame","thread":1,"lwp":null,"index":0,"function":"call","file":"/x/run.py",
+/// "line":101,"class":"python","truncated":false}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PyFrameRecord {
     /// gdb's thread number, when known.
     pub thread: Option<u32>,
+    /// Its LWP, as in [`FrameRecord`].
+    #[serde(default)]
+    pub lwp: Option<u64>,
     /// Position in the traceback, most recent first.
     pub index: u32,
-    /// Function, or the built-in's description (without its address).
-    pub function: String,
+    /// Function, or the built-in's description (without its address); `null` when the line
+    /// was cut before it.
+    pub function: Option<String>,
     /// Source file (`null` for built-ins).
     pub file: Option<String>,
     /// Line.
     pub line: Option<u32>,
     /// `project` when the file is the project's, else `python`.
     pub class: Class,
+    /// The input was cut inside this frame's line.
+    #[serde(default)]
+    pub truncated: bool,
     /// Not written: the line as gdb printed it, which the text report shows.
     #[serde(skip)]
     pub text: Option<String>,
@@ -133,6 +153,9 @@ pub struct CrashRecord {
     pub description: Option<String>,
     /// The crashing thread's number, when known.
     pub thread: Option<u32>,
+    /// Its LWP, when the input names it.
+    #[serde(default)]
+    pub lwp: Option<u64>,
     /// Its name, when printed.
     pub thread_name: Option<String>,
     /// 16 hex digits of FNV-1a over `signature_functions`; `null` without any named frame
@@ -238,7 +261,7 @@ pub const TOOL: &str = "bt-demangle";
 /// as the text report words them; stop locations and Python frames have no row.
 impl CsvRow for Record {
     const HEADER: &'static [&'static str] = &[
-        "thread", "index", "class", "function", "file", "line", "object", "addr", "inlined",
+        "thread", "index", "class", "function", "file", "line", "object", "addr", "inlined", "lwp",
     ];
 
     fn csv(&self) -> CsvLine {
@@ -253,6 +276,7 @@ impl CsvRow for Record {
                 field(&f.frame.object),
                 field(&f.frame.addr),
                 f.inlined.to_string(),
+                field(&f.lwp),
             ]),
             Record::Crash(c) => {
                 let text = print::crash_text(c);
@@ -271,6 +295,7 @@ mod tests {
     fn frame_record() -> FrameRecord {
         FrameRecord {
             thread: Some(1),
+            lwp: None,
             index: 1,
             frame: Frame {
                 addr: Some("0x2".into()),
@@ -296,13 +321,14 @@ mod tests {
         let json = serde_json::to_string(&frame).unwrap();
         assert_eq!(
             json,
-            r#"{"type":"frame","thread":1,"index":1,"addr":"0x2","function":"myext::call()","file":null,"line":null,"object":"/x/myext.so","function_raw":"_ZN5myext4callEv","args":"","inlined":false,"class":"project","truncated":false}"#
+            r#"{"type":"frame","thread":1,"lwp":null,"index":1,"addr":"0x2","function":"myext::call()","file":null,"line":null,"object":"/x/myext.so","function_raw":"_ZN5myext4callEv","args":"","inlined":false,"class":"project","truncated":false}"#
         );
         let crash = Record::Crash(CrashRecord {
             input: "t".into(),
             signal: Some("SIGSEGV".into()),
             description: None,
             thread: Some(1),
+            lwp: Some(23111),
             thread_name: None,
             signature: Some("0123456789abcdef".into()),
             signature_functions: vec!["f".into()],
@@ -319,7 +345,7 @@ mod tests {
         });
         assert_eq!(
             serde_json::to_string(&crash).unwrap(),
-            r#"{"type":"crash","input":"t","signal":"SIGSEGV","description":null,"thread":1,"thread_name":null,"signature":"0123456789abcdef","signature_functions":["f"],"frames":1,"top_frame":{"index":0,"addr":null,"function":"f","file":null,"line":3,"object":null},"project_frame":null}"#
+            r#"{"type":"crash","input":"t","signal":"SIGSEGV","description":null,"thread":1,"lwp":23111,"thread_name":null,"signature":"0123456789abcdef","signature_functions":["f"],"frames":1,"top_frame":{"index":0,"addr":null,"function":"f","file":null,"line":3,"object":null},"project_frame":null}"#
         );
         let summary = serde_json::to_string(&Record::Summary(Summary::default())).unwrap();
         assert!(
@@ -328,23 +354,32 @@ mod tests {
         );
         let stop = Record::Stop(StopRecord {
             thread: None,
+            lwp: None,
             frame: Frame::default(),
             function_raw: None,
             args: None,
             class: Class::Unknown,
             truncated: true,
             text: Some("not written".into()),
+            lead: Some("Breakpoint 1, ".into()),
         });
         let py = Record::PyFrame(PyFrameRecord {
             thread: Some(2),
+            lwp: Some(23167),
             index: 0,
-            function: "call".into(),
+            function: Some("call".into()),
             file: Some("/x/run.py".into()),
             line: Some(101),
             class: Class::Python,
+            truncated: false,
             text: None,
         });
-        for record in [frame, crash, Record::Summary(Summary::default()), py] {
+        for record in [
+            frame,
+            crash,
+            Record::Summary(Summary::default()),
+            py.clone(),
+        ] {
             let json = serde_json::to_string(&record).unwrap();
             assert_eq!(
                 serde_json::from_str::<Record>(&json).unwrap(),
@@ -354,10 +389,31 @@ mod tests {
         }
         let json = serde_json::to_string(&stop).unwrap();
         assert!(!json.contains("not written"), "{json}");
+        assert!(!json.contains("Breakpoint"), "{json}");
         let Record::Stop(back) = serde_json::from_str::<Record>(&json).unwrap() else {
             panic!("{json}")
         };
-        assert_eq!((back.truncated, back.text), (true, None));
+        assert_eq!((back.truncated, back.text, back.lead), (true, None, None));
+        assert_eq!(
+            serde_json::to_string(&py).unwrap(),
+            r#"{"type":"py_frame","thread":2,"lwp":23167,"index":0,"function":"call","file":"/x/run.py","line":101,"class":"python","truncated":false}"#
+        );
+    }
+
+    /// Records written before `lwp` (and `py_frame`'s `truncated`) were added read back, as
+    /// `null` and `false`: adding a key does not bump the schema.
+    #[test]
+    fn records_without_the_added_keys_read_back() {
+        let frame = r#"{"type":"frame","thread":1,"index":1,"addr":"0x2","function":"f","file":null,"line":null,"object":null,"function_raw":"f","args":"","inlined":false,"class":"unknown","truncated":false}"#;
+        let Record::Frame(f) = serde_json::from_str::<Record>(frame).unwrap() else {
+            panic!()
+        };
+        assert_eq!((f.thread, f.lwp), (Some(1), None));
+        let py = r#"{"type":"py_frame","thread":null,"index":0,"function":"call","file":"x.py","line":1,"class":"python"}"#;
+        let Record::PyFrame(p) = serde_json::from_str::<Record>(py).unwrap() else {
+            panic!()
+        };
+        assert_eq!((p.lwp, p.truncated), (None, false));
     }
 
     /// Schema 1's key is gone everywhere.
