@@ -13,7 +13,8 @@ const AFTER_HELP: &str = "\
 INPUT:
   gdb's output: `bt`, `bt full`, `thread apply all bt`, `py-bt`, with the signal report and the
   stop location, from a live run (`gdb -batch -ex run -ex bt`) or a core file, whole or as an
-  excerpt pasted from a bug report (pager prompts, wrapped lines and cut first and last lines
+  excerpt pasted from a bug report, a mail or docs (pager prompts, wrapped lines, cut first
+  and last lines, indented, `> `-quoted or fenced pastes, mail rewraps and quoted-printable
   are fine). Function names may be demangled or not (`set print demangle off`). Several inputs
   are several gdb sessions: each gets its own crash record. bt-demangle's own JSON lines read
   back as the records they are (names, classes and the signature recomputed with this run's
@@ -21,7 +22,8 @@ INPUT:
   a stored report converts to text or is classified again without rerunning gdb; JSON lines
   of other types or tools pass on unchanged. An executable or binary data is refused. An
   input in which nothing was recognised (no frame, signal report, thread header or mangled
-  name) gets a one-line note on stderr.
+  name) passes through with a one-line note on stderr (a Valgrind log: read it with
+  vg-filter).
 
 PROJECT:
   Without --project, and with a bare --project, the frames whose object or source file lies
@@ -38,11 +40,12 @@ OUTPUT (text, the default):
   a list of symbols comes out as c++filt prints it).
 
 OUTPUT (jsonl, schema 2):
-  {\"type\":\"frame\",\"thread\":1,\"index\":0,\"addr\":\"0x00007ffff77ad6b1\",\"function\":\"dbgpipe_store\",
+  {\"type\":\"frame\",\"thread\":1,\"lwp\":4242,\"index\":0,\"addr\":\"0x00007ffff77ad6b1\",\"function\":\"dbgpipe_store\",
    \"file\":\"/x/dbgpipe_example.c\",\"line\":271,\"object\":null,\"function_raw\":\"dbgpipe_store\",
    \"args\":\"p=0x0, v=42\",\"inlined\":false,\"class\":\"project\",\"truncated\":false}
   per frame, class one of project, python, system, unknown; {\"type\":\"stop\",\"thread\":1,…} with
-  the same keys but index and inlined for the stop location after the signal report;
+  the same keys but index and inlined for the stop location (after the signal report, on a
+  breakpoint report's line, a core file's #0 line that bt repeats);
   {\"type\":\"py_frame\",\"thread\":…,\"index\":0,\"function\":\"call\",\"file\":\"run.py\",\"line\":101,…}
   per py-bt frame; per input
   {\"type\":\"crash\",\"input\":…,\"signal\":\"SIGSEGV\",\"description\":\"Segmentation fault\",
@@ -51,7 +54,7 @@ OUTPUT (jsonl, schema 2):
    \"object\":…}}
   and last {\"type\":\"summary\",\"tool\":\"bt-demangle\",\"schema\":2,\"frames\":N,\"threads\":T,
    \"unparsed_lines\":U,\"long_lines\":L,\"passed_lines\":P,\"foreign_records\":F,…}. csv writes one
-  row per frame (thread,index,class,function,file,line,object,addr,inlined) and the crash and
+  row per frame (thread,index,class,function,file,line,object,addr,inlined,lwp) and the crash and
   summary lines to stderr.
 
 SIGNATURE:

@@ -1,20 +1,27 @@
 //! gdb backtraces: any bytes give events, never a panic, and
-//! - every line that starts like a frame (`#N ` with N a u32) gives exactly one frame, one
-//!   `Unparsed` event or one Python frame: none is lost or doubled, wrapped lines or not
-//!   (checked on inputs without pager prompts, which join lines by design);
+//! - every line that starts like a frame (`#N ` with N a u32), after a paste's prefix (quote
+//!   marks, indentation), gives exactly one frame, one core file's stop line, one `Unparsed`
+//!   event, one Python frame or one `py-bt` placeholder: none is lost or doubled, wrapped
+//!   lines or not (checked on inputs without pager prompts or quoted-printable soft breaks,
+//!   which join lines by design);
 //! - a frame's parts are well formed: no empty function name, a line number only with a
 //!   file, nothing holds a newline;
 //! - bt-demangle over the same bytes counts what it writes: frame records = `frames` =
 //!   project + python + system + unknown, every output line is one JSON object, the last one
 //!   the summary, and the text format does not panic either (CSV shares all but its rows);
-//! - its JSON lines read back as the same records.
+//! - its JSON lines read back as the same records;
+//! - a copy of the input quoted as a mail quotes it (`> ` before every line) gives the same
+//!   records, when that can hold exactly: the input has no line of its own that starts with
+//!   quote marks, blanks or a JSON object (a quoted record is text), and no `=3D` (which makes
+//!   a quoted input quoted-printable); both are read after a `(gdb) bt` line, which teaches
+//!   the prefix from the start.
 //!
 //! bt-demangle refuses binary input (NUL bytes, mostly control characters, ELF) before it
 //! reads a line; such bytes are checked for that refusal, then fed to the filter with the
 //! control characters made blanks, so that the filter still sees every other byte.
 #![no_main]
 use dbgpipe_core::backtrace::filter::{self, Options};
-use dbgpipe_core::backtrace::gdb::{Event, FrameLine, Parser};
+use dbgpipe_core::backtrace::gdb::{self, Event, FrameLine, Parser};
 use dbgpipe_core::backtrace::print::{self, TextOptions};
 use dbgpipe_core::backtrace::records::Summary;
 use dbgpipe_core::input::{read_line, Content, MAX_LINE};
@@ -23,13 +30,18 @@ use dbgpipe_core::project::Project;
 use libfuzzer_sys::fuzz_target;
 use std::convert::Infallible;
 
-/// `#12 ` as the parser reads it: `#`, digits that fit a u32, then a blank.
-fn is_frame_head(line: &str) -> bool {
-    let Some(rest) = line.strip_prefix('#') else {
-        return false;
-    };
+/// What follows `#12 ` as the parser reads it (`#`, digits that fit a u32, then a blank),
+/// after a paste's prefix (quote marks and blanks).
+fn frame_head(line: &str) -> Option<&str> {
+    let line = line.trim_start_matches(['>', ' ', '\t']);
+    let rest = line.strip_prefix('#')?;
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    digits > 0 && rest[..digits].parse::<u32>().is_ok() && rest[digits..].starts_with([' ', '\t'])
+    (digits > 0 && rest[..digits].parse::<u32>().is_ok() && rest[digits..].starts_with([' ', '\t']))
+        .then(|| rest[digits..].trim_start_matches([' ', '\t']))
+}
+
+fn is_frame_head(line: &str) -> bool {
+    frame_head(line).is_some()
 }
 
 fn check_frame(f: &FrameLine) {
@@ -91,17 +103,26 @@ fuzz_target!(|data: &[u8]| {
             }
             Event::Stop(f) => {
                 check_frame(&f);
-                assert!(f.index.is_none());
+                // A core file's stop line (`#0 …`) keeps its number.
+                assert!(f.index.is_none() || f.index == Some(0));
+                from_heads += u64::from(f.index.is_some());
             }
             Event::Unparsed(t) => from_heads += u64::from(is_frame_head(t)),
             Event::PyFrame(_, t) => from_heads += u64::from(is_frame_head(t)),
-            _ => {}
+            Event::Other(t) | Event::Detail(t) => {
+                // A frame line passed through is a `py-bt` placeholder, or it was lost.
+                if let Some(rest) = frame_head(t) {
+                    assert!(gdb::is_py_placeholder(rest), "a frame line passed through: {t:?}");
+                    from_heads += 1;
+                }
+            }
+            Event::Thread(..) | Event::Signal(..) => {}
         }
         Ok(())
     };
     while let Some(end) = read_line(&mut reader, &mut buf, MAX_LINE).expect("a slice reads") {
         let line = String::from_utf8_lossy(&buf);
-        prompts |= line.contains("Type <");
+        prompts |= line.contains("Type <") || line.contains("=3D");
         heads += u64::from(is_frame_head(&line));
         let Ok(()) = if end.newline {
             parser.push(&line, &mut count)
@@ -214,4 +235,26 @@ fuzz_target!(|data: &[u8]| {
     // Text: no panic, the same count.
     let (_, text) = filter(data, Format::Text).expect("the same input reads in text");
     assert_eq!(text.frames, summary.frames);
+
+    // Quoted as a mail quotes it: the same records, where that holds exactly.
+    let own_prefix = data
+        .split(|&b| b == b'\n')
+        .any(|l| matches!(l.first(), Some(b'>' | b' ' | b'\t' | b'{' | b'\r')));
+    let qp = data.windows(3).any(|w| w == b"=3D");
+    if !own_prefix && !qp {
+        let mut plain = b"(gdb) bt\n".to_vec();
+        plain.extend_from_slice(data);
+        let mut quoted = b"> (gdb) bt\n".to_vec();
+        for line in data.split_inclusive(|&b| b == b'\n') {
+            quoted.extend_from_slice(b"> ");
+            quoted.extend_from_slice(line);
+        }
+        let (a, _) = filter(&plain, Format::Jsonl).expect("text reads");
+        let (b, _) = filter(&quoted, Format::Jsonl).expect("text reads");
+        assert_eq!(
+            String::from_utf8_lossy(&a),
+            String::from_utf8_lossy(&b),
+            "a quoted copy reads as the original"
+        );
+    }
 });

@@ -360,6 +360,7 @@ fn prepare_seeds(sh: &Shell, target: &str, dir: &Path, corpus: &Path) -> anyhow:
         }
         "gdb" => {
             files.extend(walk(&corpus.join("gdb"), &|n| n.ends_with(".txt")));
+            files.extend(walk(&corpus.join("pasted/gdb"), &|n| n.ends_with(".txt")));
             files.extend(walk(&root.join("tests/fixtures"), &|n| n.ends_with(".txt")));
         }
         // Round lines and env files have no real captured inputs here: the hand-written
