@@ -674,18 +674,19 @@ impl Filter {
         // Stacks: a new one at #0, at a number that does not follow, or at a thread change;
         // only each thread's first one is kept. A thread's first frame always starts a stack
         // (its thread differs from the last frame's), so "new to `threads`" is "no stack yet",
-        // found without a search through the stacks.
+        // found without a search through the stacks (and without hashing every frame).
         let key = thread_key(f.thread, f.lwp);
-        let first = session.threads.len() < MAX_THREADS && session.threads.insert(key);
-        if let (Some(_), Some(lwp)) = (f.thread, f.lwp) {
-            if session.numbered_lwps.len() < MAX_THREADS {
-                session.numbered_lwps.insert(lwp);
-            }
-        }
         let new_stack = index == 0
             || session.last_index.map_or(true, |last| index <= last)
             || session.last_thread != Some(key);
         if new_stack {
+            // A thread's first frame always starts a stack: the set is only asked then.
+            let first = session.threads.len() < MAX_THREADS && session.threads.insert(key);
+            if let (Some(_), Some(lwp)) = (f.thread, f.lwp) {
+                if session.numbered_lwps.len() < MAX_THREADS {
+                    session.numbered_lwps.insert(lwp);
+                }
+            }
             session.open = first.then(|| {
                 session.stacks.push(Stack {
                     thread: ThreadId {

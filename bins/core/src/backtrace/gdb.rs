@@ -93,8 +93,9 @@ pub struct FrameLine {
     pub truncated: bool,
     /// The frame as read, wrapped lines joined and pager prompts removed.
     pub text: String,
-    /// What gdb printed before a stop location on its line: a breakpoint report (`Thread 2
-    /// "x" hit Breakpoint 1, `), or a core file's stop line's `#0  `.
+    /// A stop location on a breakpoint report's line: the report before it (`Thread 2 "x" hit
+    /// Breakpoint 1, `), which the text report shows (a record read back has none, as it has
+    /// none of gdb's other lines).
     pub lead: Option<String>,
 }
 
@@ -403,6 +404,23 @@ impl Parser {
         line: &str,
         emit: &mut dyn FnMut(Event<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
+        if self.soft.is_none()
+            && !self.qp
+            && !(line.trim_start().starts_with('>') && line.contains("=3D"))
+        {
+            return self.take(line, emit);
+        }
+        self.push_quoted_printable(line, emit)
+    }
+
+    /// [`Parser::push`] for a quoted-printable mail body (rare: out of the common path).
+    #[cold]
+    #[inline(never)]
+    fn push_quoted_printable<E>(
+        &mut self,
+        line: &str,
+        emit: &mut dyn FnMut(Event<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         // A quoted-printable soft break: the line goes on in this one, which carries none of
         // the paste's quote marks (or, in a copy of the paste quoted again, only the new ones,
         // which the prefix starts with).
@@ -484,6 +502,15 @@ impl Parser {
             .bytes()
             .take_while(|b| matches!(b, b'>' | b' ' | b'\t'))
             .count();
+        if lead == 0 && self.prefix.is_empty() {
+            // Unpasted input, the common case: nothing to learn or take off.
+            return raw;
+        }
+        self.unquote_pasted(raw, lead)
+    }
+
+    #[inline(never)]
+    fn unquote_pasted<'a>(&mut self, raw: &'a str, lead: usize) -> &'a str {
         let rest = &raw[lead..];
         if is_anchor(rest) {
             if self.prefix != raw[..lead] {
@@ -574,7 +601,7 @@ impl Parser {
         // A switch line counts for a report that follows it, with only blank and `[…]`
         // lines between.
         let switched = self.switched.take();
-        if line.trim().is_empty() || line.starts_with('[') {
+        if switched.is_some() && (line.trim().is_empty() || line.starts_with('[')) {
             self.switched = switched;
         }
         if first && is_cut_continuation(line) {
@@ -587,15 +614,18 @@ impl Parser {
             return self.send(Event::Other(raw), emit);
         }
         if let Ok((rest, index)) = frame_head(line) {
-            if let Some(py) = py_full_frame(rest) {
-                return self.py_frame(py, raw, false, emit);
-            }
-            if is_py_placeholder(rest) {
-                self.enter_py_bt();
-                return self.send(Event::Other(raw), emit);
-            }
-            if let Some(parts) = py_cut_full(rest) {
-                return self.py_cut(parts, raw, true, emit);
+            // A native frame's body starts with its address, mostly: no `py-bt` line does.
+            if !rest.starts_with("0x") {
+                if let Some(py) = py_full_frame(rest) {
+                    return self.py_frame(py, raw, false, emit);
+                }
+                if is_py_placeholder(rest) {
+                    self.enter_py_bt();
+                    return self.send(Event::Other(raw), emit);
+                }
+                if let Some(parts) = py_cut_full(rest) {
+                    return self.py_cut(parts, raw, true, emit);
+                }
             }
             let core_stop = index == 0 && self.after == After::Signal && self.core_report;
             if index == 0 {
@@ -613,6 +643,18 @@ impl Parser {
             });
             return self.release_if_complete(emit);
         }
+        self.other_line(raw, line, switched, emit)
+    }
+
+    /// A line that does not start like a frame (out of line: frames are most of a backtrace).
+    #[inline(never)]
+    fn other_line<E>(
+        &mut self,
+        raw: &str,
+        line: &str,
+        switched: Option<ThreadId>,
+        emit: &mut dyn FnMut(Event<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         if let Some(header) = thread_header(line) {
             self.bt_thread = ThreadId {
                 number: header.thread,
@@ -719,6 +761,8 @@ impl Parser {
 
     /// A signal report: the thread it names (the LWP of a switch line just before, gdb 8's
     /// order), now the current one; the first is the crash's.
+    #[cold]
+    #[inline(never)]
     fn signal_report(&mut self, signal: &Signal, switched: Option<ThreadId>) {
         let thread = reported(signal.thread, switched);
         if !thread.is_unnamed() {
@@ -736,6 +780,8 @@ impl Parser {
     /// `[Current thread is N …]`, `[Switching to …]`: the current thread. Right after the
     /// first signal report it is the reported thread (older gdb's `Program received signal`
     /// then `[Switching to Thread 0x… (LWP n)]`: that LWP, and no number; a number's LWP).
+    #[cold]
+    #[inline(never)]
     fn switch_to(&mut self, mut thread: ThreadId, core: bool) {
         if self.after == After::Signal && self.signal_open {
             if let Some(s) = self.signalled.as_mut() {
@@ -798,6 +844,8 @@ impl Parser {
     }
 
     /// A `py-bt` line cut short: a frame when the input ends with it, as its last line.
+    #[cold]
+    #[inline(never)]
     fn py_cut<E>(
         &mut self,
         parts: PyParts,
@@ -824,6 +872,20 @@ impl Parser {
         ev: Event<'_>,
         emit: &mut dyn FnMut(Event<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
+        if self.held.is_none() {
+            return emit(ev);
+        }
+        self.send_held(ev, emit)
+    }
+
+    /// [`Parser::send`] while a core file's stop line is held.
+    #[cold]
+    #[inline(never)]
+    fn send_held<E>(
+        &mut self,
+        ev: Event<'_>,
+        emit: &mut dyn FnMut(Event<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let Some(held) = self.held.as_mut() else {
             return emit(ev);
         };
@@ -843,8 +905,28 @@ impl Parser {
         Ok(())
     }
 
+    /// Holds a core file's stop line until the next frame line says what it is.
+    #[cold]
+    #[inline(never)]
+    fn hold<E>(
+        &mut self,
+        frame: FrameLine,
+        emit: &mut dyn FnMut(Event<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        // Another report's stop line: no `bt` repeated the one held.
+        self.release(false, emit)?;
+        self.held = Some(Held {
+            frame,
+            events: Vec::new(),
+            bytes: 0,
+        });
+        Ok(())
+    }
+
     /// Emits the held core stop line (as the stop location when `bt` repeats it, else as
     /// frame #0) and what followed it.
+    #[cold]
+    #[inline(never)]
     fn release<E>(
         &mut self,
         repeated: bool,
@@ -860,8 +942,6 @@ impl Parser {
                 frame.thread = self.current.number;
                 frame.lwp = self.current.lwp;
             }
-            // Shown as gdb printed it.
-            frame.lead = Some("#0  ".to_string());
             emit(Event::Stop(frame))?;
         } else {
             emit(Event::Frame(frame))?;
@@ -909,14 +989,7 @@ impl Parser {
                 frame.lead = p.lead;
                 self.after = After::Frame;
                 if p.core_stop {
-                    // Another report's stop line: no `bt` repeated the one held.
-                    self.release(false, emit)?;
-                    self.held = Some(Held {
-                        frame,
-                        events: Vec::new(),
-                        bytes: 0,
-                    });
-                    return Ok(());
+                    return self.hold(frame, emit);
                 }
                 if p.index.is_some() {
                     self.send(Event::Frame(frame), emit)
@@ -1002,6 +1075,9 @@ fn is_anchor(rest: &str) -> bool {
 
 /// A Markdown fence: ```` ``` ````, ```` ```gdb ````, `~~~`.
 fn is_fence(line: &str) -> bool {
+    if !line.starts_with(['`', '~', ' ', '\t']) {
+        return false;
+    }
     let t = line.trim_start();
     t.starts_with("```") || t.starts_with("~~~")
 }
@@ -1077,6 +1153,7 @@ fn is_bare_location(line: &str) -> bool {
 /// The wrapped tail of a frame on a line of its own: `   from LIB`, `    at FILE:LINE` or
 /// `    (args) at …`, indented as gdb indents them (inside quote marks, on the first line of
 /// a paste, whose prefix is not known yet: `>    from LIB`).
+#[inline(never)]
 fn is_cut_continuation(line: &str) -> bool {
     let mut line = line;
     let unindented = line.trim_start_matches([' ', '\t']);
@@ -1546,6 +1623,7 @@ struct BreakpointReport {
     at: usize,
 }
 
+#[inline(never)]
 fn breakpoint_line(line: &str) -> Option<BreakpointReport> {
     let (thread, name, rest) = match thread_number(line) {
         Ok((after, n)) => {
@@ -1692,6 +1770,10 @@ fn py_full_frame(rest: &str) -> Option<PyParts> {
 /// read: not a frame (`#8 (unable to read python frame information)`, `#1 Waiting for a lock
 /// (e.g. GIL)`). Such a line is passed through.
 pub fn is_py_placeholder(rest: &str) -> bool {
+    // Cheap test first: a native frame starts with its address or name.
+    if !rest.starts_with(['(', 'W', 'G']) {
+        return false;
+    }
     matches!(
         rest.trim_end(),
         "(unable to read python frame information)"
@@ -1704,6 +1786,7 @@ pub fn is_py_placeholder(rest: &str) -> bool {
 
 /// The start of a `py-bt-full` frame cut short (`Frame 0x…, for file /x/ru`, `file '/x/ru`,
 /// `<built-in method sl`): what it names so far.
+#[inline(never)]
 fn py_cut_full(rest: &str) -> Option<PyParts> {
     if let Some(after) = rest.strip_prefix("file '") {
         let (file, function) = match after.split_once("', in '") {
@@ -1729,6 +1812,7 @@ fn py_cut_full(rest: &str) -> Option<PyParts> {
 
 /// The start of a `py-bt` frame line cut short: `  File "/x/ru`, `  File "/x/run.py", line 1`,
 /// `  <built-in method sl`.
+#[inline(never)]
 fn py_cut_bt(line: &str) -> Option<PyParts> {
     let rest = line.trim_start();
     if let Some(after) = rest.strip_prefix("File \"") {
@@ -1757,7 +1841,7 @@ fn cut_parts(file: Option<&str>, tail: &str) -> PyParts {
 
 /// `<built-in method sl` cut before its `>`.
 fn cut_builtin(rest: &str) -> Option<PyParts> {
-    let inner = rest.trim_end().strip_prefix("<built-in ")?;
+    let inner = rest.strip_prefix("<built-in ")?.trim_end();
     if inner.contains('>') {
         return None;
     }

@@ -96,9 +96,8 @@ pub struct StopRecord {
     /// Not written: the cut line, as in [`FrameRecord`].
     #[serde(skip)]
     pub text: Option<String>,
-    /// Not written: what gdb printed before the location (a breakpoint report, `Thread 2 "x"
-    /// hit Breakpoint 1, `; a core file's stop line's `#0  `), which the text report shows
-    /// before it.
+    /// Not written: the breakpoint report the location ended (`Thread 2 "x" hit Breakpoint
+    /// 1, `), which the text report shows before it.
     #[serde(skip)]
     pub lead: Option<String>,
 }
