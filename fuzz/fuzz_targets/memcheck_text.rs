@@ -6,7 +6,7 @@
 use dbgpipe_core::input::Content;
 use dbgpipe_core::memcheck::filter::{FailOn, Filter, Options};
 use dbgpipe_core::memcheck::suppressions::{self, Suppression};
-use dbgpipe_core::memcheck::{self, text, ParseStats};
+use dbgpipe_core::memcheck::{self, text, Event, ParseStats};
 use dbgpipe_core::output::JsonLines;
 use dbgpipe_core::output::Sink;
 use dbgpipe_core::project::Project;
@@ -29,13 +29,35 @@ fn suppressions() -> Vec<Suppression> {
         .clone()
 }
 
-fuzz_target!(|data: &[u8]| {
+/// Parses `data`: the records (fatal signals and Valgrind failures are not counted in
+/// `stats.records`) and the counts.
+fn parse(data: &[u8]) -> (u64, ParseStats) {
     let mut stats = ParseStats::default();
     let mut n = 0u64;
-    text::parse("fuzz", data, &mut stats, &mut |_| n += 1).expect("reading a slice cannot fail");
+    text::parse("fuzz", data, &mut stats, &mut |e| {
+        n += u64::from(matches!(e, Event::Record(_)))
+    })
+    .expect("reading a slice cannot fail");
+    (n, stats)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let (n, stats) = parse(data);
     assert_eq!(n, stats.records);
     assert!(stats.truncated_records <= stats.records);
     assert!(stats.unparsed_lines + stats.other_lines <= stats.lines);
+    // A pasted copy (quoted, indented) of anything reads without panic and counts the same
+    // lines; that it gives the same records is the property test's, on real logs.
+    for lead in ["> ", "    "] {
+        let mut pasted = Vec::with_capacity(data.len() * 2);
+        for line in data.split_inclusive(|&b| b == b'\n') {
+            pasted.extend_from_slice(lead.as_bytes());
+            pasted.extend_from_slice(line);
+        }
+        let (m, copy) = parse(&pasted);
+        assert_eq!(m, copy.records);
+        assert_eq!(copy.lines, stats.lines, "{lead:?}");
+    }
     // vg-filter tells the formats apart by the first bytes; XML is the other target's.
     if memcheck::detect(data) != memcheck::Format::Text {
         return;
