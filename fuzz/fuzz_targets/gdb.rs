@@ -112,7 +112,10 @@ fuzz_target!(|data: &[u8]| {
             Event::Other(t) | Event::Detail(t) => {
                 // A frame line passed through is a `py-bt` placeholder, or it was lost.
                 if let Some(rest) = frame_head(t) {
-                    assert!(gdb::is_py_placeholder(rest), "a frame line passed through: {t:?}");
+                    assert!(
+                        gdb::is_py_placeholder(rest),
+                        "a frame line passed through: {t:?}"
+                    );
                     from_heads += 1;
                 }
             }

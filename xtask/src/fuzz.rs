@@ -344,7 +344,9 @@ fn prepare_seeds(sh: &Shell, target: &str, dir: &Path, corpus: &Path) -> anyhow:
                 n.ends_with(".log") || n.ends_with(".log.gz")
             }));
             // Logs as people paste them: indented, quoted, fenced, wrapped, damaged.
-            files.extend(walk(&corpus.join("pasted/valgrind"), &|n| n.ends_with(".txt")));
+            files.extend(walk(&corpus.join("pasted/valgrind"), &|n| {
+                n.ends_with(".txt")
+            }));
         }
         "memcheck_xml" => {
             files.extend(valgrind_outputs().into_iter().filter(|p| is_xml(p)));
@@ -352,7 +354,9 @@ fn prepare_seeds(sh: &Shell, target: &str, dir: &Path, corpus: &Path) -> anyhow:
                 n.ends_with(".xml.gz")
             }));
             files.extend(walk(&corpus.join("xml-peers"), &|n| n.ends_with(".xml")));
-            files.extend(walk(&corpus.join("pasted/valgrind"), &|n| n.ends_with(".xml")));
+            files.extend(walk(&corpus.join("pasted/valgrind"), &|n| {
+                n.ends_with(".xml")
+            }));
         }
         "suppressions" => {
             files.extend(walk(&corpus.join("suppressions"), &|n| {
