@@ -1021,13 +1021,14 @@ fn close(state: &mut PidState, how: Close, stats: &mut ParseStats, out: &mut dyn
             Close::End => !soft && !looks_whole(&rec),
             Close::Cut => true,
         };
-    if truncated {
-        rec.truncated = true;
-        stats.truncated_records += 1;
-    }
+    rec.truncated = truncated;
     if rec.kind == FATAL_KIND {
+        // Its own record says it was cut; `truncated_records` counts error records.
         out(Event::FatalSignal(fatal_signal(rec)));
         return;
+    }
+    if truncated {
+        stats.truncated_records += 1;
     }
     stats.records += 1;
     out(Event::Record(rec));
@@ -1588,6 +1589,23 @@ version, and what OS and version you are using.  Thanks.
         assert_eq!(p.details.len(), 2);
         assert_eq!(functions(&p.stack), ["malloc", "main"]);
         assert_eq!(p.pid, Some(5));
+    }
+
+    /// Found by the fuzzer: a fatal-signal report cut by the end of the input is marked cut
+    /// on its own record, and not counted among the error records that were.
+    #[test]
+    fn a_cut_fatal_signal_is_not_a_truncated_record() {
+        let log = "==1== Process terminating with default action of signal 11 (SIGSEGV)\n\
+                   ==1==  Access not within mapped region at address 0x0\n\
+                   ==1==    at 0x1: f (a.c:1)\n";
+        let mut stats = ParseStats::default();
+        let mut got = Vec::new();
+        parse("t", log.as_bytes(), &mut stats, &mut |e| got.push(e)).unwrap();
+        assert!(
+            matches!(&got[..], [Event::FatalSignal(f)] if f.truncated),
+            "{got:?}"
+        );
+        assert_eq!((stats.records, stats.truncated_records), (0, 0));
     }
 
     #[test]
