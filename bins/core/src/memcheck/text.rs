@@ -314,6 +314,13 @@ fn starts_report(bare: &str) -> bool {
     bare.starts_with(FATAL_SIGNAL) || header::parse(bare).is_some()
 }
 
+/// `s` without its leading spaces and tabs, by byte (every line comes here; `trim_start`
+/// decodes characters).
+fn trim_indent(s: &str) -> &str {
+    let n = s.bytes().take_while(|&b| b == b' ' || b == b'\t').count();
+    &s[n..]
+}
+
 /// A Markdown code fence (```` ``` ````, `~~~`, with or without a language).
 fn is_fence(bare: &str) -> bool {
     bare.starts_with("```") || bare.starts_with("~~~")
@@ -332,7 +339,7 @@ fn is_blank(s: &str) -> bool {
 /// A frame line the paste cut before its end: Valgrind ends every frame with its location in
 /// parentheses or with `???`.
 fn unfinished_frame(body: &str) -> bool {
-    let body = body.trim_end();
+    let body = body.trim_end_matches([' ', '\t']);
     !(body.ends_with(')') || body.ends_with("???"))
 }
 
@@ -516,8 +523,8 @@ impl TextParser {
         // the input is a fragment of a cut log: not a line to act on (`==1==` alone would
         // look like the blank line that ends a record); unless it is a whole frame, as the
         // last line of a paste often is.
-        let whole_frame = frame_head(p.body).is_some() && !unfinished_frame(p.body);
-        if !newline && p.prefixed && !whole_frame {
+        let whole_frame = || frame_head(p.body).is_some() && !unfinished_frame(p.body);
+        if !newline && p.prefixed && !whole_frame() {
             stats.unparsed_lines += 1;
             return;
         }
@@ -525,7 +532,7 @@ impl TextParser {
             self.panic_line(&p, stats, out);
             return;
         }
-        if is_panic(p.body.trim_start()) {
+        if is_panic(trim_indent(p.body)) {
             self.panic = Some(PanicState {
                 panic: ValgrindPanic {
                     pid: p.pid,
@@ -552,7 +559,7 @@ impl TextParser {
         }
         let mut pid = p.pid;
         let mut body = p.body;
-        let bare = body.trim_start();
+        let bare = trim_indent(body);
         if !p.prefixed {
             if self.suppression_line(body) {
                 stats.other_lines += 1;
@@ -630,7 +637,7 @@ impl TextParser {
         if frame_head(body).is_some() {
             return unfinished_frame(body).then_some(false);
         }
-        let bare = body.trim_start();
+        let bare = trim_indent(body);
         // A header cut short: the start of one of Valgrind's sentences, but no whole one.
         let cut_header = bare.len() >= 8
             && body.len() - bare.len() <= self.base_indent
@@ -821,7 +828,7 @@ fn state_line(
         }
         return;
     }
-    let bare = body.trim_start();
+    let bare = trim_indent(body);
     if let Some(frame) = frame_line(body) {
         if state.in_other_block {
             stats.other_lines += 1;
@@ -939,8 +946,9 @@ fn state_line(
         stats.other_lines += 1;
         return;
     }
-    let other_block = NOT_RECORDS.iter().any(|p| body.starts_with(p)) || body.contains("   at 0x");
-    if header.is_none() && !bare.starts_with(FATAL_SIGNAL) && state.soft && !other_block {
+    let other_block =
+        || NOT_RECORDS.iter().any(|p| body.starts_with(p)) || body.contains("   at 0x");
+    if header.is_none() && !bare.starts_with(FATAL_SIGNAL) && state.soft && !other_block() {
         // Prose between two parts of a pasted record: the record waits for what follows.
         stats.other_lines += 1;
         if let Some(tid) = thread_line(body) {
@@ -987,7 +995,7 @@ fn state_line(
     stats.other_lines += 1;
     if let Some(tid) = thread_line(body) {
         state.tid = Some(tid);
-    } else if other_block {
+    } else if other_block() {
         // Reports with frames that are not error records. `text   at 0x…` is the output of
         // a client's VALGRIND_PRINTF_BACKTRACE.
         state.in_other_block = true;
