@@ -499,6 +499,11 @@ fn a_fatal_signal_is_a_record_and_fails_the_run() {
         Some(0),
         "FatalSignal not named: it does not fail"
     );
+    // Without --project every frame would match: no project frame is named.
+    let out = vg_filter(&[], Some(text.as_bytes()));
+    let recs = lines(&out);
+    let fatal = recs.iter().find(|r| r["type"] == "fatal_signal").unwrap();
+    assert!(fatal["project_frame"].is_null(), "{fatal}");
     let out = vg_filter(&["--project"], Some(text.as_bytes()));
     assert_eq!(
         out.status.code(),

@@ -392,14 +392,9 @@ impl Filter {
         }
     }
 
-    /// The first project frame of a stack (`aux` null).
+    /// The first project frame of a stack (`aux` null); none without `--project`.
     fn stack_project_frame(&mut self, stack: &[crate::Frame]) -> Option<ProjectFrame> {
-        let index = self.opts.project.first_in(stack)?;
-        Some(ProjectFrame {
-            aux: None,
-            index,
-            frame: stack[index].clone(),
-        })
+        first_project_frame(&mut self.opts.project, [(None, stack)])
     }
 
     fn fatal_signal(&mut self, f: FatalSignalRecord) {
@@ -590,12 +585,26 @@ fn what_it_looks_like(head: &[u8]) -> &'static str {
     }
 }
 
+/// A record's first project frame: in its main stack, else in its auxiliary stacks.
 fn project_frame(project: &mut Project, rec: &memcheck::Record) -> Option<ProjectFrame> {
+    let stacks = std::iter::once((None, &rec.stack[..])).chain(
+        rec.aux
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (Some(i), &a.stack[..])),
+    );
+    first_project_frame(project, stacks)
+}
+
+/// The first project frame of `stacks` (each with its index into `aux`, `None` for the main
+/// stack); none without `--project`, where every frame would match.
+fn first_project_frame<'a>(
+    project: &mut Project,
+    stacks: impl IntoIterator<Item = (Option<usize>, &'a [crate::Frame])>,
+) -> Option<ProjectFrame> {
     if project.is_everything() {
         return None;
     }
-    let stacks = std::iter::once((None, &rec.stack))
-        .chain(rec.aux.iter().enumerate().map(|(i, a)| (Some(i), &a.stack)));
     for (aux, stack) in stacks {
         if let Some(index) = project.first_in(stack) {
             return Some(ProjectFrame {
