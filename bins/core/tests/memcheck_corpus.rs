@@ -1,51 +1,18 @@
 //! Conformance on inputs nobody on this project wrote: Valgrind's own Memcheck expected
 //! outputs, and raw logs of CPython 3.11 under Memcheck (text and XML of the same program).
 
+mod common;
+
+use common::{corpus, files, read};
 use dbgpipe_core::memcheck::{self, ParseStats, Record};
-use flate2::read::GzDecoder;
-use std::io::Read;
-use std::path::{Path, PathBuf};
 
-/// The repository's real inputs (`tests/data`, see its README).
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    let raw = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    if path.extension().is_some_and(|e| e == "gz") {
-        let mut out = Vec::new();
-        GzDecoder::new(&raw[..]).read_to_end(&mut out).unwrap();
-        out
-    } else {
-        raw
-    }
-}
-
+/// The records of `data` (fatal signals and the like left out) and the counts.
 fn parse(name: &str, data: &[u8]) -> (Vec<Record>, ParseStats) {
-    let mut recs = Vec::new();
-    let mut stats = ParseStats::default();
-    let result = match memcheck::detect(data) {
-        memcheck::Format::Text => memcheck::text::parse(name, data, &mut stats, &mut |e| {
-            recs.extend(e.into_record())
-        }),
-        memcheck::Format::Xml => memcheck::xml::parse(name, data, &mut stats, &mut |e| {
-            recs.extend(e.into_record())
-        }),
-    };
-    result.unwrap_or_else(|e| panic!("{e}"));
-    (recs, stats)
-}
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
+    let (events, stats) = common::events(name, data);
+    (
+        events.into_iter().filter_map(|e| e.into_record()).collect(),
+        stats,
+    )
 }
 
 fn is_frame(line: &str) -> bool {

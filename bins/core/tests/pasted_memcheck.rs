@@ -2,15 +2,12 @@
 //! README): each one's records must match the facts counted by hand in `expected.json`, and
 //! an indented or quoted copy of any log in the repository must give the records of the log.
 
-use dbgpipe_core::memcheck::{self, Event, ParseStats, Record};
-use flate2::read::GzDecoder;
-use serde::Deserialize;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+mod common;
 
-fn data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
-}
+use common::{corpus as data, events, files, read};
+use dbgpipe_core::memcheck::{Event, Record};
+use serde::Deserialize;
+use std::path::Path;
 
 /// One input's hand counts.
 #[derive(Debug, Deserialize)]
@@ -35,19 +32,6 @@ struct ExpectedSignal {
     signal: String,
     top: Option<String>,
     frames: usize,
-}
-
-fn events(name: &str, data: &[u8]) -> (Vec<Event>, ParseStats) {
-    let mut out = Vec::new();
-    let mut stats = ParseStats::default();
-    let result = match memcheck::detect(data) {
-        memcheck::Format::Text => {
-            memcheck::text::parse(name, data, &mut stats, &mut |e| out.push(e))
-        }
-        memcheck::Format::Xml => memcheck::xml::parse(name, data, &mut stats, &mut |e| out.push(e)),
-    };
-    result.unwrap_or_else(|e| panic!("{e}"));
-    (out, stats)
 }
 
 /// The input of a corpus file: its first line is the `# source:` line.
@@ -123,17 +107,6 @@ fn pasted_logs_give_their_hand_counted_records() {
     );
 }
 
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
-
 /// Every log of the repository: Valgrind's expected outputs, the raw CPython logs and the
 /// pasted set.
 fn every_log() -> Vec<(String, String)> {
@@ -148,18 +121,8 @@ fn every_log() -> Vec<(String, String)> {
     let mut logs: Vec<(String, String)> = paths
         .iter()
         .map(|p| {
-            let raw = std::fs::read(p).unwrap();
-            let bytes = if p.extension().is_some_and(|e| e == "gz") {
-                let mut out = Vec::new();
-                GzDecoder::new(&raw[..]).read_to_end(&mut out).unwrap();
-                out
-            } else {
-                raw
-            };
-            (
-                p.display().to_string(),
-                String::from_utf8_lossy(&bytes).into_owned(),
-            )
+            let text = String::from_utf8_lossy(&read(p)).into_owned();
+            (p.display().to_string(), text)
         })
         .collect();
     let mut pasted = Vec::new();

@@ -290,7 +290,11 @@ pub fn xml_start(head: &[u8]) -> Option<usize> {
 pub fn unquoted(line: &[u8]) -> &[u8] {
     let mut rest = line.trim_ascii_start();
     while let Some(after) = rest.strip_prefix(b">") {
-        if !(after.is_empty() || after.starts_with(b" ") || after.starts_with(b">")) {
+        if !(after.is_empty()
+            || after.starts_with(b" ")
+            || after.starts_with(b">")
+            || after.starts_with(b"\t"))
+        {
             break;
         }
         rest = after.trim_ascii_start();

@@ -80,30 +80,33 @@ fn stack_lines(s: &mut String, stack: &[Frame], mark: Option<usize>) {
 
 /// A fatal signal for a person: the report's line and PID, what explains it, the stack.
 fn text_fatal_signal(f: &FatalSignalRecord) -> String {
-    let mut s = format!("FatalSignal: {}", f.what);
-    if let Some(pid) = f.pid {
-        s.push_str(&format!("  [pid {pid}]"));
-    }
-    s.push('\n');
-    for d in &f.details {
-        s.push_str(&format!("  {d}\n"));
-    }
-    stack_lines(&mut s, &f.stack, f.project_frame.as_ref().map(|p| p.index));
-    s.push('\n');
-    s
+    let mark = f.project_frame.as_ref().map(|p| p.index);
+    text_report("FatalSignal", f.pid, &f.what, &f.details, &f.stack, mark)
 }
 
 /// Valgrind's failure for a person: its line, its explanation, the client's stack.
 fn text_panic(p: &PanicRecord) -> String {
-    let mut s = format!("ValgrindPanic: {}", p.what);
-    if let Some(pid) = p.pid {
+    text_report("ValgrindPanic", p.pid, &p.what, &p.details, &p.stack, None)
+}
+
+/// A report that is not an error record: what, PID, the lines explaining it, the stack.
+fn text_report(
+    kind: &str,
+    pid: Option<u32>,
+    what: &str,
+    details: &[String],
+    stack: &[Frame],
+    mark: Option<usize>,
+) -> String {
+    let mut s = format!("{kind}: {what}");
+    if let Some(pid) = pid {
         s.push_str(&format!("  [pid {pid}]"));
     }
     s.push('\n');
-    for d in &p.details {
+    for d in details {
         s.push_str(&format!("  {d}\n"));
     }
-    stack_lines(&mut s, &p.stack, None);
+    stack_lines(&mut s, stack, mark);
     s.push('\n');
     s
 }

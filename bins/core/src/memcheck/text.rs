@@ -280,10 +280,8 @@ fn paste_lead(line: &str, quotes: bool) -> (&str, &str) {
 
 /// A line starting with quote markers, or with a diff's `+`.
 fn quoted(line: &str) -> bool {
-    let t = line.trim_start_matches([' ', '\t']);
-    let quote = t
-        .strip_prefix('>')
-        .is_some_and(|after| after.is_empty() || after.starts_with([' ', '>', '\t']));
+    let t = trim_indent(line);
+    let quote = super::unquoted(t.as_bytes()).len() < t.len();
     quote || (t.starts_with('+') && !t.starts_with("++"))
 }
 
@@ -488,11 +486,8 @@ impl TextParser {
         let own = bare.starts_with("at 0x")
             || bare.starts_with("by 0x")
             || bare.starts_with("...")
-            || header::parse(bare).is_some()
-            || bare.starts_with("Address 0x")
-            || bare.starts_with("Block was ")
-            || bare.starts_with("Uninitialised value was created")
-            || bare.starts_with(FATAL_SIGNAL)
+            || starts_report(bare)
+            || AUX_STARTS.iter().any(|a| bare.starts_with(a))
             || bare.starts_with("Thread ")
             || is_fence(bare);
         (!own).then_some(bare)
