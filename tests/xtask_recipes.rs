@@ -26,6 +26,7 @@ use xtask::{demo, memcheck, memray, refs, rss, segv, Status};
 /// One recipe at a time: they share `target/dbgpipe/`.
 fn turn() -> MutexGuard<'static, ()> {
     static TURN: Mutex<()> = Mutex::new(());
+    xtask::build_tools().expect("building the tools");
     // A failed test poisons the lock; the others still run.
     TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -276,7 +277,10 @@ fn demo_exits_0_and_would_fail_on_a_missed_defect() {
         summary: VgSummary::default(),
         status: Status::Findings,
         place: "host".into(),
+        interpreter: None,
         suppressions: Vec::new(),
+        baseline: None,
+        notes: Vec::new(),
     };
     let clean = run(Vec::new());
     assert_eq!(

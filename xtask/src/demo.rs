@@ -33,7 +33,7 @@ use crate::refs;
 use crate::rss;
 use crate::segv;
 use crate::tools;
-use crate::Status;
+use crate::{Status, Workspace};
 
 /// What Memcheck must find in `run.py all-defects`: (kind, project function).
 pub const PLANTED_MEMCHECK: &[(&str, &str)] = &[
@@ -96,7 +96,7 @@ pub fn check_suppressions(
         }
     }
     let vg_filter = tools::bin("vg-filter")?;
-    let dir = tools::task_dir("suppressions-demo")?;
+    let dir = Workspace::checkout().recipe_dir("suppressions-demo")?;
     let generated = dir.join("generated.supp");
     let status = Command::new(&vg_filter)
         .arg(format!("--gen-suppressions={}", generated.display()))

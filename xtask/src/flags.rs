@@ -1,39 +1,17 @@
 //! Every flag of every task, declared once (as ripgrep's `flags/defs.rs` does): the top-level
-//! parser with one subcommand per task, and the options several tasks share as `clap::Args`
-//! structs flattened into each task that takes them, so that `--python=PATH`, `--root DIR`
-//! or `-- CMD…` mean and parse the same everywhere.
+//! parser with one subcommand per task. The recipes' subcommands and the options they share
+//! are the library's ([`dbgpipe_core::recipe::flags`], re-exported here), flattened in, so
+//! that `cargo xtask memcheck` and `dbgpipe memcheck` parse the same flags.
 //!
 //! The help texts are the tasks' specification: what each does, what it leaves, and its exit
 //! status. A test parses every EXAMPLES line of every task (and the README's commands).
 
-use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::ffi::OsString;
-use std::fmt::Display;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use crate::bench::Section;
-
-/// The execution-place rule, the same for every recipe (see [`crate::place`]).
-macro_rules! where_it_runs {
-    () => {
-        "WHERE IT RUNS:
-  --host        on this machine; what it lacks is an error naming the package
-  --image TAG   inside that image (run-in-image, the checkout mounted at its own path)
-  (neither)     here when this machine has what the recipe needs, else inside the debug
-                image when a container engine answers ($DBGPIPE_IMAGE, else the default
-                recipe's tag, else the newest local dbgpipe/python-dbg:3.11-*, else
-                `dbg-image build` makes it); when neither can, one line says what is missing."
-    };
-}
-
-/// The last line of every task's EXIT STATUS.
-macro_rules! could_not_run {
-    () => {
-        "  2  bad usage, or the task could not run (one line on stderr says why)"
-    };
-}
+pub use dbgpipe_core::recipe::flags::*;
 
 /// `cargo xtask TASK`: dbgpipe's recipes and project tasks.
 #[derive(Parser, Debug)]
@@ -57,7 +35,7 @@ EXIT STATUS:
   0  clean: nothing found
   1  findings (records kept, a leak, a crash)
 ",
-        could_not_run!()
+        dbgpipe_core::could_not_run!()
     ),
     subcommand_value_name = "TASK",
     subcommand_help_heading = "Tasks",
@@ -89,7 +67,7 @@ pub enum Task {
   target/dbgpipe/<task>/ each recipe's files (see its --help)
 
 ",
-        where_it_runs!(),
+        dbgpipe_core::where_it_runs!(),
         "
 
 EXAMPLES:
@@ -103,171 +81,10 @@ EXIT STATUS:
     ))]
     Demo(Demo),
 
-    /// valgrind (PYTHONMALLOC=malloc, one log per process) | vg-filter --project
-    ///
-    /// Runs CMD (default: the bundled example's planted defects, run.py all-defects, on the
-    /// debug interpreter or --python) under Valgrind Memcheck with PYTHONMALLOC=malloc,
-    /// --leak-check=full, --trace-children=yes and one log per process, then keeps the records
-    /// that touch the project (vg-filter --project: a frame under --root) and names each at its
-    /// source line. Suppression files go to vg-filter, which counts what each one hides; the
-    /// bundled example's run applies the shipped baseline for its interpreter
-    /// (suppressions/<python>.supp) unless --suppressions is given. valgrind prints a progress
-    /// line every 10 s.
-    #[command(after_help = concat!(
-        "OUTPUTS:
-  target/dbgpipe/memcheck/vg.<pid>.log   valgrind's log, one per process
-  target/dbgpipe/memcheck/records.jsonl  vg-filter's JSON lines: the kept records, the summary
-  stdout                                 one line per kept record, then the counts
-
-",
-        where_it_runs!(),
-        "
-
-EXAMPLES:
-  cargo xtask memcheck
-  cargo xtask memcheck -- python3.11-dbg -m pytest tests/
-  cargo xtask memcheck --suppressions my.supp --root src -- python3.11-dbg t.py
-
-EXIT STATUS:
-  0  no record kept (Leak_StillReachable alone does not count, as for vg-filter)
-  1  records kept
-",
-        could_not_run!()
-    ))]
-    Memcheck(Memcheck),
-
-    /// Reference-count leaks: rss-rounds run on the debug interpreter, per MODULE:FN
-    ///
-    /// Judges each MODULE:FN on its own (one process each) with `rss-rounds run` on the debug
-    /// interpreter (default python3.11-dbg, which has sys.gettotalrefcount): the harness
-    /// measures its own noise, calls the function in rounds, and a trend test decides per
-    /// series (refs, blocks, fds, rss_kib) whether it leaks. Default: the bundled example's
-    /// refleak and clean, with PYTHONPATH set to its build directory; otherwise make MODULE
-    /// importable yourself (PYTHONPATH, which is passed on into the image).
-    #[command(after_help = concat!(
-        "OUTPUTS:
-  target/dbgpipe/refs/<MODULE.FN>.jsonl  rss-rounds' rounds, verdicts and summary
-  stdout                                 a line per workload: LEAK and the growing series
-
-",
-        where_it_runs!(),
-        "
-
-EXAMPLES:
-  cargo xtask refs
-  PYTHONPATH=build cargo xtask refs mymod.tests:roundtrip
-  cargo xtask refs --rounds 200 --calls 10 --python=/usr/bin/python3.11-dbg mymod:f mymod:g
-
-EXIT STATUS:
-  0  nothing leaks
-  1  a function leaks
-",
-        could_not_run!()
-    ))]
-    Refs(Refs),
-
-    /// RSS in rounds: rss-rounds watch --plot
-    ///
-    /// Runs CMD under `rss-rounds watch`: the RSS of its process tree is sampled at each line
-    /// that ends a round (`Round N ...`, as leak-test scripts print), or every 100 ms without
-    /// such lines, and each series is judged with a trend test and plotted. Default: the
-    /// bundled example's rounds.py with leak_definite and with clean (100 rounds of 2000 calls
-    /// each) on the debug interpreter (or --python), each judged on its own.
-    #[command(after_help = concat!(
-        "OUTPUTS:
-  target/dbgpipe/rss/<name>.jsonl  rss-rounds' rounds, verdicts and summary (name: the
-                                   function, or `command`)
-  target/dbgpipe/rss/<name>.svg    the plot
-  stdout                           a line per run: LEAK and the growth, or no leak
-
-",
-        where_it_runs!(),
-        "
-
-EXAMPLES:
-  cargo xtask rss
-  cargo xtask rss -- python3.11 scripts/leak_test.py --iterations 1000
-
-EXIT STATUS:
-  0  nothing leaks
-  1  a run leaks
-",
-        could_not_run!()
-    ))]
-    Rss(Rss),
-
-    /// Native leaks: memray run --native, the --leaks flamegraph, the leaking functions
-    ///
-    /// Runs the script under `memray run --native --trace-python-allocators`, writes the
-    /// `memray flamegraph --leaks` HTML, and names the functions that leaked native memory:
-    /// each leaked allocation goes to the native function that asked for it (the allocator's
-    /// caller, past operator new, std:: allocators and strdup), which is the project's when its
-    /// source lies under --root. Default: the bundled example's run.py with leak_definite and
-    /// with clean (100 calls each). CMD is `[python] SCRIPT ARGS...` or `-m MODULE ARGS...`.
-    ///
-    /// memray's wheels load only into the release interpreter /usr/bin/python3.11 (not
-    /// python3.11-dbg): memray runs from a venv of it, target/dbgpipe/venv, made with
-    /// `python3.11 -m venv` and `pip install memray==1.20.0` on first use (pip gets --cert
-    /// /etc/ssl/certs/ca-certificates.crt unless PIP_CERT is set, for TLS-intercepting
-    /// proxies); the script runs with that interpreter, so a leading `python...` in CMD is
-    /// dropped and your packages must be importable from it (PYTHONPATH).
-    #[command(after_help = concat!(
-        "OUTPUTS:
-  target/dbgpipe/memray/<name>.bin          memray's capture (name: the function, or `command`)
-  target/dbgpipe/memray/<name>.html         the --leaks flamegraph
-  target/dbgpipe/memray/<name>.leaks.jsonl  leak sites, largest first, then a summary
-  stdout                                    per run the project's leaking functions
-
-",
-        where_it_runs!(),
-        "
-
-EXAMPLES:
-  cargo xtask memray
-  cargo xtask memray -- python3.11 t.py
-  cargo xtask memray --root . -- -m pytest tests/
-
-EXIT STATUS:
-  0  no project function leaks
-  1  one does
-",
-        could_not_run!()
-    ))]
-    Memray(Memray),
-
-    /// Crashes: gdb -batch -ex run -ex bt | bt-demangle; ptrace-fix when gdb is refused
-    ///
-    /// Runs CMD under `gdb -batch -ex run -ex bt`, keeps gdb's output, and pipes it through
-    /// `bt-demangle --root`: JSON lines (frames, the crash with its signal and signature) and
-    /// the readable report (names demangled and simplified, interpreter frames folded, the
-    /// frames under --root marked as the project's). When gdb's output shows ptrace refused,
-    /// `ptrace-fix` explains why and how to allow it. Default: the bundled example's
-    /// crash_null (SIGSEGV in dbgpipe_store) and the C++ example's crash_map (inside
-    /// std::unordered_map), on the debug interpreter (or --python); crash_map is left out,
-    /// with a line saying why, without a C++ compiler. Inside the image gdb runs with
-    /// run-in-image --ptrace.
-    #[command(after_help = concat!(
-        "OUTPUTS:
-  target/dbgpipe/segv/<name>.gdb.txt       gdb's output (name: the function, or `command`)
-  target/dbgpipe/segv/<name>.jsonl         bt-demangle's records
-  target/dbgpipe/segv/<name>.txt           bt-demangle's text report
-  target/dbgpipe/segv/<name>.ptrace.jsonl  ptrace-fix's reading of gdb's output
-  stdout                                   the reports, then a line per run
-
-",
-        where_it_runs!(),
-        "
-
-EXAMPLES:
-  cargo xtask segv
-  cargo xtask segv --root . -- python3.11-dbg -m pytest tests/test_crash.py
-
-EXIT STATUS:
-  0  no crash
-  1  a crash
-  2  bad usage, or the task could not run, gdb refused included (ptrace-fix says why)"
-    ))]
-    Segv(Segv),
+    /// The recipes (dbgpipe RECIPE), run from this checkout: without a command, on the
+    /// bundled example, their files in target/dbgpipe/RECIPE/.
+    #[command(flatten)]
+    Recipe(Recipe),
 
     /// Build and run the parsers' cargo-fuzz targets, two at a time
     ///
@@ -292,34 +109,9 @@ EXIT STATUS:
   0  no crash
   1  a target crashed (each crash becomes a unit test with its input)
 ",
-        could_not_run!()
+        dbgpipe_core::could_not_run!()
     ))]
     Fuzz(Fuzz),
-
-    /// Regenerate the baseline suppression files suppressions/<interpreter>.supp
-    ///
-    /// Runs each interpreter (default: python3.11-dbg and /usr/bin/python3.11, where
-    /// installed) on the example's clean entry point, or on CMD, under Memcheck on this
-    /// machine, and writes the records that are not the project's (under --root) as
-    /// suppressions/<interpreter>.supp (vg-filter --gen-suppressions, each entry cut to the
-    /// frames that identify the interpreter's own caller), which `cargo xtask memcheck` then
-    /// applies for that interpreter.
-    #[command(after_help = concat!(
-        "OUTPUTS:
-  suppressions/<interpreter>.supp          the baseline
-  target/dbgpipe/suppressions-<interpreter>/  memcheck's logs and records of the run
-  stdout                                   a line per file: its path, entries and size
-
-EXAMPLES:
-  cargo xtask suppressions
-  cargo xtask suppressions --python /usr/bin/python3.11-dbg --python=/usr/bin/python3.11
-
-EXIT STATUS:
-  0  written
-",
-        could_not_run!()
-    ))]
-    Suppressions(Suppressions),
 
     /// Time the tools against grep, c++filt and ValgrindCI; write BENCHMARKS.md
     ///
@@ -347,33 +139,9 @@ EXIT STATUS:
      every mode, format and peer)
   1  a cross-check disagrees (listed on stderr and in the report)
 ",
-        could_not_run!()
+        dbgpipe_core::could_not_run!()
     ))]
     Bench(Bench),
-
-    /// The debug-interpreter image: dbg-image build, or regenerate docker/Dockerfile.*
-    ///
-    /// Builds the debug-interpreter image with `dbg-image build ARGS` (e.g. --python 3.11,
-    /// --base dbgpipe/debootstrap:bookworm, --force; see `dbg-image build --help`), printing
-    /// its JSON record. --regenerate rewrites docker/Dockerfile.debian and
-    /// docker/Dockerfile.source from the template (`dbg-image dockerfile --from debian`,
-    /// `--from source`) instead; a test checks they still match it.
-    #[command(after_help = concat!(
-        "OUTPUTS:
-  stdout  dbg-image build's record (the engine's progress goes to stderr)
-
-EXAMPLES:
-  cargo xtask image
-  cargo xtask image --base dbgpipe/debootstrap:bookworm
-  cargo xtask image --regenerate
-
-EXIT STATUS (dbg-image's):
-  0  the image is there and passed its check (--regenerate: the files were written)
-  1  the image failed its check (the record's problems say why)
-",
-        could_not_run!()
-    ))]
-    Image(Image),
 
     /// Build the bundled example extensions for an interpreter and print their paths
     ///
@@ -393,7 +161,7 @@ EXAMPLES:
 EXIT STATUS:
   0  built
 ",
-        could_not_run!()
+        dbgpipe_core::could_not_run!()
     ))]
     Example(Example),
 }
@@ -403,33 +171,10 @@ impl Task {
     pub fn name(&self) -> &'static str {
         match self {
             Task::Demo(_) => "demo",
-            Task::Memcheck(_) => "memcheck",
-            Task::Refs(_) => "refs",
-            Task::Rss(_) => "rss",
-            Task::Memray(_) => "memray",
-            Task::Segv(_) => "segv",
+            Task::Recipe(recipe) => recipe.name(),
             Task::Fuzz(_) => "fuzz",
-            Task::Suppressions(_) => "suppressions",
             Task::Bench(_) => "bench",
-            Task::Image(_) => "image",
             Task::Example(_) => "example",
-        }
-    }
-
-    /// The trailing command of the tasks that take one.
-    pub fn command(&self) -> Option<&Command> {
-        match self {
-            Task::Memcheck(f) => Some(&f.command),
-            Task::Rss(f) => Some(&f.command),
-            Task::Memray(f) => Some(&f.command),
-            Task::Segv(f) => Some(&f.command),
-            Task::Suppressions(f) => Some(&f.command),
-            Task::Demo(_)
-            | Task::Refs(_)
-            | Task::Fuzz(_)
-            | Task::Bench(_)
-            | Task::Image(_)
-            | Task::Example(_) => None,
         }
     }
 }
@@ -441,10 +186,8 @@ impl Flags {
         Flags::from_args(std::env::args_os()).unwrap_or_else(|e| e.exit())
     }
 
-    /// `args` (with the program's name first), parsed.
-    ///
-    /// One rule clap cannot say: a `--` must be followed by a command. A bare one is a
-    /// mistake (an empty `$CMD`, say), not a request for the bundled example.
+    /// `args` (with the program's name first), parsed, with the recipes' rule for `--`
+    /// ([`Recipe::check_command`]).
     pub fn from_args<I, T>(args: I) -> Result<Flags, clap::Error>
     where
         I: IntoIterator<Item = T>,
@@ -452,78 +195,11 @@ impl Flags {
     {
         let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
         let flags = Flags::try_parse_from(&args)?;
-        let bare = args.last().is_some_and(|a| a == "--");
-        if bare && flags.task.command().is_some_and(|c| c.argv.is_empty()) {
-            let mut command = Flags::command();
-            command.build();
-            let task = command
-                .find_subcommand_mut(flags.task.name())
-                .expect("every task is a subcommand");
-            return Err(task.error(
-                ErrorKind::InvalidValue,
-                "`--` needs a command after it (without `--`, the task runs the bundled example)",
-            ));
+        if let Task::Recipe(recipe) = &flags.task {
+            recipe.check_command(&args, &mut Flags::command())?;
         }
         Ok(flags)
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// Shared options: each defined once, flattened into the tasks that take it.
-
-/// `--host` | `--image TAG`: where a recipe runs (see [`crate::place`]).
-#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
-pub struct PlaceOpts {
-    /// Run on this machine; what it lacks is an error naming its Debian package
-    #[arg(long, conflicts_with = "image")]
-    pub host: bool,
-
-    /// Run inside this image, through run-in-image (the checkout mounted at its own path)
-    #[arg(long, value_name = "TAG")]
-    pub image: Option<String>,
-}
-
-/// `--python PATH`: the interpreter.
-#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
-pub struct Python {
-    /// The Python interpreter [default: python3.11-dbg, found here, or the image's]
-    #[arg(long = "python", id = "python", value_name = "PATH")]
-    pub path: Option<PathBuf>,
-}
-
-/// `--python PATH`, repeatable.
-#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
-pub struct Pythons {
-    /// An interpreter to make a baseline for (repeatable) [default: python3.11-dbg and
-    /// /usr/bin/python3.11, where installed]
-    #[arg(long = "python", id = "python", value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
-}
-
-/// `--root DIR`: which code is the project's.
-#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
-pub struct Root {
-    /// The project's root: frames whose source or object lies under it are the project's
-    /// [default: the current directory for CMD, the dbgpipe checkout for the bundled example]
-    #[arg(long = "root", id = "root", value_name = "DIR")]
-    pub dir: Option<PathBuf>,
-}
-
-/// `--suppressions FILE`, repeatable.
-#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
-pub struct SuppressionFiles {
-    /// A Valgrind suppression file, applied by vg-filter (repeatable) [default: the shipped
-    /// baseline of the example's interpreter, for the bundled example]
-    #[arg(long = "suppressions", id = "suppressions", value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-}
-
-/// `-- CMD…`: the user's program and its arguments, everything after `--`.
-#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
-pub struct Command {
-    /// The program to run and its arguments, after `--` [default: the bundled example]
-    #[arg(id = "command", value_name = "CMD", last = true, num_args = 1..)]
-    pub argv: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -535,95 +211,6 @@ pub struct Demo {
     /// Where the recipes run.
     #[command(flatten)]
     pub place: PlaceOpts,
-}
-
-/// `cargo xtask memcheck`.
-#[derive(Args, Debug, Clone, Default)]
-pub struct Memcheck {
-    /// Where valgrind runs.
-    #[command(flatten)]
-    pub place: PlaceOpts,
-    /// The interpreter of the bundled example.
-    #[command(flatten)]
-    pub python: Python,
-    /// The project, for vg-filter --project.
-    #[command(flatten)]
-    pub root: Root,
-    /// Suppression files.
-    #[command(flatten)]
-    pub suppressions: SuppressionFiles,
-    /// The program.
-    #[command(flatten)]
-    pub command: Command,
-}
-
-/// `cargo xtask refs`.
-#[derive(Args, Debug, Clone)]
-pub struct Refs {
-    /// Where rss-rounds runs.
-    #[command(flatten)]
-    pub place: PlaceOpts,
-    /// The interpreter of the harness.
-    #[command(flatten)]
-    pub python: Python,
-    /// Measured rounds (rss-rounds' --rounds)
-    #[arg(long, value_name = "N", default_value_t = crate::refs::DEFAULT_ROUNDS, value_parser = positive::<u32>)]
-    pub rounds: u32,
-    /// Calls of the function per round (rss-rounds' --calls)
-    #[arg(long, value_name = "N", default_value_t = crate::refs::DEFAULT_CALLS, value_parser = positive::<u32>)]
-    pub calls: u32,
-    /// A function to judge, as MODULE:FN (e.g. mymod.tests:roundtrip) [default: the bundled
-    /// example's refleak and clean]
-    #[arg(value_name = "MODULE:FN", value_parser = module_fn)]
-    pub targets: Vec<String>,
-}
-
-/// `cargo xtask rss`.
-#[derive(Args, Debug, Clone, Default)]
-pub struct Rss {
-    /// Where rss-rounds watch runs.
-    #[command(flatten)]
-    pub place: PlaceOpts,
-    /// The interpreter of the bundled example.
-    #[command(flatten)]
-    pub python: Python,
-    /// The program.
-    #[command(flatten)]
-    pub command: Command,
-}
-
-/// `cargo xtask memray`.
-#[derive(Args, Debug, Clone, Default)]
-pub struct Memray {
-    /// Where memray runs.
-    #[command(flatten)]
-    pub place: PlaceOpts,
-    /// The project, for the leak sites.
-    #[command(flatten)]
-    pub root: Root,
-    /// The program.
-    #[command(flatten)]
-    pub command: Command,
-}
-
-/// `cargo xtask segv`.
-#[derive(Args, Debug, Clone)]
-pub struct Segv {
-    /// Where gdb runs.
-    #[command(flatten)]
-    pub place: PlaceOpts,
-    /// The interpreter of the bundled examples.
-    #[command(flatten)]
-    pub python: Python,
-    /// The project, for bt-demangle --root.
-    #[command(flatten)]
-    pub root: Root,
-    /// Another debugger binary, which prints what gdb prints
-    #[arg(long, value_name = "PATH", default_value = "gdb")]
-    pub gdb: PathBuf,
-    /// The program.
-    #[command(flatten)]
-    pub command: Command,
 }
 
 /// `cargo xtask fuzz`.
@@ -641,20 +228,6 @@ pub struct Fuzz {
         value_parser = clap::builder::PossibleValuesParser::new(crate::fuzz::TARGETS)
     )]
     pub targets: Vec<String>,
-}
-
-/// `cargo xtask suppressions`.
-#[derive(Args, Debug, Clone, Default)]
-pub struct Suppressions {
-    /// The interpreters.
-    #[command(flatten)]
-    pub pythons: Pythons,
-    /// The project, whose records are never suppressed.
-    #[command(flatten)]
-    pub root: Root,
-    /// The program.
-    #[command(flatten)]
-    pub command: Command,
 }
 
 /// `cargo xtask bench`.
@@ -684,22 +257,6 @@ pub struct Bench {
     pub bins: Option<PathBuf>,
 }
 
-/// `cargo xtask image`.
-#[derive(Args, Debug, Clone, Default)]
-pub struct Image {
-    /// Rewrite docker/Dockerfile.debian and docker/Dockerfile.source from the template
-    #[arg(long, conflicts_with = "build_args")]
-    pub regenerate: bool,
-    /// Arguments for `dbg-image build` (--python X.Y, --base IMAGE, --force, …)
-    #[arg(
-        id = "build_args",
-        value_name = "BUILD-ARGS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
-    pub build_args: Vec<String>,
-}
-
 /// `cargo xtask example`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct Example {
@@ -708,30 +265,10 @@ pub struct Example {
     pub python: Python,
 }
 
-/// A number above zero.
-fn positive<T>(s: &str) -> Result<T, String>
-where
-    T: FromStr + PartialOrd + Default,
-    T::Err: Display,
-{
-    match s.parse::<T>() {
-        Ok(n) if n > T::default() => Ok(n),
-        Ok(_) => Err("a number above 0".into()),
-        Err(e) => Err(format!("{e}")),
-    }
-}
-
-/// A workload, `MODULE:FN`.
-fn module_fn(s: &str) -> Result<String, String> {
-    match s.split_once(':') {
-        Some((module, function)) if !module.is_empty() && !function.is_empty() => Ok(s.to_string()),
-        _ => Err("a workload is MODULE:FN (e.g. mymod.tests:roundtrip)".into()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::error::ErrorKind;
     use clap::CommandFactory;
 
     /// `cargo xtask ARGS`, parsed.
@@ -758,7 +295,8 @@ mod tests {
         }
     }
 
-    /// The `cargo xtask …` lines under EXAMPLES: in `help`, without leading `VAR=value`s.
+    /// The `cargo xtask …` and `dbgpipe …` lines under EXAMPLES: in `help`, without leading
+    /// `VAR=value`s.
     fn examples(help: &str) -> Vec<String> {
         help.lines()
             .skip_while(|l| !l.starts_with("EXAMPLES:"))
@@ -766,10 +304,21 @@ mod tests {
             .take_while(|l| !l.trim().is_empty())
             .map(|l| {
                 let words: Vec<&str> = l.split_whitespace().collect();
-                let start = words.iter().position(|w| *w == "cargo").unwrap_or(0);
+                let start = words
+                    .iter()
+                    .position(|w| *w == "cargo" || *w == "dbgpipe")
+                    .unwrap_or(0);
                 words[start..].join(" ")
             })
             .collect()
+    }
+
+    /// The trailing command of a recipe.
+    fn command_of(task: &Task) -> Option<&Command> {
+        match task {
+            Task::Recipe(recipe) => recipe.command(),
+            _ => None,
+        }
     }
 
     #[test]
@@ -802,8 +351,11 @@ mod tests {
             let mine = examples(&help);
             assert!(!mine.is_empty(), "{name} has no examples");
             assert!(
-                mine.iter()
-                    .all(|l| l.starts_with(&format!("cargo xtask {name}"))),
+                mine.iter().all(|l| {
+                    // A recipe's examples are dbgpipe's, and `cargo xtask` parses the same.
+                    l.starts_with(&format!("cargo xtask {name}"))
+                        || l.starts_with(&format!("dbgpipe {name}"))
+                }),
                 "{mine:?}"
             );
             lines.extend(mine);
@@ -820,6 +372,7 @@ mod tests {
             "memray's help does not say {pinned}"
         );
         for line in lines {
+            let line = line.replacen("dbgpipe ", "cargo xtask ", 1);
             match parse(&line) {
                 Ok(_) => {}
                 Err(e) if e.kind() == ErrorKind::DisplayHelp => {}
@@ -831,20 +384,23 @@ mod tests {
     /// The README's commands, and what each means.
     #[test]
     fn the_readme_commands_parse_as_meant() {
-        let Task::Memcheck(f) = task("cargo xtask memcheck -- python3.11-dbg -m pytest tests/")
+        let Task::Recipe(Recipe::Memcheck(f)) =
+            task("cargo xtask memcheck -- python3.11-dbg -m pytest tests/")
         else {
             panic!()
         };
         assert_eq!(f.command.argv, ["python3.11-dbg", "-m", "pytest", "tests/"]);
         assert_eq!(f.place, PlaceOpts::default());
 
-        let Task::Refs(f) = task("PYTHONPATH=build cargo xtask refs mymod.tests:roundtrip") else {
+        let Task::Recipe(Recipe::Refs(f)) =
+            task("PYTHONPATH=build cargo xtask refs mymod.tests:roundtrip")
+        else {
             panic!()
         };
         assert_eq!(f.targets, ["mymod.tests:roundtrip"]);
         assert_eq!((f.rounds, f.calls), (1000, 1));
 
-        let Task::Rss(f) =
+        let Task::Recipe(Recipe::Rss(f)) =
             task("cargo xtask rss -- python3.11 scripts/leak_test.py --iterations 1000")
         else {
             panic!()
@@ -855,12 +411,12 @@ mod tests {
             ["python3.11", "scripts/leak_test.py", "--iterations", "1000"]
         );
 
-        let Task::Segv(f) =
+        let Task::Recipe(Recipe::Segv(f)) =
             task("cargo xtask segv --root . -- python3.11-dbg -m pytest tests/test_crash.py")
         else {
             panic!()
         };
-        assert_eq!(f.root.dir, Some(PathBuf::from(".")));
+        assert_eq!(f.dirs.root, Some(PathBuf::from(".")));
         assert_eq!(f.gdb, PathBuf::from("gdb"));
         assert_eq!(f.command.argv.len(), 4);
 
@@ -883,7 +439,9 @@ mod tests {
             crate::fuzz::TARGETS.len()
         );
 
-        let Task::Image(f) = task("cargo xtask image --base dbgpipe/debootstrap:bookworm") else {
+        let Task::Recipe(Recipe::Image(f)) =
+            task("cargo xtask image --base dbgpipe/debootstrap:bookworm")
+        else {
             panic!()
         };
         assert_eq!(f.build_args, ["--base", "dbgpipe/debootstrap:bookworm"]);
@@ -905,12 +463,12 @@ mod tests {
     #[test]
     fn shared_options_mean_the_same_everywhere() {
         let python = |t: Task| match t {
-            Task::Memcheck(f) => f.python.path,
-            Task::Refs(f) => f.python.path,
-            Task::Rss(f) => f.python.path,
-            Task::Segv(f) => f.python.path,
+            Task::Recipe(Recipe::Memcheck(f)) => f.python.path,
+            Task::Recipe(Recipe::Refs(f)) => f.python.path,
+            Task::Recipe(Recipe::Rss(f)) => f.python.path,
+            Task::Recipe(Recipe::Segv(f)) => f.python.path,
             Task::Example(f) => f.python.path,
-            Task::Suppressions(f) => f.pythons.paths.into_iter().next(),
+            Task::Recipe(Recipe::Suppressions(f)) => f.pythons.paths.into_iter().next(),
             other => panic!("{other:?} takes no --python"),
         };
         for name in ["memcheck", "refs", "rss", "segv", "example", "suppressions"] {
@@ -925,11 +483,14 @@ mod tests {
                 );
             }
         }
-        let Task::Suppressions(f) = task("cargo xtask suppressions --python a --python=b") else {
+        let Task::Recipe(Recipe::Suppressions(f)) =
+            task("cargo xtask suppressions --python a --python=b")
+        else {
             panic!()
         };
         assert_eq!(f.pythons.paths, [PathBuf::from("a"), PathBuf::from("b")]);
-        let Task::Memcheck(f) = task("cargo xtask memcheck --suppressions a --suppressions=b")
+        let Task::Recipe(Recipe::Memcheck(f)) =
+            task("cargo xtask memcheck --suppressions a --suppressions=b")
         else {
             panic!()
         };
@@ -938,11 +499,11 @@ mod tests {
         for name in ["demo", "memcheck", "refs", "rss", "memray", "segv"] {
             let place = |line: &str| match task(line) {
                 Task::Demo(f) => f.place,
-                Task::Memcheck(f) => f.place,
-                Task::Refs(f) => f.place,
-                Task::Rss(f) => f.place,
-                Task::Memray(f) => f.place,
-                Task::Segv(f) => f.place,
+                Task::Recipe(Recipe::Memcheck(f)) => f.place,
+                Task::Recipe(Recipe::Refs(f)) => f.place,
+                Task::Recipe(Recipe::Rss(f)) => f.place,
+                Task::Recipe(Recipe::Memray(f)) => f.place,
+                Task::Recipe(Recipe::Segv(f)) => f.place,
                 other => panic!("{other:?}"),
             };
             assert!(place(&format!("cargo xtask {name} --host")).host);
@@ -959,10 +520,10 @@ mod tests {
 
         for name in ["memcheck", "memray", "segv", "suppressions"] {
             let root = |line: &str| match task(line) {
-                Task::Memcheck(f) => f.root.dir,
-                Task::Memray(f) => f.root.dir,
-                Task::Segv(f) => f.root.dir,
-                Task::Suppressions(f) => f.root.dir,
+                Task::Recipe(Recipe::Memcheck(f)) => f.dirs.root,
+                Task::Recipe(Recipe::Memray(f)) => f.dirs.root,
+                Task::Recipe(Recipe::Segv(f)) => f.dirs.root,
+                Task::Recipe(Recipe::Suppressions(f)) => f.dirs.root,
                 other => panic!("{other:?}"),
             };
             assert_eq!(
@@ -982,7 +543,7 @@ mod tests {
             refused(&format!("cargo xtask {name} python3 t.py"));
             let line = format!("cargo xtask {name} -- python3 -- --host");
             assert!(
-                task(&line).command().unwrap().argv == ["python3", "--", "--host"],
+                command_of(&task(&line)).unwrap().argv == ["python3", "--", "--host"],
                 "{line}"
             );
         }

@@ -10,6 +10,7 @@
 //!   judge them, plots, the Python harness and the watcher, and the `rss-rounds` filter;
 //! - [`image`]: the debug-interpreter image (`dbg-image`) and running in it (`run-in-image`);
 //! - [`ptrace`]: why a debugger cannot trace here, and the fix (`ptrace-fix`);
+//! - [`recipe`]: the tools chained on the user's program (`dbgpipe RECIPE`, `cargo xtask`);
 //!
 //! and what every tool shares: the [`Frame`], reading [`input`], writing [`output`], telling
 //! the [`project`]'s code from the rest, the [`Error`] type and the [`cli`] conventions.
@@ -26,6 +27,7 @@ pub mod memcheck;
 pub mod output;
 pub mod project;
 pub mod ptrace;
+pub mod recipe;
 pub mod rounds;
 pub mod wildcard;
 

@@ -15,22 +15,24 @@
 //! gdb's output). Exit status: 0 no crash, 1 a crash, 2 the recipe could not run (gdb refused
 //! included: the diagnosis says why).
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use xshell::{cmd, Shell};
 
-use crate::example::{self, repo_root};
-use crate::flags;
-use crate::place::{self, Place, PlaceOpts};
-use crate::records::{self, BtDemangle, Crash, PtraceFix};
-use crate::tools;
-use crate::Status;
+use super::example::{self, repo_root};
+use super::flags;
+use super::place::{self, Place, PlaceOpts};
+use super::records::{self, BtDemangle, Crash, PtraceFix};
+use super::tools;
+use super::{Status, Workspace};
 
 /// What to crash.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The project, where the files go, and whether no command means the bundled example.
+    pub ws: Workspace,
     /// Here, or in the image.
     pub place: PlaceOpts,
     /// The interpreter for the examples (default: the debug interpreter).
@@ -43,7 +45,9 @@ pub struct Options {
     /// Project root for bt-demangle's classification (default: the current directory for a
     /// command, the checkout for the examples).
     pub root: Option<PathBuf>,
-    /// Output directory name under `target/dbgpipe/`.
+    /// `--project=PATTERN`s for bt-demangle, besides the frames under the root.
+    pub projects: Vec<String>,
+    /// Output directory name under the workspace's `out`.
     pub task: String,
     /// The debugger (default: `gdb` on `PATH`, or the image's).
     pub gdb: PathBuf,
@@ -52,12 +56,14 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            ws: Workspace::default(),
             place: PlaceOpts::default(),
             gdb: PathBuf::from("gdb"),
             python: None,
             command: Vec::new(),
             example_functions: Vec::new(),
             root: None,
+            projects: Vec::new(),
             task: "segv".into(),
         }
     }
@@ -131,15 +137,31 @@ impl Outcome {
     }
 }
 
+/// gdb's arguments before the program's argv.
+pub const GDB_ARGS: &[&str] = &[
+    "-batch",
+    "-ex",
+    "set filename-display absolute",
+    "-ex",
+    "run",
+    "-ex",
+    "bt",
+    "--args",
+];
+
 /// Runs the recipe.
 pub fn segv(opts: &Options) -> anyhow::Result<Outcome> {
     let host_python = opts.python.clone().unwrap_or_else(place::debug_python);
     let mut needs = vec![place::need_program(&opts.gdb.display().to_string(), "gdb")];
     match opts.command.first() {
-        None => needs.push(place::need_example(&host_python, false)),
+        None if opts.ws.bundled_example => needs.push(place::need_example(&host_python, false)),
+        None => bail!(
+            "no command: give the program that crashes after `--` (e.g. dbgpipe segv -- \
+             python3.11-dbg -m pytest tests/test_crash.py)"
+        ),
         Some(program) => needs.push(place::need_command(program)),
     }
-    let place = place::choose("segv", &needs, &opts.place)?;
+    let place = place::choose("segv", &needs, &opts.place, &opts.ws)?;
     let python = place.debug_python(opts.python.as_deref());
 
     // (name, the program's argv, env)
@@ -209,13 +231,13 @@ pub fn segv(opts: &Options) -> anyhow::Result<Outcome> {
             opts.command.iter().map(OsString::from).collect(),
             env,
         ));
-        std::env::current_dir().context("no current directory")?
+        opts.ws.root.clone()
     };
     let root = opts.root.clone().unwrap_or(default_root);
 
     let bt_demangle = tools::bin("bt-demangle")?;
     let ptrace_fix = tools::bin("ptrace-fix")?;
-    let dir = tools::task_dir(&opts.task)?;
+    let dir = opts.ws.recipe_dir(&opts.task)?;
     let sh = Shell::new()?;
     let mut runs = Vec::new();
     for (name, argv, env) in cases {
@@ -223,9 +245,9 @@ pub fn segv(opts: &Options) -> anyhow::Result<Outcome> {
         let jsonl = dir.join(format!("{name}.jsonl"));
         let mut full: Vec<OsString> = vec![opts.gdb.clone().into()];
         full.extend(
-            ["-batch", "-ex", "run", "-ex", "bt", "--args"]
-                .iter()
-                .map(OsString::from),
+            // Absolute file names: a build's relative paths (`./src/mod.c`) would not tell
+            // bt-demangle which frames lie under the root.
+            GDB_ARGS.iter().map(OsString::from),
         );
         full.extend(argv.iter().cloned());
         let log = std::fs::File::create(&gdb_log)
@@ -237,8 +259,9 @@ pub fn segv(opts: &Options) -> anyhow::Result<Outcome> {
             .stdout(log.try_clone().context("cannot share the gdb log")?)
             .stderr(log);
         eprintln!(
-            "segv: {} -batch -ex run -ex bt --args {} ({})",
+            "segv: {} {} {} ({})",
             opts.gdb.display(),
+            GDB_ARGS.join(" "),
             argv.iter()
                 .map(|a| a.to_string_lossy())
                 .collect::<Vec<_>>()
@@ -255,16 +278,28 @@ pub fn segv(opts: &Options) -> anyhow::Result<Outcome> {
         )?;
         tools::check_ran("gdb", place.is_image(), &status)?;
 
-        let out = cmd!(sh, "{bt_demangle} --format jsonl --root {root} {gdb_log}")
-            .quiet()
-            .read()
-            .context("bt-demangle --format jsonl")?;
+        let patterns: Vec<String> = opts
+            .projects
+            .iter()
+            .map(|p| format!("--project={p}"))
+            .collect();
+        let patterns = &patterns;
+        let out = cmd!(
+            sh,
+            "{bt_demangle} --format jsonl --root {root} {patterns...} {gdb_log}"
+        )
+        .quiet()
+        .read()
+        .context("bt-demangle --format jsonl")?;
         std::fs::write(&jsonl, format!("{out}\n"))
             .with_context(|| format!("cannot write {}", jsonl.display()))?;
-        let text = cmd!(sh, "{bt_demangle} --format text --root {root} {gdb_log}")
-            .quiet()
-            .read()
-            .context("bt-demangle --format text")?;
+        let text = cmd!(
+            sh,
+            "{bt_demangle} --format text --root {root} {patterns...} {gdb_log}"
+        )
+        .quiet()
+        .read()
+        .context("bt-demangle --format text")?;
         std::fs::write(dir.join(format!("{name}.txt")), format!("{text}\n"))?;
         let crash = records::read::<BtDemangle>(&jsonl)?.records.pop();
 
@@ -372,12 +407,13 @@ pub fn report(o: &Outcome) -> String {
     s
 }
 
-/// `cargo xtask segv`.
-pub fn run(flags: flags::Segv) -> anyhow::Result<Status> {
+/// `dbgpipe segv`, in `ws`.
+pub fn run(flags: flags::Segv, ws: Workspace) -> anyhow::Result<Status> {
     let opts = Options {
+        ws,
         place: flags.place,
         python: flags.python.path,
-        root: flags.root.dir,
+        projects: flags.project.patterns,
         gdb: flags.gdb,
         command: flags.command.argv,
         ..Options::default()

@@ -15,12 +15,12 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::example;
-use crate::flags;
-use crate::place::{self, PlaceOpts};
-use crate::records::{self, RoundsSummary, RssRounds, SeriesVerdict, Verdict};
-use crate::tools;
-use crate::Status;
+use super::example;
+use super::flags;
+use super::place::{self, PlaceOpts};
+use super::records::{self, RoundsSummary, RssRounds, SeriesVerdict, Verdict};
+use super::tools;
+use super::{Status, Workspace};
 
 /// The example's functions run in rounds when no command is given.
 pub const DEFAULT_FUNCTIONS: &[&str] = &["leak_definite", "clean"];
@@ -28,19 +28,22 @@ pub const DEFAULT_FUNCTIONS: &[&str] = &["leak_definite", "clean"];
 /// What to watch.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The project, where the files go, and whether no command means the bundled example.
+    pub ws: Workspace,
     /// Here, or in the image.
     pub place: PlaceOpts,
     /// The interpreter for the example (default: the debug interpreter).
     pub python: Option<PathBuf>,
     /// The command; empty: the example's `rounds.py` on [`DEFAULT_FUNCTIONS`].
     pub command: Vec<String>,
-    /// Output directory name under `target/dbgpipe/`.
+    /// Output directory name under the workspace's `out`.
     pub task: String,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
+            ws: Workspace::default(),
             place: PlaceOpts::default(),
             python: None,
             command: Vec::new(),
@@ -106,7 +109,7 @@ pub fn rss(opts: &Options) -> anyhow::Result<Outcome> {
         None => vec![place::need_example(&host_python, false)],
         Some(program) => vec![place::need_command(program)],
     };
-    let place = place::choose("rss", &needs, &opts.place)?;
+    let place = place::choose("rss", &needs, &opts.place, &opts.ws)?;
     let python = place.debug_python(opts.python.as_deref());
     let rss_rounds = tools::bin("rss-rounds")?;
     // (name, argv, env, quiet): the example's 100 Round lines are noise on a terminal; a
@@ -138,7 +141,7 @@ pub fn rss(opts: &Options) -> anyhow::Result<Outcome> {
             false,
         )]
     };
-    let dir = tools::task_dir(&opts.task)?;
+    let dir = opts.ws.recipe_dir(&opts.task)?;
     let mut watched = Vec::new();
     for (name, argv, env, quiet) in runs {
         let jsonl = dir.join(format!("{name}.jsonl"));
@@ -245,9 +248,10 @@ pub fn report(o: &Outcome) -> String {
     s
 }
 
-/// `cargo xtask rss`.
-pub fn run(flags: flags::Rss) -> anyhow::Result<Status> {
+/// `dbgpipe rss`, in `ws`.
+pub fn run(flags: flags::Rss, ws: Workspace) -> anyhow::Result<Status> {
     let opts = Options {
+        ws,
         place: flags.place,
         python: flags.python.path,
         command: flags.command.argv,

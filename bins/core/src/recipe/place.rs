@@ -24,13 +24,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use xshell::{cmd, Shell};
 
-use crate::example::{self, repo_root, Example};
-use crate::records;
-use crate::tools;
+use super::example::{self, repo_root, Example};
+use super::records;
+use super::tools;
+use super::Workspace;
 
 /// What the user asked about the place: `--host`, `--image TAG`, or neither (declared with
 /// the other flags).
-pub use crate::flags::PlaceOpts;
+pub use super::flags::PlaceOpts;
 
 /// Something a recipe needs on this machine: `Err` names what is missing and its package.
 pub type Need = Box<dyn Fn() -> Result<(), String>>;
@@ -98,7 +99,12 @@ pub enum Place {
 }
 
 /// Applies the rule (see the module docs) for `task`, which needs `needs` on this machine.
-pub fn choose(task: &str, needs: &[Need], opts: &PlaceOpts) -> anyhow::Result<Place> {
+pub fn choose(
+    task: &str,
+    needs: &[Need],
+    opts: &PlaceOpts,
+    ws: &Workspace,
+) -> anyhow::Result<Place> {
     let missing = || needs.iter().find_map(|need| need().err());
     if opts.host {
         return match missing() {
@@ -110,7 +116,7 @@ pub fn choose(task: &str, needs: &[Need], opts: &PlaceOpts) -> anyhow::Result<Pl
         let engine = engine_that_answers().with_context(|| {
             format!("no container engine answers to run {tag} (install docker.io or podman, or start its daemon)")
         })?;
-        return image(engine, Some(tag));
+        return image(engine, Some(tag), ws);
     }
     let Some(what) = missing() else {
         return Ok(Place::Host);
@@ -118,7 +124,7 @@ pub fn choose(task: &str, needs: &[Need], opts: &PlaceOpts) -> anyhow::Result<Pl
     match engine_that_answers() {
         Some(engine) => {
             eprintln!("{task}: {what} here: running in the debug image");
-            image(engine, None)
+            image(engine, None, ws)
         }
         None => bail!(
             "{what} here, and no container engine answers for the debug image (install \
@@ -163,7 +169,7 @@ fn image_exists(engine: &Path, tag: &str) -> bool {
 }
 
 /// Finds (or builds) the image, per the rule, and the mounts its commands need.
-fn image(engine: PathBuf, explicit: Option<&str>) -> anyhow::Result<Place> {
+fn image(engine: PathBuf, explicit: Option<&str>, ws: &Workspace) -> anyhow::Result<Place> {
     let tag = match explicit.map(str::to_string).or_else(|| {
         std::env::var("DBGPIPE_IMAGE")
             .ok()
@@ -171,22 +177,31 @@ fn image(engine: PathBuf, explicit: Option<&str>) -> anyhow::Result<Place> {
     }) {
         Some(tag) => {
             if !image_exists(&engine, &tag) {
-                bail!("no image {tag} here: build it with `cargo xtask image`, or pass another --image");
+                bail!(
+                    "no image {tag} here: build it with `dbgpipe image`, or pass another --image"
+                );
             }
             tag
         }
         None => default_image(&engine)?,
     };
-    // run-in-image mounts the current directory. The checkout (the example, and
-    // target/dbgpipe/ where the outputs go) and the tools' directory (rss-rounds and ptrace-fix
-    // run inside) must be visible too, at their own paths, when they lie outside it.
+    // run-in-image mounts the current directory. The project, the outputs' directory, the
+    // checkout when the bundled example runs, and the tools' directory (rss-rounds and
+    // ptrace-fix run inside) must be visible too, at their own paths, when they lie outside it.
     let cwd = std::env::current_dir().context("no current directory")?;
     let mut mounts = Vec::new();
     let bin_dir = tools::bin("run-in-image")?
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    for dir in [repo_root(), bin_dir] {
+    let mut dirs = vec![ws.root.clone(), ws.out.clone(), bin_dir];
+    if ws.bundled_example {
+        dirs.push(repo_root());
+    }
+    // The outputs' directory may not exist yet: an engine would make it as root.
+    std::fs::create_dir_all(&ws.out)
+        .with_context(|| format!("cannot create {}", ws.out.display()))?;
+    for dir in dirs {
         if !dir.starts_with(&cwd) && !mounts.iter().any(|m: &PathBuf| dir.starts_with(m)) {
             mounts.push(dir);
         }
@@ -234,7 +249,9 @@ fn default_image(engine: &Path) -> anyhow::Result<String> {
     {
         return Ok(tag.to_string());
     }
-    eprintln!("xtask: no debug image here: building it (dbg-image build; minutes the first time)");
+    eprintln!(
+        "dbgpipe: no debug image here: building it (dbg-image build; minutes the first time)"
+    );
     let record = sh
         .cmd(&dbg_image)
         .arg("build")
@@ -386,6 +403,27 @@ fn task_out_dir(kind: &str, python: &Path) -> PathBuf {
         .join(name)
 }
 
+/// Whether `python` at `place` is a debug build (has `sys.gettotalrefcount`); `None` when it
+/// could not be asked.
+pub fn is_debug_build(place: &Place, python: &str) -> Option<bool> {
+    let argv: Vec<OsString> = vec![
+        python.into(),
+        "-c".into(),
+        "import sys; print(hasattr(sys, 'gettotalrefcount'))".into(),
+    ];
+    let output = place
+        .command(&argv, &[], false)
+        .ok()?
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    match String::from_utf8_lossy(&output.stdout).trim() {
+        "True" => Some(true),
+        "False" => Some(false),
+        _ => None,
+    }
+}
+
 /// The interpreter a recipe uses by default: the debug one found here, else its name (which
 /// the image has; on this machine its absence is a [`Need`] that sends the recipe there).
 pub fn debug_python() -> PathBuf {
@@ -406,13 +444,22 @@ mod tests {
             host: true,
             image: None,
         };
-        let error = format!("{:#}", choose("segv", &needs, &opts).unwrap_err());
+        let error = format!(
+            "{:#}",
+            choose("segv", &needs, &opts, &Workspace::checkout()).unwrap_err()
+        );
         assert_eq!(
             error,
             "no no-such-debugger-xyz (apt-get install gdb) here (--host)"
         );
         assert!(matches!(
-            choose("segv", &needs[..1], &PlaceOpts::default()).unwrap(),
+            choose(
+                "segv",
+                &needs[..1],
+                &PlaceOpts::default(),
+                &Workspace::checkout()
+            )
+            .unwrap(),
             Place::Host
         ));
     }

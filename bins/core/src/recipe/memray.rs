@@ -30,12 +30,12 @@ use std::process::Stdio;
 use std::time::Duration;
 use xshell::{cmd, Shell};
 
-use crate::example::{self, repo_root};
-use crate::flags;
-use crate::place::{self, Place, PlaceOpts};
-use crate::records::{self, FlamegraphData, Leak, LeakSummary, MemrayLeaks};
-use crate::tools;
-use crate::Status;
+use super::example::{self, repo_root};
+use super::flags;
+use super::place::{self, Place, PlaceOpts};
+use super::records::{self, FlamegraphData, Leak, LeakSummary, MemrayLeaks};
+use super::tools;
+use super::{Status, Workspace};
 
 /// The memray release installed into the venv: the one the image pins (`dbg-image`'s
 /// `MEMRAY_VERSION`; a test checks that `docker/Dockerfile.debian` says the same).
@@ -62,6 +62,8 @@ const LEAKS_SCRIPT: &str = include_str!("memray_leaks.py");
 /// What to run under memray.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The project, where the files go, and whether no command means the bundled example.
+    pub ws: Workspace,
     /// Here, or in the image.
     pub place: PlaceOpts,
     /// The command: a script and its arguments, or `-m MODULE ...` (a leading `python…`
@@ -71,13 +73,14 @@ pub struct Options {
     /// The project's root: a leak site whose source lies under it is the project's (default:
     /// the current directory for a command, the checkout for the example).
     pub root: Option<PathBuf>,
-    /// Output directory name under `target/dbgpipe/`.
+    /// Output directory name under the workspace's `out`.
     pub task: String,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
+            ws: Workspace::default(),
             place: PlaceOpts::default(),
             command: Vec::new(),
             root: None,
@@ -140,9 +143,10 @@ impl Outcome {
     }
 }
 
-/// `target/dbgpipe/venv`: the venv of the release interpreter memray is installed into.
-pub fn venv_dir() -> PathBuf {
-    repo_root().join("target").join("dbgpipe").join("venv")
+/// `OUT/venv` (`target/dbgpipe/venv` in this checkout): the venv of the release interpreter
+/// memray is installed into.
+pub fn venv_dir(ws: &Workspace) -> PathBuf {
+    ws.out.join("venv")
 }
 
 /// Whether `python` imports memray.
@@ -156,10 +160,10 @@ fn imports_memray(sh: &Shell, python: &Path) -> bool {
 
 /// What running memray on this machine needs: memray in the venv already, or the release
 /// interpreter with `venv` to make it.
-fn need_memray() -> place::Need {
-    Box::new(|| {
+fn need_memray(ws: &Workspace) -> place::Need {
+    let venv_python = venv_dir(ws).join("bin").join("python");
+    Box::new(move || {
         let sh = Shell::new().map_err(|e| e.to_string())?;
-        let venv_python = venv_dir().join("bin").join("python");
         if venv_python.is_file() && imports_memray(&sh, &venv_python) {
             return Ok(());
         }
@@ -185,9 +189,9 @@ fn need_memray() -> place::Need {
 /// `/usr/local/share/ca-certificates`) but not in the certifi bundle a pip from PyPI carries.
 /// So unless `PIP_CERT` already says otherwise, pip is given the system bundle: the same
 /// choice the image's recipe makes. Debian's own pip uses that bundle anyway.
-pub fn ensure_memray() -> anyhow::Result<PathBuf> {
+pub fn ensure_memray(ws: &Workspace) -> anyhow::Result<PathBuf> {
     let sh = Shell::new()?;
-    let venv = venv_dir();
+    let venv = venv_dir(ws);
     let python = venv.join("bin").join("python");
     if python.is_file() && imports_memray(&sh, &python) {
         return Ok(python);
@@ -235,13 +239,19 @@ pub fn ensure_memray() -> anyhow::Result<PathBuf> {
 /// Runs the recipe.
 pub fn memray(opts: &Options) -> anyhow::Result<Outcome> {
     let release = PathBuf::from(RELEASE_PYTHON);
-    let mut needs = vec![need_memray()];
+    let mut needs = vec![need_memray(&opts.ws)];
     if opts.command.is_empty() {
+        if !opts.ws.bundled_example {
+            anyhow::bail!(
+                "no command: give the script to run after `--` (e.g. dbgpipe memray -- \
+                 python3.11 t.py)"
+            );
+        }
         needs.push(place::need_example(&release, false));
     }
-    let place = place::choose("memray", &needs, &opts.place)?;
+    let place = place::choose("memray", &needs, &opts.place, &opts.ws)?;
     let mpython: PathBuf = match &place {
-        Place::Host => ensure_memray()?,
+        Place::Host => ensure_memray(&opts.ws)?,
         Place::Image(_) => IMAGE_MEMRAY_PYTHON.into(),
     };
     // (name, memray run's arguments after its options, env)
@@ -288,12 +298,11 @@ pub fn memray(opts: &Options) -> anyhow::Result<Outcome> {
                 env.push(("PYTHONPATH".to_string(), path));
             }
         }
-        let root = std::env::current_dir().context("no current directory")?;
-        (vec![("command".into(), argv, env)], root)
+        (vec![("command".into(), argv, env)], opts.ws.root.clone())
     };
     let root = opts.root.clone().unwrap_or(default_root);
 
-    let dir = tools::task_dir(&opts.task)?;
+    let dir = opts.ws.recipe_dir(&opts.task)?;
     let sh = Shell::new()?;
     let mut captures = Vec::new();
     for (name, args, env) in runs {
@@ -482,11 +491,11 @@ pub fn report(o: &Outcome) -> String {
     s
 }
 
-/// `cargo xtask memray`.
-pub fn run(flags: flags::Memray) -> anyhow::Result<Status> {
+/// `dbgpipe memray`, in `ws`.
+pub fn run(flags: flags::Memray, ws: Workspace) -> anyhow::Result<Status> {
     let opts = Options {
+        ws,
         place: flags.place,
-        root: flags.root.dir,
         command: flags.command.argv,
         ..Options::default()
     };

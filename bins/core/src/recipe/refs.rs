@@ -18,12 +18,12 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::example;
-use crate::flags;
-use crate::place::{self, PlaceOpts};
-use crate::records::{self, RoundsSummary, RssRounds, SeriesVerdict, Verdict};
-use crate::tools;
-use crate::Status;
+use super::example;
+use super::flags;
+use super::place::{self, PlaceOpts};
+use super::records::{self, RoundsSummary, RssRounds, SeriesVerdict, Verdict};
+use super::tools;
+use super::{Status, Workspace};
 
 /// The example's functions judged when no `MODULE:FN` is given: the leaking one, the clean one.
 pub const DEFAULT_FUNCTIONS: &[&str] = &["refleak", "clean"];
@@ -37,6 +37,9 @@ pub const DEFAULT_CALLS: u32 = 1;
 /// What to judge.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The project (put on PYTHONPATH for `MODULE:FN`), where the files go, and whether no
+    /// target means the bundled example.
+    pub ws: Workspace,
     /// Here, or in the image.
     pub place: PlaceOpts,
     /// The interpreter (default: the debug interpreter, which has `sys.gettotalrefcount`).
@@ -47,13 +50,14 @@ pub struct Options {
     pub rounds: u32,
     /// Calls per round (rss-rounds' `--calls`).
     pub calls: u32,
-    /// Output directory name under `target/dbgpipe/`.
+    /// Output directory name under the workspace's `out`.
     pub task: String,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
+            ws: Workspace::default(),
             place: PlaceOpts::default(),
             python: None,
             targets: Vec::new(),
@@ -94,12 +98,14 @@ impl Judged {
 /// What a run left behind.
 #[derive(Debug)]
 pub struct Outcome {
-    /// `target/dbgpipe/<task>/`.
+    /// `OUT/<task>/`.
     pub dir: PathBuf,
     /// Where it ran.
     pub place: String,
     /// One per workload, in order.
     pub judged: Vec<Judged>,
+    /// What the user should know about the run (one line each, also said on stderr).
+    pub notes: Vec<String>,
 }
 
 impl Outcome {
@@ -120,6 +126,9 @@ impl Outcome {
 pub fn refs(opts: &Options) -> anyhow::Result<Outcome> {
     let host_python = opts.python.clone().unwrap_or_else(place::debug_python);
     let on_example = opts.targets.is_empty();
+    if on_example && !opts.ws.bundled_example {
+        bail!("no workload: name the functions to judge as MODULE:FN (e.g. dbgpipe refs mypkg.tests:roundtrip)");
+    }
     let needs = if on_example {
         vec![place::need_example(&host_python, false)]
     } else {
@@ -128,7 +137,7 @@ pub fn refs(opts: &Options) -> anyhow::Result<Outcome> {
             "python3.11-dbg",
         )]
     };
-    let place = place::choose("refs", &needs, &opts.place)?;
+    let place = place::choose("refs", &needs, &opts.place, &opts.ws)?;
     let python = place.debug_python(opts.python.as_deref());
     let rss_rounds = tools::bin("rss-rounds")?;
     let mut env: Vec<(String, OsString)> = Vec::new();
@@ -146,15 +155,29 @@ pub fn refs(opts: &Options) -> anyhow::Result<Outcome> {
             .map(|f| format!("{}:{f}", example::MODULE))
             .collect()
     } else {
-        if place.is_image() {
-            // The image does not see this machine's environment: pass the import path on.
-            if let Some(path) = std::env::var_os("PYTHONPATH") {
-                env.push(("PYTHONPATH".into(), path));
-            }
+        // The project's root first (an in-place build imports from there), then the
+        // caller's own path; the image does not see this machine's environment, so it is
+        // passed on in any case.
+        let mut path = opts.ws.root.clone().into_os_string();
+        if let Some(old) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
+            path.push(":");
+            path.push(old);
         }
+        env.push(("PYTHONPATH".into(), path));
         opts.targets.clone()
     };
-    let dir = tools::task_dir(&opts.task)?;
+    let mut notes = Vec::new();
+    if place::is_debug_build(&place, &python.display().to_string()) == Some(false) {
+        let text = format!(
+            "{} is not a debug build: it has no sys.gettotalrefcount, so references are not \
+             counted (only blocks, fds and RSS are); use python3.11-dbg (apt-get install \
+             python3.11-dbg) or --python",
+            python.display()
+        );
+        eprintln!("refs: {text}");
+        notes.push(text);
+    }
+    let dir = opts.ws.recipe_dir(&opts.task)?;
     let mut judged = Vec::new();
     for target in &targets {
         let jsonl = dir.join(format!("{}.jsonl", file_name(target)));
@@ -207,6 +230,7 @@ pub fn refs(opts: &Options) -> anyhow::Result<Outcome> {
         dir,
         place: place.describe(),
         judged,
+        notes,
     })
 }
 
@@ -228,7 +252,7 @@ pub fn report(o: &Outcome) -> String {
             .iter()
             .filter(|v| v.verdict == Verdict::Leak)
             .map(|v| match v.growth_per_round {
-                Some(growth) => format!("{} {growth:+}/round", v.series),
+                Some(growth) => format!("{} {}/round", v.series, tools::rounded_signed(growth)),
                 None => format!("{} (growth not estimated)", v.series),
             })
             .collect();
@@ -245,15 +269,19 @@ pub fn report(o: &Outcome) -> String {
         o.judged.len(),
         o.place
     ));
+    for note in &o.notes {
+        s.push_str(&format!("refs: {note}\n"));
+    }
     for j in &o.judged {
         s.push_str(&format!("refs: verdicts in {}\n", j.jsonl.display()));
     }
     s
 }
 
-/// `cargo xtask refs`.
-pub fn run(flags: flags::Refs) -> anyhow::Result<Status> {
+/// `dbgpipe refs`, in `ws`.
+pub fn run(flags: flags::Refs, ws: Workspace) -> anyhow::Result<Status> {
     let opts = Options {
+        ws,
         place: flags.place,
         python: flags.python.path,
         targets: flags.targets,

@@ -1,52 +1,40 @@
-//! What the recipes share: the dbgpipe binaries, output directories, and long-running
-//! commands with a progress line.
+//! What the recipes share: the dbgpipe binaries, programs on PATH, and long-running commands
+//! with a progress line.
 
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use xshell::{cmd, Shell};
 
-use crate::example::repo_root;
+/// Where the tool binaries are, when set: `cargo xtask` and the tests point it at the
+/// binaries cargo built.
+static BIN_DIR: OnceLock<PathBuf> = OnceLock::new();
 
-/// Builds the tool binaries once per process (`cargo build --bins`) and returns the path of
-/// one of them.
-pub fn bin(name: &str) -> anyhow::Result<PathBuf> {
-    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let dir = BUILT
-        .get_or_init(|| {
-            let build = || -> anyhow::Result<PathBuf> {
-                let sh = Shell::new()?;
-                sh.change_dir(repo_root());
-                let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-                cmd!(sh, "{cargo} build --quiet --package dbgpipe --bins")
-                    .quiet()
-                    .run()?;
-                let target = std::env::var_os("CARGO_TARGET_DIR")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| repo_root().join("target"));
-                Ok(target.join("debug"))
-            };
-            build().map_err(|e| format!("{e:#}"))
-        })
-        .clone()
-        .map_err(anyhow::Error::msg)?;
-    let path = dir.join(name);
-    if !path.is_file() {
-        bail!("{} was not built", path.display());
-    }
-    Ok(path)
+/// Takes the tool binaries from `dir` from now on (once per process; a later call is
+/// ignored).
+pub fn use_bins_from(dir: &Path) {
+    let _ = BIN_DIR.set(dir.to_path_buf());
 }
 
-/// `target/dbgpipe/<task>/`, emptied of a previous run's files so that no stale log is read.
-pub fn task_dir(task: &str) -> anyhow::Result<PathBuf> {
-    let dir = repo_root().join("target").join("dbgpipe").join(task);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).with_context(|| format!("cannot empty {}", dir.display()))?;
+/// The path of one of dbgpipe's tools (`vg-filter`, `bt-demangle`, …): from the directory
+/// set by [`use_bins_from`], else beside the running program (where `cargo install` and pip
+/// put them all), else on `PATH`.
+pub fn bin(name: &str) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = BIN_DIR.get() {
+        let path = dir.join(name);
+        if !path.is_file() {
+            bail!("{} was not built", path.display());
+        }
+        return Ok(path);
     }
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    Ok(dir)
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(name)))
+        .filter(|path| path.is_file());
+    beside.or_else(|| find_on_path(name)).with_context(|| {
+        format!("{name} is neither beside this program nor on PATH: install dbgpipe's tools (cargo install dbgpipe)")
+    })
 }
 
 /// The first of `names` found on `PATH`, or an error saying which package brings it.
@@ -174,4 +162,50 @@ pub fn stderr_as_stdout() -> std::process::Stdio {
         .try_clone_to_owned()
         .map(std::process::Stdio::from)
         .unwrap_or_else(|_| std::process::Stdio::inherit())
+}
+
+/// `x` rounded for people, to three significant digits (`5.2`, `0.0312`, `1230`); JSON
+/// keeps the full value.
+pub fn rounded(x: f64) -> String {
+    if !x.is_finite() || x == 0.0 {
+        return format!("{x}");
+    }
+    let digits = 3 - 1 - x.abs().log10().floor() as i32;
+    if digits <= 0 {
+        return format!("{:.0}", x);
+    }
+    let text = format!("{:.*}", digits as usize, x);
+    // 5.200 -> 5.2, 3.000 -> 3
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    text.to_string()
+}
+
+/// [`rounded`] with its sign always shown: `+5.2`, `-0.5`.
+pub fn rounded_signed(x: f64) -> String {
+    let text = rounded(x);
+    if x > 0.0 {
+        format!("+{text}")
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_rounded_to_three_significant_digits_for_people() {
+        for (x, want) in [
+            (5.197860962566845, "+5.2"),
+            (0.031249, "+0.0312"),
+            (1234.6, "+1235"),
+            (-0.5, "-0.5"),
+            (3.0, "+3"),
+            (100.0, "+100"),
+            (0.0, "0"),
+        ] {
+            assert_eq!(rounded_signed(x), want, "{x}");
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask image [--regenerate] [BUILD ARGS…]`: the debug-interpreter image.
+//! `dbgpipe image [--regenerate] [BUILD ARGS…]`: the debug-interpreter image.
 //!
 //! Without `--regenerate` it is `dbg-image build` with the same arguments (the record on
 //! stdout, the engine's progress on stderr, the same exit status). With `--regenerate` it
@@ -9,10 +9,10 @@
 use anyhow::Context;
 use std::process::Command;
 
-use crate::example::repo_root;
-use crate::flags;
-use crate::tools;
-use crate::Status;
+use super::example::repo_root;
+use super::flags;
+use super::tools;
+use super::{Status, Workspace};
 
 /// The generated files under `docker/` and the `dbg-image dockerfile` arguments of each.
 pub const DOCKERFILES: &[(&str, &[&str])] = &[
@@ -47,9 +47,15 @@ pub fn regenerate() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `cargo xtask image`.
-pub fn run(flags: flags::Image) -> anyhow::Result<Status> {
+/// `dbgpipe image`, in `ws`.
+pub fn run(flags: flags::Image, ws: Workspace) -> anyhow::Result<Status> {
     if flags.regenerate {
+        if !ws.bundled_example {
+            anyhow::bail!(
+                "--regenerate rewrites dbgpipe's own docker/ files: run `cargo xtask image \
+                 --regenerate` in a dbgpipe checkout"
+            );
+        }
         regenerate()?;
         return Ok(Status::Clean);
     }

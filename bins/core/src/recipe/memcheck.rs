@@ -1,0 +1,358 @@
+//! `dbgpipe memcheck [--root DIR] [--project PATTERN]… [--suppressions FILE]… [-- CMD…]`:
+//! the Memcheck recipe.
+//!
+//! The manual recipe is `PYTHONMALLOC=malloc valgrind --leak-check=full --suppressions=… CMD`
+//! followed by reading thousands of records. Here valgrind writes one log per process
+//! (`--trace-children=yes --log-file=…/vg.%p.log`, so no process's report overwrites
+//! another's) with full source paths (`--fullpath-after=`) and deep stacks
+//! (`--num-callers=50`: a project frame 17 calls below malloc is common), `vg-filter
+//! --project` keeps the records that touch the project, and a short summary names each at its
+//! source line.
+//!
+//! Suppressions: the baseline of the interpreter the logs say ran (their `Command:` line),
+//! shipped for Debian's python3.11-dbg and python3.11, made on first use for any other
+//! interpreter and kept in the user's cache ([`suppressions::baseline`]).
+//!
+//! Leaves `OUT/memcheck/`: `vg.<pid>.log` (raw), `records.jsonl` (vg-filter's output). Exit
+//! status follows vg-filter: 0 nothing kept, 1 findings.
+
+use anyhow::{bail, Context};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use super::example::{self, repo_root};
+use super::flags;
+use super::place::{self, PlaceOpts};
+use super::records::{self, VgError, VgFilter, VgSummary};
+use super::suppressions::{self, Baseline};
+use super::tools;
+use super::{Status, Workspace};
+
+/// Valgrind's options in every memcheck run, besides `--log-file`.
+pub const VALGRIND_OPTIONS: &[&str] = &[
+    "--leak-check=full",
+    "--show-leak-kinds=all",
+    "--track-origins=yes",
+    // Deep enough for the project's frame under the interpreter's call machinery: at
+    // Valgrind's default of 12, leaks allocated 17 calls below the project are seen.
+    "--num-callers=50",
+    // Full source paths, so that vg-filter --project can tell the project's files.
+    "--fullpath-after=",
+    "--trace-children=yes",
+];
+
+/// What to run under Memcheck.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The project, where the files go, and whether no command means the bundled example.
+    pub ws: Workspace,
+    /// Interpreter for the example (default: the debug interpreter).
+    pub python: Option<PathBuf>,
+    /// Suppression files; default: the baseline of the interpreter the logs say ran.
+    pub suppressions: Option<Vec<PathBuf>>,
+    /// The command; empty runs the example's `run.py` with `example_args`.
+    pub command: Vec<String>,
+    /// Arguments to the example driver when no command is given.
+    pub example_args: Vec<String>,
+    /// Project root for `--project` (default: the workspace's root, or the checkout for the
+    /// example).
+    pub root: Option<PathBuf>,
+    /// `--project=PATTERN`s for vg-filter, besides the frames under the root.
+    pub projects: Vec<String>,
+    /// vg-filter's `--fail-on`, when given.
+    pub fail_on: Option<String>,
+    /// Output directory name under the workspace's `out`.
+    pub task: String,
+    /// More vg-filter arguments (the suppressions task adds `--gen-suppressions=FILE`).
+    pub filter_args: Vec<String>,
+    /// Here, or in the image.
+    pub place: PlaceOpts,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            ws: Workspace::default(),
+            python: None,
+            suppressions: None,
+            command: Vec::new(),
+            example_args: vec!["all-defects".into()],
+            root: None,
+            projects: Vec::new(),
+            fail_on: None,
+            task: "memcheck".into(),
+            filter_args: Vec::new(),
+            place: PlaceOpts::default(),
+        }
+    }
+}
+
+/// What a run left behind.
+#[derive(Debug)]
+pub struct Outcome {
+    /// `OUT/<task>/`.
+    pub dir: PathBuf,
+    /// The per-process raw logs.
+    pub logs: Vec<PathBuf>,
+    /// vg-filter's JSON lines.
+    pub jsonl: PathBuf,
+    /// The kept records.
+    pub records: Vec<VgError>,
+    /// vg-filter's summary record.
+    pub summary: VgSummary,
+    /// vg-filter's exit status: findings when it kept a record.
+    pub status: Status,
+    /// Where valgrind ran.
+    pub place: String,
+    /// The interpreter the logs say ran, when one did.
+    pub interpreter: Option<String>,
+    /// The suppression files vg-filter applied.
+    pub suppressions: Vec<PathBuf>,
+    /// The interpreter's baseline, when the suppressions are the default.
+    pub baseline: Option<Baseline>,
+    /// What the user should know about the run (one line each, also said on stderr).
+    pub notes: Vec<String>,
+}
+
+/// The program a Valgrind log says ran: the first word of its `Command:` line.
+pub fn command_of_log(log: &Path) -> Option<String> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(log).ok()?;
+    // The preamble is a dozen lines; a log without one is not read to its end.
+    std::io::BufReader::new(file)
+        .lines()
+        .take(40)
+        .map_while(Result::ok)
+        .find_map(|line| {
+            let (_, rest) = line.split_once("Command: ")?;
+            rest.split_whitespace().next().map(str::to_string)
+        })
+}
+
+/// Whether `program` looks like a Python interpreter (`python3.11-dbg`, `/x/bin/python3`).
+pub fn is_python(program: &str) -> bool {
+    Path::new(program)
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("python"))
+}
+
+/// The interpreter that ran: the first log (in process-id order) whose command is a
+/// Python, else none (a shell script's logs name the shell, and its children the rest).
+pub fn interpreter_in_logs(logs: &[PathBuf]) -> Option<String> {
+    let mut by_pid: Vec<(u64, &PathBuf)> = logs
+        .iter()
+        .map(|log| {
+            let pid = log
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix("vg."))
+                .and_then(|n| n.strip_suffix(".log"))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(u64::MAX);
+            (pid, log)
+        })
+        .collect();
+    by_pid.sort();
+    by_pid
+        .into_iter()
+        .filter_map(|(_, log)| command_of_log(log))
+        .find(|program| is_python(program))
+}
+
+/// Says a note now (stderr) and keeps it for the report.
+fn note(notes: &mut Vec<String>, text: String) {
+    eprintln!("memcheck: {text}");
+    notes.push(text);
+}
+
+/// Runs the recipe.
+pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
+    let host_python = opts.python.clone().unwrap_or_else(place::debug_python);
+    let mut needs = vec![place::need_program("valgrind", "valgrind")];
+    match opts.command.first() {
+        None if opts.ws.bundled_example => needs.push(place::need_example(&host_python, false)),
+        None => bail!(
+            "no command: give the program to run after `--` (e.g. dbgpipe memcheck -- \
+             python3.11-dbg -m pytest tests/)"
+        ),
+        Some(program) => needs.push(place::need_command(program)),
+    }
+    let place = place::choose("memcheck", &needs, &opts.place, &opts.ws)?;
+    let python = place.debug_python(opts.python.as_deref());
+    let vg_filter = tools::bin("vg-filter")?;
+    let dir = opts.ws.recipe_dir(&opts.task)?;
+    let (argv, mut env, root) = if opts.command.is_empty() {
+        let ex = place.example(&python)?;
+        let mut argv = vec![
+            ex.python.display().to_string(),
+            ex.driver.display().to_string(),
+        ];
+        argv.extend(opts.example_args.iter().cloned());
+        (
+            argv,
+            vec![(example::DIR_ENV.to_string(), ex.dir.clone().into())],
+            repo_root(),
+        )
+    } else {
+        (opts.command.clone(), Vec::new(), opts.ws.root.clone())
+    };
+    let root = opts.root.clone().unwrap_or(root);
+
+    let mut vg_argv: Vec<std::ffi::OsString> = std::iter::once("valgrind")
+        .chain(VALGRIND_OPTIONS.iter().copied())
+        .map(Into::into)
+        .collect();
+    vg_argv.push(format!("--log-file={}/vg.%p.log", dir.display()).into());
+    // Suppressions go to vg-filter rather than valgrind: it counts what each one hides, and
+    // `--show-suppressed` can list them, where valgrind would drop them without a trace.
+    vg_argv.extend(argv.iter().map(Into::into));
+    env.push(("PYTHONMALLOC".into(), "malloc".into()));
+    let vg = place.command(&vg_argv, &env, false)?;
+    eprintln!(
+        "memcheck: valgrind {} ({})",
+        argv.join(" "),
+        place.describe()
+    );
+    let logs_dir = dir.clone();
+    let status = tools::run_with_progress(
+        "valgrind",
+        vg,
+        &|| tools::size_of_logs(&logs_dir, "vg."),
+        Duration::from_secs(10),
+    )?;
+    tools::check_ran("valgrind", place.is_image(), &status)?;
+    eprintln!("memcheck: the program exited with {status}");
+    let logs = tools::files_starting(&dir, "vg.");
+    if logs.is_empty() {
+        bail!("valgrind wrote no log into {}", dir.display());
+    }
+
+    // The interpreter that really ran (a shim or a script may stand between the command and
+    // it), whose baseline and build the notes are about.
+    let mut notes = Vec::new();
+    let interpreter = interpreter_in_logs(&logs);
+    let mut baseline = None;
+    let supps = match (&opts.suppressions, &interpreter) {
+        (Some(given), _) => given.clone(),
+        (None, None) => {
+            note(
+                &mut notes,
+                "no Python interpreter in the logs' Command: lines, so no baseline applies \
+                 (give --suppressions FILE)"
+                    .into(),
+            );
+            Vec::new()
+        }
+        (None, Some(program)) => {
+            let found = suppressions::baseline(&place, program, &opts.ws)?;
+            note(&mut notes, found.describe());
+            let files = vec![found.path.clone()];
+            baseline = Some(found);
+            files
+        }
+    };
+    if let Some(program) = &interpreter {
+        if place::is_debug_build(&place, program) == Some(false) {
+            note(
+                &mut notes,
+                format!(
+                    "{program} is not a debug build: its frames are optimised (inlined, \
+                     <optimized out>); python3.11-dbg (apt-get install python3.11-dbg) gives \
+                     exact stacks"
+                ),
+            );
+        }
+    }
+
+    let jsonl = dir.join("records.jsonl");
+    let out = std::fs::File::create(&jsonl)?;
+    let mut filter = Command::new(&vg_filter);
+    filter.arg("--project").arg("--root").arg(&root);
+    for pattern in &opts.projects {
+        filter.arg(format!("--project={pattern}"));
+    }
+    for s in &supps {
+        filter.arg("--suppressions").arg(s);
+    }
+    if let Some(kinds) = &opts.fail_on {
+        filter.arg("--fail-on").arg(kinds);
+    }
+    let filtered = filter
+        .args(&opts.filter_args)
+        .args(&logs)
+        .stdout(out)
+        .status()
+        .context("running vg-filter")?;
+    let status = Status::of_code(filtered.code().unwrap_or(2));
+    if status == Status::CouldNotRun {
+        bail!("vg-filter failed with {filtered}");
+    }
+    let output = records::read::<VgFilter>(&jsonl)?;
+    Ok(Outcome {
+        dir,
+        logs,
+        jsonl,
+        records: output.records,
+        summary: output.summary,
+        status,
+        place: place.describe(),
+        interpreter,
+        suppressions: supps,
+        baseline,
+        notes,
+    })
+}
+
+/// The short human summary: one line per kept record, then the counts.
+pub fn report(o: &Outcome) -> String {
+    let mut s = String::new();
+    for r in &o.records {
+        let frame = r.project_frame.clone().unwrap_or_default();
+        let place = match (&frame.function, &frame.file, frame.line) {
+            (Some(f), Some(file), Some(line)) => {
+                let file = Path::new(file)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                format!("{f} ({file}:{line})")
+            }
+            (Some(f), _, _) => f.to_string(),
+            _ => "?".into(),
+        };
+        let size = r.bytes.map(|b| format!(" {b} bytes")).unwrap_or_default();
+        s.push_str(&format!("  {:<22} {place}{size}\n", r.kind));
+    }
+    let n = &o.summary;
+    s.push_str(&format!(
+        "memcheck: {} of {} records are the project's ({} suppressed, {} elsewhere); {} log(s)\n",
+        n.kept,
+        n.records,
+        n.suppressed,
+        n.not_project,
+        o.logs.len()
+    ));
+    for note in &o.notes {
+        s.push_str(&format!("memcheck: {note}\n"));
+    }
+    s.push_str(&format!("memcheck: records in {}\n", o.jsonl.display()));
+    s
+}
+
+/// `dbgpipe memcheck`, in `ws`.
+pub fn run(flags: flags::Memcheck, ws: Workspace) -> anyhow::Result<Status> {
+    let opts = Options {
+        ws,
+        place: flags.place,
+        python: flags.python.path,
+        // None given: the default (the interpreter's baseline).
+        suppressions: Some(flags.suppressions.files).filter(|files| !files.is_empty()),
+        projects: flags.project.patterns,
+        fail_on: flags.fail_on,
+        command: flags.command.argv,
+        ..Options::default()
+    };
+    let o = memcheck(&opts)?;
+    tools::print(&report(&o))?;
+    Ok(o.status)
+}
