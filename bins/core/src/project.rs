@@ -60,6 +60,14 @@ impl Root {
         path.starts_with(&self.prefix)
     }
 
+    /// Whether `path` (under the root) lies in an installed-packages folder: a venv inside
+    /// the project holds other people's code (`.venv/lib/python3.11/site-packages/numpy/`).
+    fn is_installed(&self, path: &str) -> bool {
+        path[self.prefix.len().min(path.len())..]
+            .split('/')
+            .any(|part| part == "site-packages" || part == "dist-packages")
+    }
+
     /// A relative source name (`leaky.c`, `src/mod.c`) is the project's when a file under
     /// the root ends with it.
     fn has_relative_source(&mut self, name: &str) -> bool {
@@ -73,6 +81,42 @@ impl Root {
         self.seen.insert(name.to_string(), found);
         found
     }
+}
+
+/// A relative source name as a build printed it, without the `./` and `../` that lead it:
+/// gdb shows setuptools' `./python/mod.c`, Valgrind `build/../src/mod.c`'s tail.
+fn relative_source(path: &str) -> &str {
+    let mut rest = path;
+    loop {
+        if let Some(r) = rest.strip_prefix("./") {
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("../") {
+            rest = r;
+        } else {
+            return rest;
+        }
+    }
+}
+
+/// The part of `path` after pip's temporary build folder (`pip-req-build-*`, or the package
+/// folder inside `pip-install-*`), when it lies in one.
+fn in_pip_build(path: &str) -> Option<&str> {
+    let mut parts = path.split('/').enumerate();
+    let (i, part) =
+        parts.find(|(_, p)| p.starts_with("pip-req-build-") || p.starts_with("pip-install-"))?;
+    let skip = if part.starts_with("pip-install-") {
+        i + 2
+    } else {
+        i + 1
+    };
+    let mut offset = 0;
+    for (n, piece) in path.split('/').enumerate() {
+        if n == skip {
+            return Some(relative_source(&path[offset..])).filter(|r| !r.is_empty());
+        }
+        offset += piece.len() + 1;
+    }
+    None
 }
 
 fn index_sources(root: &Path) -> Vec<String> {
@@ -134,9 +178,25 @@ impl Project {
                 })
             }
             Project::Under(root) => {
+                let file = frame.file.as_deref();
+                // An absolute source path says where the code was compiled: the best witness,
+                // also when the object was installed elsewhere (a wheel built from the
+                // tree, installed into a venv).
+                if let Some(path) = file.filter(|p| p.starts_with('/')) {
+                    if root.contains_path(path) {
+                        return !root.is_installed(path);
+                    }
+                    // pip's temporary build tree: the rest of the path is the project's own
+                    // layout (`/tmp/pip-req-build-x1/src/mod.c` is `src/mod.c`).
+                    if let Some(rest) = in_pip_build(path) {
+                        if root.has_relative_source(rest) {
+                            return true;
+                        }
+                    }
+                }
                 if let Some(obj) = &frame.object {
                     if root.contains_path(obj) {
-                        return true;
+                        return !root.is_installed(obj);
                     }
                     // An object elsewhere (the interpreter, libc) is not the project's even
                     // when one of its sources shares a base name with a project file.
@@ -144,10 +204,11 @@ impl Project {
                         return false;
                     }
                 }
-                match frame.file.as_deref() {
-                    Some(path) if path.starts_with('/') => root.contains_path(path),
-                    Some(path) => root.has_relative_source(path),
-                    None => false,
+                match file {
+                    Some(path) if !path.starts_with('/') => {
+                        root.has_relative_source(relative_source(path))
+                    }
+                    _ => false,
                 }
             }
         }
@@ -210,6 +271,36 @@ mod tests {
             "object outside wins"
         );
         assert!(!p.frame_matches(&frame(None, Some("/elsewhere"), Some("leaky.c"))));
+
+        // Real layouts: gdb's relative paths of a setuptools build, a wheel installed into a
+        // venv elsewhere (the source path is the tree's), pip's temporary build tree, and a
+        // venv inside the project (other people's code).
+        assert!(p.frame_matches(&frame(None, None, Some("./src/leaky.c"))));
+        assert!(p.frame_matches(&frame(None, None, Some("../src/leaky.c"))));
+        let venv_so = "/home/u/venv/lib/python3.11/site-packages/m/_m.so";
+        assert!(p.frame_matches(&frame(
+            Some(venv_so),
+            Some(&format!("{root}/src")),
+            Some("leaky.c")
+        )));
+        assert!(p.frame_matches(&frame(
+            Some(venv_so),
+            Some("/tmp/pip-req-build-k2j/src"),
+            Some("leaky.c")
+        )));
+        assert!(p.frame_matches(&frame(
+            Some(venv_so),
+            Some("/tmp/pip-install-x/m_19ab/src"),
+            Some("leaky.c")
+        )));
+        assert!(!p.frame_matches(&frame(
+            Some(venv_so),
+            Some("/tmp/pip-req-build-k2j/src"),
+            Some("other.c")
+        )));
+        let vendored =
+            format!("{root}/.venv/lib/python3.11/site-packages/numpy/core/_multiarray_umath.so");
+        assert!(!p.frame_matches(&frame(Some(&vendored), None, None)));
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 }
