@@ -39,11 +39,36 @@ OUTPUT (jsonl, the default; schema 2, see SCHEMA.md):
   summary line to stderr; text is a short report; sarif writes SARIF 2.1.0 located at each
   record's project frame.
 
+MODULE INIT:
+  An extension's module init allocates what the module uses for as long as it is loaded
+  (exception types, tables, its state), and CPython never unloads extensions: Memcheck
+  reports those blocks at exit. A Leak_PossiblyLost, Leak_IndirectlyLost or
+  Leak_StillReachable record whose allocation stack passes through module init (a frame
+  PyInit_<name>, or, for multi-phase init, the frame that CPython's PyModule_ExecDef calls:
+  the Py_mod_exec slot) is kept and shown, marked \"module_init\":true (text: \"(module init)\"),
+  counted in the summary's module_init, and does not fail the run; --fail-on ModuleInit
+  makes it fail again. A block definitely lost in init is a leak and fails as any other.
+
+HINTS (one line on stderr per log, counted in the summary's hints; exit status unchanged):
+  With --project, vg-filter says when the log hides project frames from it:
+  LOG: frames name source files without directories, so --project=PATTERN sees only file
+    names; rerun valgrind with --fullpath-after= (or use --project --root DIR)
+      every frame that names a file names it without a directory (Valgrind run without
+      --fullpath-after=) and no frame matched. With --project alone, said only when the
+      root holds no source file to look the names up in.
+  LOG: N records were cut at L frames with no project frame in them; rerun valgrind with
+    --num-callers=M
+      records of no project frame whose stack is exactly L code addresses deep (inlined
+      frames share one), L being --num-callers as the XML's <args> or a -v text log states
+      it (12 when they list the options without it), else the depth of the deepest stacks
+      when at least two reach it. Counted in the summary's cut_at_depth.
+
 EXAMPLES:
   valgrind --leak-check=full --fullpath-after= python3.11-dbg t.py 2>&1 | vg-filter --project
   vg-filter --format sarif shard-1.jsonl shard-2.jsonl > memcheck.sarif
   vg-filter --project=native-core.so --suppressions suppressions/python3.11-dbg.supp vg.*.log
   vg-filter --format text --project=mymod vg.xml
+  vg-filter --project --fail-on ModuleInit vg.log
   valgrind --leak-check=full python3.11-dbg -c pass 2>&1 | vg-filter --gen-suppressions > base.supp
 
 LIMITS (memory stays bounded whatever the input; the summary counts each cut):
@@ -55,8 +80,8 @@ LIMITS (memory stays bounded whatever the input; the summary counts each cut):
 
 EXIT STATUS:
   0  no record kept (or none of the --fail-on kinds)
-  1  records kept: findings (Leak_StillReachable does not count unless --fail-on names it),
-     or a fatal signal or Valgrind failure reported
+  1  records kept: findings (Leak_StillReachable and module-init allocations do not count
+     unless --fail-on names them), or a fatal signal or Valgrind failure reported
   2  bad usage, an unreadable input or a malformed suppression file or XML log
   A closed stdout (| head) ends quietly with status 0.";
 
@@ -93,8 +118,9 @@ struct Args {
     format: Format,
 
     /// Kinds whose kept records give exit status 1, comma separated: Valgrind's kind names
-    /// (InvalidRead, Leak_DefinitelyLost, …), Unknown, FatalSignal, ValgrindPanic or `all`
-    /// [default: all but Leak_StillReachable]
+    /// (InvalidRead, Leak_DefinitelyLost, …), Unknown, FatalSignal, ValgrindPanic or `all`;
+    /// ModuleInit makes module-init allocations of those kinds (of the default ones when it
+    /// is alone) fail too [default: all but Leak_StillReachable, module init excluded]
     #[arg(long, value_name = "KINDS", value_delimiter = ',')]
     fail_on: Option<Vec<String>>,
 

@@ -804,11 +804,305 @@ fn another_tools_output_gets_a_note() {
         "{err}"
     );
     assert_eq!(summary(&lines(&out))["records"], 0);
-    // A clean run's log has no record either, and that is no reason for a note.
+    // A clean run's log has no record either, and that is no reason for a note (its
+    // interpreter records cut at 12 frames get the hint that says so, and nothing else).
     let clean = vg_filter(&["--project", s(&runs().clean_text)], None);
+    let err = String::from_utf8_lossy(&clean.stderr);
     assert!(
-        clean.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&clean.stderr)
+        err.lines()
+            .all(|l| l
+                .contains(" cut at 12 frames (the deepest stacks in it) with no project frame")),
+        "{err}"
     );
+}
+
+/// Logs of the module-init fixture (tests/fixtures/module_init): two extensions whose init
+/// keeps memory for the module's lifetime (single-phase `PyInit_single_phase`, multi-phase
+/// `exec_multi_phase` called by `PyModule_ExecDef`), a block definitely lost in init, and a
+/// possibly lost block kept by an ordinary call.
+struct ModuleInitRuns {
+    /// Text log, `--fullpath-after=`.
+    text: PathBuf,
+    /// XML log of the same.
+    xml: PathBuf,
+    /// Text log without `--fullpath-after=` (source files by base name) and with
+    /// `--num-callers=4`.
+    bare_short: PathBuf,
+    /// Where the fixture's sources are.
+    sources: PathBuf,
+}
+
+/// Builds the fixture's two extensions with the host `cc` against the debug interpreter's
+/// headers and runs `run.py` under Memcheck three ways, in parallel, once per test process.
+fn module_init_runs() -> &'static ModuleInitRuns {
+    static RUNS: OnceLock<ModuleInitRuns> = OnceLock::new();
+    RUNS.get_or_init(|| {
+        let python = xtask::example::debug_python()
+            .expect("python3.11-dbg is required (apt-get install python3.11-dbg)");
+        let sources = xtask::example::repo_root().join("tests/fixtures/module_init");
+        let dir = tmp().join("module_init");
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = |expr: &str| {
+            let out = Command::new(&python)
+                .args(["-c", &format!("import sysconfig; print({expr})")])
+                .output()
+                .expect("python3.11-dbg runs");
+            assert!(out.status.success());
+            String::from_utf8(out.stdout).unwrap().trim().to_string()
+        };
+        let include = config("sysconfig.get_paths()['include']");
+        let suffix = config("sysconfig.get_config_var('EXT_SUFFIX')");
+        for module in ["single_phase", "multi_phase"] {
+            let status = Command::new("cc")
+                .args(["-O0", "-g", "-fPIC", "-shared", "-Wall", "-Werror"])
+                .arg(format!("-I{include}"))
+                .arg(sources.join(format!("{module}.c")))
+                .arg("-o")
+                .arg(dir.join(format!("{module}{suffix}")))
+                .status()
+                .expect("a C compiler (cc) is required");
+            assert!(status.success(), "building {module}: {status}");
+        }
+        let jobs: [(&str, &[&str]); 3] = [
+            ("modinit.log", &["--fullpath-after="]),
+            ("modinit.xml", &["--fullpath-after=", "--xml=yes"]),
+            ("modinit-bare-short.log", &["--num-callers=4"]),
+        ];
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|&(file, flags)| {
+                let out = dir.join(file);
+                let (python, dir, sources) = (python.clone(), dir.clone(), sources.clone());
+                let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+                std::thread::spawn(move || {
+                    let mut cmd = Command::new("valgrind");
+                    cmd.args(["--leak-check=full", "--show-leak-kinds=all"]);
+                    cmd.args(&flags);
+                    if flags.iter().any(|f| f == "--xml=yes") {
+                        cmd.arg(format!("--xml-file={}", out.display()));
+                    } else {
+                        cmd.arg(format!("--log-file={}", out.display()));
+                    }
+                    cmd.arg(&python).arg(sources.join("run.py"));
+                    cmd.env("PYTHONMALLOC", "malloc").env("PYTHONPATH", &dir);
+                    let status = cmd
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status()
+                        .expect("valgrind is required");
+                    assert!(status.success(), "valgrind {file}: {status}");
+                    out
+                })
+            })
+            .collect();
+        let mut paths = handles.into_iter().map(|h| h.join().unwrap());
+        ModuleInitRuns {
+            text: paths.next().unwrap(),
+            xml: paths.next().unwrap(),
+            bare_short: paths.next().unwrap(),
+            sources,
+        }
+    })
+}
+
+/// (kind, project function, module_init) of every kept record, sorted.
+fn init_signature(recs: &[Value]) -> Vec<(String, String, bool)> {
+    let mut v: Vec<_> = errors(recs)
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().to_string(),
+                r["project_frame"]["function"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                r["module_init"].as_bool().expect("module_init is a bool"),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn stderr_lines(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn module_init_allocations_are_kept_marked_and_do_not_fail() {
+    let runs = module_init_runs();
+    let project = "--project=fixtures/module_init/";
+    let want = |s: &str, f: &str, init: bool| (s.to_string(), f.to_string(), init);
+    let expected = vec![
+        want("Leak_DefinitelyLost", "PyInit_single_phase", false),
+        want("Leak_PossiblyLost", "PyInit_single_phase", true),
+        want("Leak_PossiblyLost", "exec_multi_phase", true),
+        want("Leak_PossiblyLost", "keep", false),
+        want("Leak_StillReachable", "PyInit_single_phase", true),
+        want("Leak_StillReachable", "exec_multi_phase", true),
+    ];
+    for log in [&runs.text, &runs.xml] {
+        let out = vg_filter(&[project, s(log)], None);
+        let recs = lines(&out);
+        assert_eq!(init_signature(&recs), expected, "{}", log.display());
+        let sum = summary(&recs);
+        assert_eq!(sum["module_init"], 4);
+        // The block lost in init and the one kept outside init fail; the four
+        // module-lifetime allocations do not.
+        assert_eq!(sum["failing"], 2, "{}", log.display());
+        assert_eq!(out.status.code(), Some(1));
+
+        // --fail-on ModuleInit: the default kinds, module init included (still reachable
+        // is not a default kind); all: everything.
+        let out = vg_filter(&[project, "--fail-on", "ModuleInit", s(log)], None);
+        assert_eq!(summary(&lines(&out))["failing"], 4);
+        let out = vg_filter(&[project, "--fail-on", "all", s(log)], None);
+        assert_eq!(summary(&lines(&out))["failing"], 6);
+        // Naming the kind alone leaves module init out.
+        let out = vg_filter(&[project, "--fail-on=Leak_PossiblyLost", s(log)], None);
+        assert_eq!(summary(&lines(&out))["failing"], 1);
+
+        // A module whose only records are module-lifetime allocations passes.
+        let out = vg_filter(&["--project=multi_phase.c", s(log)], None);
+        let recs = lines(&out);
+        assert_eq!(summary(&recs)["kept"], 2);
+        assert_eq!(summary(&recs)["module_init"], 2);
+        assert_eq!(out.status.code(), Some(0), "{}", log.display());
+        let out = vg_filter(
+            &["--project=multi_phase.c", "--fail-on=ModuleInit", s(log)],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(1));
+    }
+
+    // The text report marks them; its summary line counts them.
+    let out = vg_filter(&[project, "--format", "text", s(&runs.text)], None);
+    let text = stdout_text(&out);
+    assert_eq!(text.matches("  (module init)\n").count(), 4, "{text}");
+    assert!(
+        text.contains("6 kept (6 distinct, 2 failing, 4 in module init)"),
+        "{text}"
+    );
+
+    // Read back, the mark is recomputed the same, and the exit status kept.
+    let first = vg_filter(&[project, s(&runs.text)], None);
+    let saved = write(&tmp().join("module_init/readback.jsonl"), &first);
+    let again = vg_filter(&[project, s(&saved)], None);
+    assert_eq!(stdout_text(&again), stdout_text(&first));
+    assert_eq!(again.status.code(), Some(1));
+
+    // A misspelt word is refused, naming the one meant.
+    let out = vg_filter(&[project, "--fail-on", "module_init", s(&runs.text)], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did you mean ModuleInit?"), "{err}");
+}
+
+#[test]
+fn hints_say_when_the_log_hides_project_frames() {
+    let init = module_init_runs();
+    let bare = s(&init.bare_short);
+
+    // Base names only, and a pattern for a directory: nothing of the project is found.
+    let out = vg_filter(&["--project=fixtures/module_init/", bare], None);
+    let recs = lines(&out);
+    let sum = summary(&recs);
+    assert_eq!(sum["kept"], 0);
+    let cut = sum["cut_at_depth"].as_u64().unwrap();
+    assert!(cut > 0, "{sum}");
+    assert_eq!(sum["hints"], 2);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "hints do not change the exit status"
+    );
+    assert_eq!(
+        stderr_lines(&out),
+        [
+            format!(
+                "vg-filter: {bare}: frames name source files without directories, so \
+                 --project=fixtures/module_init/ sees only file names; rerun valgrind with \
+                 --fullpath-after= (or use --project --root DIR)"
+            ),
+            format!(
+                "vg-filter: {bare}: {cut} records were cut at 4 frames (the deepest stacks \
+                 in it) with no project frame in them; rerun valgrind with --num-callers=50"
+            ),
+        ]
+    );
+    // The summary line counts the cut records.
+    let out = vg_filter(
+        &["--project=fixtures/module_init/", "--format=text", bare],
+        None,
+    );
+    assert!(
+        stdout_text(&out).contains(&format!(
+            "; {cut} not-project records cut at the stack limit"
+        )),
+        "{}",
+        stdout_text(&out)
+    );
+
+    // A pattern that matches the base names finds the project: no hint about names, and
+    // the records still found at 4 frames.
+    let out = vg_filter(&["--project=single_phase", bare], None);
+    let recs = lines(&out);
+    assert!(summary(&recs)["kept"].as_u64().unwrap() >= 3);
+    let err = stderr_lines(&out);
+    assert_eq!(err.len(), 1, "{err:?}");
+    assert!(err[0].contains("cut at 4 frames"), "{err:?}");
+
+    // --project alone looks the names up under the root: found under the fixture's
+    // directory; under an empty root, said.
+    let out = vg_filter(&["--project", "--root", s(&init.sources), bare], None);
+    assert_eq!(summary(&lines(&out))["kept"], 6);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("without directories"));
+    let empty = tmp().join("module_init/empty-root");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = vg_filter(&["--project", "--root", s(&empty), bare], None);
+    let err = stderr_lines(&out);
+    let root = std::fs::canonicalize(&empty).unwrap();
+    assert_eq!(
+        err[0],
+        format!(
+            "vg-filter: {bare}: frames name source files without directories and {} holds \
+             no source file to look their names up in, so --project finds no project frame; \
+             rerun valgrind with --fullpath-after= (or give --root your source tree)",
+            root.display()
+        )
+    );
+
+    // Logs run with --fullpath-after= never get the hint about names. The XML states the
+    // limit (its <args>, the default 12 here); the text log's is inferred.
+    for (log, inferred) in [
+        (&init.text, " (the deepest stacks in it)"),
+        (&init.xml, ""),
+        (&runs().defects_text, " (the deepest stacks in it)"),
+        (&runs().defects_xml, ""),
+    ] {
+        let out = vg_filter(&["--project=fixtures/module_init/", s(log)], None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("without directories"), "{err}");
+        let sum = &summary(&lines(&out)).clone();
+        if sum["cut_at_depth"].as_u64().unwrap() > 0 {
+            assert!(
+                err.contains(&format!(
+                    " cut at 12 frames{inferred} with no project frame"
+                )),
+                "{err}"
+            );
+        }
+    }
+
+    // Read back, the counts carry over and nothing is said again: the log is not there.
+    let first = vg_filter(&["--project=fixtures/module_init/", bare], None);
+    let saved = write(&tmp().join("module_init/hints.jsonl"), &first);
+    let again = vg_filter(&["--project=fixtures/module_init/", s(&saved)], None);
+    assert!(again.stderr.is_empty());
+    let sum = summary(&lines(&again)).clone();
+    assert_eq!(sum["hints"], 2);
+    assert_eq!(sum["cut_at_depth"], cut);
 }

@@ -56,6 +56,21 @@ impl Root {
         }
     }
 
+    /// The root directory, absolute.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether any source file lies under the root: without one, a frame that names its
+    /// file without a directory can never be found to be the project's.
+    pub fn has_sources(&mut self) -> bool {
+        let dir = &self.dir;
+        !self
+            .index
+            .get_or_insert_with(|| index_sources(dir))
+            .is_empty()
+    }
+
     fn contains_path(&self, path: &str) -> bool {
         path.starts_with(&self.prefix)
     }
@@ -301,6 +316,13 @@ mod tests {
         let vendored =
             format!("{root}/.venv/lib/python3.11/site-packages/numpy/core/_multiarray_umath.so");
         assert!(!p.frame_matches(&frame(Some(&vendored), None, None)));
+        match &mut p {
+            Project::Under(root) => assert!(root.has_sources()),
+            _ => unreachable!(),
+        }
+        let empty = tmp.join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        assert!(!Root::new(&empty).has_sources());
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 }

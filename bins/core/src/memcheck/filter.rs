@@ -17,6 +17,7 @@
 //! The records are built here and handed to a [`Printer`]; formats are `print`'s business.
 
 use crate::input::{self, Content};
+use crate::memcheck::hints::{self, InputShape};
 use crate::memcheck::records::{
     merge_key, ErrorRecord, FatalSignalRecord, MergeKey, PanicRecord, ProjectFrame, Record,
     Summary, SuppressedRecord,
@@ -50,15 +51,21 @@ pub struct Options {
 /// know, a process killed by a signal, Valgrind's own failure.
 pub const REPORTS: &[&str] = &["Unknown", "FatalSignal", "ValgrindPanic"];
 
-/// Which kept records make the run fail (exit status 1).
+/// The `--fail-on` word that makes module-lifetime allocations (`module_init` records)
+/// fail too; with no kind named beside it, the default kinds are meant.
+pub const MODULE_INIT: &str = "ModuleInit";
+
+/// Which kept records make the run fail (exit status 1). Records that are module-lifetime
+/// allocations ([`hints::module_init`]) fail only under `All` or when `Kinds` names
+/// [`MODULE_INIT`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FailOn {
     /// Every kind but `Leak_StillReachable` (memory still pointed to at exit is not lost),
-    /// fatal signals and Valgrind's failures.
+    /// fatal signals and Valgrind's failures; module-lifetime allocations do not fail.
     Default,
-    /// Every kind.
+    /// Every kind, module-lifetime allocations too.
     All,
-    /// These kinds.
+    /// These kinds (the default ones when only [`MODULE_INIT`] is named).
     Kinds(Vec<String>),
 }
 
@@ -71,12 +78,18 @@ impl FailOn {
             return Ok(FailOn::All);
         }
         for k in kinds {
-            if !header::KINDS.contains(&k.as_str()) && !REPORTS.contains(&k.as_str()) {
+            if !header::KINDS.contains(&k.as_str())
+                && !REPORTS.contains(&k.as_str())
+                && k != MODULE_INIT
+            {
+                // `module_init` for ModuleInit, `leak_definitelylost` for Leak_DefinitelyLost.
+                let folded = |s: &str| s.replace('_', "").to_ascii_lowercase();
                 let close: Vec<&str> = header::KINDS
                     .iter()
                     .chain(REPORTS)
+                    .chain([&MODULE_INIT])
                     .copied()
-                    .filter(|known| known.eq_ignore_ascii_case(k) || similar(known, k))
+                    .filter(|known| folded(known) == folded(k) || similar(known, k))
                     .collect();
                 let hint = match close.first() {
                     Some(c) => format!("did you mean {c}? "),
@@ -86,7 +99,8 @@ impl FailOn {
                     "--fail-on",
                     None,
                     format!(
-                        "`{k}` is not a Memcheck kind ({hint}known: {}, {}, or all)",
+                        "`{k}` is not a Memcheck kind ({hint}known: {}, {}, {MODULE_INIT}, \
+                         or all)",
                         header::KINDS.join(", "),
                         REPORTS.join(", ")
                     ),
@@ -96,11 +110,22 @@ impl FailOn {
         Ok(FailOn::Kinds(kinds.to_vec()))
     }
 
-    fn fails(&self, kind: &str) -> bool {
+    /// Whether a kept record of `kind` fails the run; `module_init`: it is a
+    /// module-lifetime allocation.
+    fn fails(&self, kind: &str, module_init: bool) -> bool {
+        let by_default = kind != "Leak_StillReachable";
         match self {
-            FailOn::Default => kind != "Leak_StillReachable",
+            FailOn::Default => by_default && !module_init,
             FailOn::All => true,
-            FailOn::Kinds(kinds) => kinds.iter().any(|k| k == kind),
+            FailOn::Kinds(kinds) => {
+                let named_init = kinds.iter().any(|k| k == MODULE_INIT);
+                let kind_fails = if kinds.iter().all(|k| k == MODULE_INIT) {
+                    by_default
+                } else {
+                    kinds.iter().any(|k| k == kind)
+                };
+                kind_fails && (named_init || !module_init)
+            }
         }
     }
 }
@@ -188,6 +213,16 @@ pub struct Filter {
     demangled: RefCell<HashMap<String, Option<String>>>,
     /// One-line notes for a person (standard error), taken by [`Filter::take_notes`].
     notes: Vec<String>,
+    /// The frames of the log being read, for the hints said about it.
+    shape: InputShape,
+}
+
+/// What became of a record.
+enum Verdict {
+    Suppressed,
+    NotProject,
+    /// Kept, at this place in the table.
+    Kept(usize),
 }
 
 impl Filter {
@@ -205,6 +240,7 @@ impl Filter {
             demangled: RefCell::default(),
             summary: Summary::default(),
             notes: Vec::new(),
+            shape: InputShape::default(),
         }
     }
 
@@ -246,6 +282,7 @@ impl Filter {
         let records_before = self.summary.records;
         let reports_before = self.fatal_signals.len() + self.panics.len();
         self.uniques.clear();
+        self.shape = InputShape::default();
         let mut sink = |event: Event| self.event(input, event);
         let result = match memcheck::detect(&head) {
             memcheck::Format::Text => memcheck::text::parse(input, reader, &mut stats, &mut sink),
@@ -264,7 +301,27 @@ impl Filter {
                 what_it_looks_like(&head)
             ));
         }
+        if result.is_ok() {
+            self.hints(input, stats.num_callers);
+        }
         result
+    }
+
+    /// The hints about a log just read (see [`hints`]): each one line, counted.
+    fn hints(&mut self, input: &str, num_callers: Option<u32>) {
+        if self.opts.project.is_everything() {
+            return;
+        }
+        let mut said = Vec::new();
+        if self.shape.base_names_hide_project() {
+            said.extend(hints::base_names_hint(input, &mut self.opts.project));
+        }
+        if let Some(cut) = self.shape.cut(num_callers).filter(|c| c.records > 0) {
+            self.summary.cut_at_depth += cut.records;
+            said.push(hints::cut_hint(input, &cut));
+        }
+        self.summary.hints += said.len() as u64;
+        self.notes.extend(said);
     }
 
     /// Notes for a person gathered so far (an input with nothing recognised in it).
@@ -355,6 +412,8 @@ impl Filter {
         let sum = &mut self.summary;
         sum.inputs += s.inputs;
         sum.foreign_records += s.foreign_records;
+        sum.cut_at_depth += s.cut_at_depth;
+        sum.hints += s.hints;
         sum.parse.add(&s.parse);
         sum.not_project += s.not_project;
         sum.records += s.not_project;
@@ -373,9 +432,19 @@ impl Filter {
         match event {
             Event::Record(rec) => {
                 let unique = rec.unique.clone().map(|u| (rec.pid, u));
-                let kept = self.judge(rec, |rec, pf| ErrorRecord::new(rec, input, pf));
-                if let (Some(key), Some(i)) = (unique, kept) {
-                    self.uniques.insert(key, i);
+                // The depths that tell a cut stack, for a record of no project frame.
+                let depths = self.shape.see_record(&rec);
+                match self.judge(rec, |rec, pf| ErrorRecord::new(rec, input, pf)) {
+                    Verdict::Kept(i) => {
+                        if self.kept.order[i].project_frame.is_some() {
+                            self.shape.project_hit();
+                        }
+                        if let Some(key) = unique {
+                            self.uniques.insert(key, i);
+                        }
+                    }
+                    Verdict::NotProject => self.shape.not_project(depths),
+                    Verdict::Suppressed => {}
                 }
             }
             Event::ErrorCount { pid, unique, count } => {
@@ -385,7 +454,11 @@ impl Filter {
                 }
             }
             Event::FatalSignal(f) => {
+                self.shape.see_stack(&f.stack);
                 let pf = self.stack_project_frame(&f.stack);
+                if pf.is_some() {
+                    self.shape.project_hit();
+                }
                 self.fatal_signal(FatalSignalRecord::new(f, input, pf));
             }
             Event::ValgrindPanic(p) => self.panic(PanicRecord::new(p, input)),
@@ -399,7 +472,7 @@ impl Filter {
 
     fn fatal_signal(&mut self, f: FatalSignalRecord) {
         self.summary.fatal_signals += 1;
-        if self.opts.fail_on.fails("FatalSignal") {
+        if self.opts.fail_on.fails("FatalSignal", false) {
             self.summary.failing += 1;
         }
         self.fatal_signals.push(f);
@@ -416,7 +489,7 @@ impl Filter {
 
     fn panic(&mut self, p: PanicRecord) {
         self.summary.valgrind_panics += 1;
-        if self.opts.fail_on.fails("ValgrindPanic") {
+        if self.opts.fail_on.fails("ValgrindPanic", false) {
             self.summary.failing += 1;
         }
         self.panics.push(p);
@@ -437,13 +510,13 @@ impl Filter {
         });
     }
 
-    /// Suppressed, not the project's, or kept; `make` builds the record to keep. Gives the
-    /// kept record's place.
+    /// Suppressed, not the project's, or kept; `make` builds the record to keep (its
+    /// `module_init` is set here, from its kind and stack).
     fn judge(
         &mut self,
         rec: memcheck::Record,
         make: impl FnOnce(memcheck::Record, Option<ProjectFrame>) -> ErrorRecord,
-    ) -> Option<usize> {
+    ) -> Verdict {
         // Generated suppressions name functions mangled (`fun:_Znwm`), text logs print them
         // demangled: try both.
         let names = &self.demangled;
@@ -471,7 +544,9 @@ impl Filter {
                 }
             }
         }
-        let kept = make(rec, pf);
+        let module_init = hints::module_init(&rec.kind, &rec.stack);
+        let mut kept = make(rec, pf);
+        kept.module_init = module_init;
         let n = kept.count;
         let sum = &mut self.summary;
         sum.records = sum.records.saturating_add(n);
@@ -481,18 +556,21 @@ impl Filter {
             if self.opts.show_suppressed && self.suppressed.add(kept, self.opts.merge).1 {
                 self.suppressed_by.push(name);
             }
-            return None;
+            return Verdict::Suppressed;
         }
         if !is_project {
             sum.not_project = sum.not_project.saturating_add(n);
-            return None;
+            return Verdict::NotProject;
         }
         sum.kept = sum.kept.saturating_add(n);
         sum.kept_bytes = sum.kept_bytes.saturating_add(kept.bytes.unwrap_or(0));
-        if self.opts.fail_on.fails(&kept.kind) {
+        if module_init {
+            sum.module_init = sum.module_init.saturating_add(n);
+        }
+        if self.opts.fail_on.fails(&kept.kind, module_init) {
             sum.failing = sum.failing.saturating_add(n);
         }
-        Some(self.kept.add(kept, self.opts.merge).0)
+        Verdict::Kept(self.kept.add(kept, self.opts.merge).0)
     }
 
     /// Hands the records and the summary to the printer and finishes it; returns the summary
@@ -639,13 +717,46 @@ mod tests {
             "{e}"
         );
         assert!(FailOn::parse(&kinds(&["leak"])).is_err());
-        assert!(FailOn::Default.fails("InvalidRead"));
-        assert!(FailOn::Default.fails("FatalSignal"));
+        assert!(FailOn::Default.fails("InvalidRead", false));
+        assert!(FailOn::Default.fails("FatalSignal", false));
         assert!(FailOn::parse(&kinds(&["FatalSignl"]))
             .unwrap_err()
             .to_string()
             .contains("did you mean FatalSignal?"));
-        assert!(!FailOn::Default.fails("Leak_StillReachable"));
+        assert!(!FailOn::Default.fails("Leak_StillReachable", false));
+    }
+
+    #[test]
+    fn module_init_fails_only_when_named() {
+        let kinds =
+            |v: &[&str]| FailOn::parse(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        // By default a module-lifetime allocation does not fail; the same kind elsewhere does.
+        assert!(!FailOn::Default.fails("Leak_PossiblyLost", true));
+        assert!(FailOn::Default.fails("Leak_PossiblyLost", false));
+        // ModuleInit alone: the default kinds, module init included.
+        let init = kinds(&["ModuleInit"]).unwrap();
+        assert!(init.fails("Leak_PossiblyLost", true));
+        assert!(init.fails("Leak_IndirectlyLost", true));
+        assert!(!init.fails("Leak_StillReachable", true));
+        assert!(init.fails("InvalidRead", false));
+        // With kinds: those kinds, module init included.
+        let reachable = kinds(&["Leak_StillReachable", "ModuleInit"]).unwrap();
+        assert!(reachable.fails("Leak_StillReachable", true));
+        assert!(!reachable.fails("Leak_PossiblyLost", true));
+        // Kinds without ModuleInit: module-lifetime allocations of them still pass.
+        let possibly = kinds(&["Leak_PossiblyLost"]).unwrap();
+        assert!(!possibly.fails("Leak_PossiblyLost", true));
+        assert!(possibly.fails("Leak_PossiblyLost", false));
+        assert!(FailOn::All.fails("Leak_StillReachable", true));
+        // The usual misspellings get the word.
+        for typo in ["module_init", "moduleinit", "ModuleInt"] {
+            let e = kinds(&[typo]).unwrap_err().to_string();
+            assert!(e.contains("did you mean ModuleInit?"), "{e}");
+        }
+        assert!(kinds(&["leak_definitely_lost"])
+            .unwrap_err()
+            .to_string()
+            .contains("did you mean Leak_DefinitelyLost?"));
     }
 
     #[test]

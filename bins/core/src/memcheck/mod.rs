@@ -10,6 +10,7 @@
 
 pub mod filter;
 pub mod header;
+pub mod hints;
 pub mod print;
 pub mod records;
 pub mod suppressions;
@@ -170,6 +171,11 @@ pub struct ParseStats {
     pub dropped_aux: u64,
     /// XML elements of unknown names that were skipped.
     pub unknown_elements: u64,
+    /// The run's `--num-callers` (the deepest stack Valgrind records), when the input states
+    /// it: XML `<args>`, or a text log's options, which Valgrind prints with `-v`. Not
+    /// serialised, and not added up: it is a fact about one input.
+    #[serde(skip)]
+    pub num_callers: Option<u32>,
 }
 
 impl ParseStats {
@@ -186,6 +192,33 @@ impl ParseStats {
         self.unknown_elements += other.unknown_elements;
     }
 }
+
+/// The functions a thread's stack starts at: a stack whose outermost frame is one of these
+/// is whole, whatever its depth.
+const THREAD_ROOTS: &[&str] = &[
+    "main",
+    "(below main)",
+    "_start",
+    "__libc_start_main",
+    "__libc_start_call_main",
+    "start_thread",
+    "clone",
+    "clone3",
+    "__clone",
+    "__clone3",
+    "thread_start",
+];
+
+/// Whether a stack reaches its thread's root (see [`THREAD_ROOTS`]): Valgrind did not cut it.
+pub fn reaches_root(stack: &[Frame]) -> bool {
+    stack
+        .last()
+        .and_then(|f| f.function.as_deref())
+        .is_some_and(|f| THREAD_ROOTS.contains(&f))
+}
+
+/// Valgrind's default `--num-callers`: the deepest stack it records, in code addresses.
+pub const DEFAULT_NUM_CALLERS: u32 = 12;
 
 /// Deepest stack kept per record; Valgrind's own `--num-callers` maximum is 500.
 pub const MAX_FRAMES: usize = 500;

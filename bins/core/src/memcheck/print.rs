@@ -121,6 +121,9 @@ fn text_record(m: &ErrorRecord, suppression: Option<&str>) -> String {
         }
         s.push(')');
     }
+    if m.module_init {
+        s.push_str("  (module init)");
+    }
     if let Some(n) = m.occurrences.filter(|&n| n > m.count) {
         s.push_str(&format!("  (occurred {n} times)"));
     }
@@ -227,6 +230,7 @@ fn report_as_error(
         loss_records_total: None,
         tid: None,
         truncated: false,
+        module_init: false,
         project_frame,
         stack: stack.to_vec(),
         aux: Vec::new(),
@@ -265,6 +269,7 @@ fn sarif(records: &[ErrorRecord], root: Option<&str>, summary: &Summary) -> serd
         .iter()
         .map(|m| {
             let level = match m.kind.as_str() {
+                _ if m.module_init => "note",
                 "Leak_StillReachable" => "note",
                 "Leak_PossiblyLost" | "Leak_IndirectlyLost" | "ValgrindPanic" => "warning",
                 _ => "error",

@@ -59,6 +59,12 @@ pub struct ErrorRecord {
     pub tid: Option<u32>,
     /// True when any merged record was cut by the end of its input.
     pub truncated: bool,
+    /// A module-lifetime allocation: a leak possibly lost, indirectly lost or still
+    /// reachable whose allocation stack passes through a module's init
+    /// ([`crate::memcheck::hints::module_init`]); it fails the run only with `--fail-on
+    /// ModuleInit`. Recomputed from the stack when read back (absent in older outputs).
+    #[serde(default)]
+    pub module_init: bool,
     /// The first frame that is the project's (`null` without `--project`).
     pub project_frame: Option<ProjectFrame>,
     /// The main stack, innermost first.
@@ -183,6 +189,10 @@ pub struct Summary {
     pub distinct: u64,
     /// Kept records of the kinds that fail the run (`--fail-on`).
     pub failing: u64,
+    /// Kept records that are module-lifetime allocations (`module_init`), which do not fail
+    /// the run unless `--fail-on` names `ModuleInit`.
+    #[serde(default)]
+    pub module_init: u64,
     /// Kept leaked bytes, summed.
     pub kept_bytes: u64,
     /// Processes killed by a signal (`fatal_signal` records).
@@ -191,6 +201,14 @@ pub struct Summary {
     pub valgrind_panics: u64,
     /// JSON lines of other tools or types in JSON-lines inputs, passed on unchanged.
     pub foreign_records: u64,
+    /// Records with no project frame whose stack is exactly as deep as the run's stack limit
+    /// (`--num-callers`): a project frame may have been cut off them.
+    #[serde(default)]
+    pub cut_at_depth: u64,
+    /// Hints said on standard error about the logs (source files named without directories,
+    /// records cut at the stack limit), one line each; carried over when read back.
+    #[serde(default)]
+    pub hints: u64,
     /// What the parsers passed over: unparsed lines, chatter, truncated records, cut lines…
     #[serde(flatten)]
     pub parse: ParseStats,
@@ -210,10 +228,13 @@ impl Default for Summary {
             not_project: 0,
             distinct: 0,
             failing: 0,
+            module_init: 0,
             kept_bytes: 0,
             fatal_signals: 0,
             valgrind_panics: 0,
             foreign_records: 0,
+            cut_at_depth: 0,
+            hints: 0,
             parse: ParseStats::default(),
             suppressions_used: BTreeMap::new(),
         }
@@ -224,8 +245,13 @@ impl Summary {
     /// `3 kept (2 distinct, 2 failing), 1700 suppressed, 12 not project, of 1715 records from 1
     /// input(s)`, plus what was passed over, when anything was.
     pub fn line(&self) -> String {
+        let module_init = if self.module_init > 0 {
+            format!(", {} in module init", self.module_init)
+        } else {
+            String::new()
+        };
         let mut line = format!(
-            "{} kept ({} distinct, {} failing), {} suppressed, {} not project, of {} records from {} input(s)",
+            "{} kept ({} distinct, {} failing{module_init}), {} suppressed, {} not project, of {} records from {} input(s)",
             self.kept,
             self.distinct,
             self.failing,
@@ -235,6 +261,10 @@ impl Summary {
             self.inputs
         );
         for (n, what) in [
+            (
+                self.cut_at_depth,
+                "not-project records cut at the stack limit",
+            ),
             (self.fatal_signals, "fatal signals"),
             (self.valgrind_panics, "Valgrind failures"),
             (self.parse.unparsed_lines, "unparsed lines"),
@@ -270,6 +300,7 @@ impl ErrorRecord {
             loss_records_total: rec.loss_records_total,
             tid: rec.tid,
             truncated: rec.truncated,
+            module_init: false,
             project_frame,
             stack: rec.stack,
             aux: rec.aux,
@@ -444,6 +475,7 @@ mod tests {
             loss_records_total: Some(2),
             tid: None,
             truncated: false,
+            module_init: false,
             project_frame: Some(ProjectFrame {
                 aux: None,
                 index: 0,

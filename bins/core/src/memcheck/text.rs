@@ -602,6 +602,13 @@ impl TextParser {
             self.make_room(stats, out);
         }
         if !p.tool_message {
+            // `--PID--` lines: Valgrind's options among them, with `-v`. Listed, they state
+            // the stack limit: the default unless one of them sets it.
+            if bare.starts_with("Valgrind options:") {
+                stats.num_callers = Some(super::DEFAULT_NUM_CALLERS);
+            } else if let Some(n) = num_callers(bare) {
+                stats.num_callers = Some(n);
+            }
             stats.other_lines += 1;
             return;
         }
@@ -1099,24 +1106,16 @@ fn looks_whole(rec: &Record) -> bool {
         // File-descriptor records of inherited descriptors have no stack.
         return rec.kind.starts_with("Fd");
     }
-    let roots = [
-        "main",
-        "(below main)",
-        "_start",
-        "__libc_start_main",
-        "__libc_start_call_main",
-        "start_thread",
-        "clone",
-        "clone3",
-        "__clone",
-        "__clone3",
-        "thread_start",
-    ];
-    let root = stack
-        .last()
-        .and_then(|f| f.function.as_deref())
-        .is_some_and(|f| roots.contains(&f));
-    root || stack.len() >= 12
+    super::reaches_root(stack) || stack.len() >= 12
+}
+
+/// `--num-callers=N` as Valgrind lists its options (`--PID--    --num-callers=50`, with
+/// `-v`; XML `<arg>`): the deepest stack it records.
+pub(crate) fn num_callers(option: &str) -> Option<u32> {
+    option
+        .trim()
+        .strip_prefix("--num-callers=")
+        .and_then(|n| n.parse().ok())
 }
 
 /// An auxiliary description that Valgrind follows with a stack.
@@ -1263,6 +1262,27 @@ mod tests {
             file: file.map(Into::into),
             line,
         }
+    }
+
+    /// Valgrind lists its options with `-v`: they state the stack limit.
+    #[test]
+    fn listed_options_state_the_stack_limit() {
+        let log = |options: &str| {
+            format!(
+                "==7== Memcheck, a memory error detector\n==7== Command: python3 t.py\n\
+                 --7-- Valgrind options:\n--7--    -v\n{options}--7-- Contents of /proc/version:\n"
+            )
+        };
+        assert_eq!(
+            records(&log("--7--    --num-callers=4\n")).1.num_callers,
+            Some(4)
+        );
+        assert_eq!(
+            records(&log("--7--    --leak-check=full\n")).1.num_callers,
+            Some(12)
+        );
+        let (_, stats) = records("==7== Memcheck, a memory error detector\n");
+        assert_eq!(stats.num_callers, None);
     }
 
     #[test]

@@ -358,6 +358,10 @@ enum Ctx {
     ErrorCounts,
     /// Inside one of its `<pair>`s.
     Pair,
+    /// Inside `<args>`.
+    Args,
+    /// Inside its `<vargv>`: Valgrind's own options.
+    Vargv,
     /// Inside an element whose text we keep.
     Field(Field),
 }
@@ -384,6 +388,8 @@ enum Field {
     Signame,
     SigEvent,
     SigAddr,
+    /// An `<arg>` of `<vargv>`.
+    Arg,
 }
 
 /// The error being read.
@@ -517,6 +523,9 @@ impl State {
             (Some(Ctx::Fatal), b"siaddr") => Some(Ctx::Field(Field::SigAddr)),
             (Some(Ctx::Fatal), b"stack") => Some(Ctx::Stack),
             (Some(Ctx::Doc), b"pid") => Some(Ctx::Field(Field::Pid)),
+            (Some(Ctx::Doc), b"args") => Some(Ctx::Args),
+            (Some(Ctx::Args), b"vargv") => Some(Ctx::Vargv),
+            (Some(Ctx::Vargv), b"arg") => Some(Ctx::Field(Field::Arg)),
             (Some(Ctx::Error), b"tid") => Some(Ctx::Field(Field::Tid)),
             (Some(Ctx::Error), b"kind") => Some(Ctx::Field(Field::Kind)),
             (Some(Ctx::Error), b"what") => Some(Ctx::Field(Field::What)),
@@ -558,6 +567,9 @@ impl State {
                             p.dir = None;
                         }
                     }
+                    // Valgrind's options are listed: the stack limit is the default unless
+                    // one of them sets it.
+                    Ctx::Vargv => stats.num_callers = Some(super::DEFAULT_NUM_CALLERS),
                     _ => {}
                 }
                 self.ctx.push(ctx);
@@ -604,6 +616,11 @@ impl State {
         }
         match self.ctx.pop() {
             Some(Ctx::Stale(n)) if n > 1 => self.ctx.push(Ctx::Stale(n - 1)),
+            Some(Ctx::Field(Field::Arg)) => {
+                if let Some(n) = super::text::num_callers(&self.text) {
+                    stats.num_callers = Some(n);
+                }
+            }
             Some(Ctx::Field(field)) => self.set_field(field),
             Some(Ctx::Frame) => self.end_frame(stats),
             Some(Ctx::Stack) => self.end_stack(),
@@ -707,7 +724,8 @@ impl State {
             // `...` in Valgrind's filtered test outputs, like any non-number, is no line.
             Field::Line => p.frame.line = text.parse().ok(),
             Field::Unique => p.rec.unique = non_empty(text),
-            Field::Count => {}
+            // Read where it ends (`end`), as it needs the stats.
+            Field::Count | Field::Arg => {}
             Field::Signo => p.signo = text.parse().ok(),
             Field::Signame => p.signame = non_empty(text),
             Field::SigEvent => p.event = non_empty(text),
@@ -1016,6 +1034,23 @@ mod tests {
     const HEAD: &str =
         "<?xml version=\"1.0\"?>\n<valgrindoutput>\n<protocolversion>4</protocolversion>\n\
         <preamble><line>Memcheck, a memory error detector</line></preamble>\n<pid>4242</pid>\n";
+
+    /// `<args>` states the stack limit: `--num-callers` of `<vargv>` (not the client's
+    /// `<argv>`), else the default; a log without `<args>` does not say.
+    #[test]
+    fn args_state_the_stack_limit() {
+        let args = |vargv: &str| {
+            format!(
+                "{HEAD}<args><vargv><exe>/usr/bin/valgrind</exe>{vargv}</vargv>\
+                 <argv><exe>python3</exe><arg>--num-callers=99</arg></argv></args>\
+                 </valgrindoutput>\n"
+            )
+        };
+        let limit = |xml: &str| ok(xml).1.num_callers;
+        assert_eq!(limit(&args("<arg>--num-callers=4</arg>")), Some(4));
+        assert_eq!(limit(&args("<arg>--xml=yes</arg>")), Some(12));
+        assert_eq!(limit(&format!("{HEAD}</valgrindoutput>\n")), None);
+    }
 
     #[test]
     fn small_cases() {
