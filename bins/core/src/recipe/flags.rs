@@ -99,7 +99,7 @@ pub enum Recipe {
     /// valgrind (PYTHONMALLOC=malloc, one log per process) | vg-filter --project
     ///
     /// Runs CMD under Valgrind Memcheck with PYTHONMALLOC=malloc, --leak-check=full,
-    /// --num-callers=50, --fullpath-after= (full source paths), --trace-children=yes and one
+    /// --num-callers=500, --fullpath-after= (full source paths), --trace-children=yes and one
     /// log per process, then keeps the records that touch the project (vg-filter --project: a
     /// frame under --root, or matching a --project PATTERN) and names each at its source line.
     /// Suppressions go to vg-filter, which counts what each one hides. Without --suppressions
@@ -107,7 +107,8 @@ pub enum Recipe {
     /// Debian's python3.11-dbg and python3.11, made on first use for any other one (a bare run
     /// of it under valgrind, kept in ~/.cache/dbgpipe/suppressions/). Leaks allocated by the
     /// extension's module init (PyInit_*, Py_mod_exec) that stay possibly lost or reachable
-    /// are reported as module_init and do not fail the run (--fail-on changes that). Notes
+    /// are reported as module_init and do not fail the run (--fail-on ModuleInit changes
+    /// that; a block definitely lost in init still fails). Notes
     /// say which baseline applied and when the interpreter is not a debug build. valgrind
     /// prints a progress line every 10 s. In a dbgpipe checkout, `cargo xtask memcheck`
     /// without CMD runs the bundled example's planted defects.
@@ -486,6 +487,11 @@ pub struct Memcheck {
     /// `Leak_DefinitelyLost,InvalidRead`; see vg-filter --help) [default: vg-filter's]
     #[arg(long = "fail-on", value_name = "KINDS")]
     pub fail_on: Option<String>,
+    /// Valgrind's --num-callers: frames kept per stack (Valgrind's maximum by default, so that
+    /// the project's frame and a module's init are not cut off; lower it to trade depth for
+    /// speed on deep test suites)
+    #[arg(long = "num-callers", value_name = "N", default_value_t = super::memcheck::DEFAULT_NUM_CALLERS, value_parser = clap::value_parser!(u32).range(1..=500))]
+    pub num_callers: u32,
     /// The program.
     #[command(flatten)]
     pub command: Command,

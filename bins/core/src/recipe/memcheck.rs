@@ -5,7 +5,7 @@
 //! followed by reading thousands of records. Here valgrind writes one log per process
 //! (`--trace-children=yes --log-file=…/vg.%p.log`, so no process's report overwrites
 //! another's) with full source paths (`--fullpath-after=`) and deep stacks
-//! (`--num-callers=50`: a project frame 17 calls below malloc is common), `vg-filter
+//! ([`DEFAULT_NUM_CALLERS`]), `vg-filter
 //! --project` keeps the records that touch the project, and a short summary names each at its
 //! source line.
 //!
@@ -34,13 +34,16 @@ pub const VALGRIND_OPTIONS: &[&str] = &[
     "--leak-check=full",
     "--show-leak-kinds=all",
     "--track-origins=yes",
-    // Deep enough for the project's frame under the interpreter's call machinery: at
-    // Valgrind's default of 12, leaks allocated 17 calls below the project are seen.
-    "--num-callers=50",
     // Full source paths, so that vg-filter --project can tell the project's files.
     "--fullpath-after=",
     "--trace-children=yes",
 ];
+
+/// Valgrind's `--num-callers` by default: its maximum. At Valgrind's default of 12 a leak
+/// allocated 17 calls below the project's function has no project frame; and a module's init
+/// that imports other modules runs their Python code 50 and more frames below it, where even
+/// 50 cuts the stack before the init (and the record reads as a leak, not as the module's).
+pub const DEFAULT_NUM_CALLERS: u32 = 500;
 
 /// What to run under Memcheck.
 #[derive(Debug, Clone)]
@@ -62,6 +65,8 @@ pub struct Options {
     pub projects: Vec<String>,
     /// vg-filter's `--fail-on`, when given.
     pub fail_on: Option<String>,
+    /// Valgrind's `--num-callers`.
+    pub num_callers: u32,
     /// Output directory name under the workspace's `out`.
     pub task: String,
     /// More vg-filter arguments (the suppressions task adds `--gen-suppressions=FILE`).
@@ -81,6 +86,7 @@ impl Default for Options {
             root: None,
             projects: Vec::new(),
             fail_on: None,
+            num_callers: DEFAULT_NUM_CALLERS,
             task: "memcheck".into(),
             filter_args: Vec::new(),
             place: PlaceOpts::default(),
@@ -203,6 +209,7 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
         .chain(VALGRIND_OPTIONS.iter().copied())
         .map(Into::into)
         .collect();
+    vg_argv.push(format!("--num-callers={}", opts.num_callers).into());
     vg_argv.push(format!("--log-file={}/vg.%p.log", dir.display()).into());
     // Suppressions go to vg-filter rather than valgrind: it counts what each one hides, and
     // `--show-suppressed` can list them, where valgrind would drop them without a trace.
@@ -304,30 +311,58 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
     })
 }
 
-/// The short human summary: one line per kept record, then the counts.
+/// Where a record points: `function (file:line)` of its project frame.
+fn place_of(r: &VgError) -> String {
+    let frame = r.project_frame.clone().unwrap_or_default();
+    match (&frame.function, &frame.file, frame.line) {
+        (Some(f), Some(file), Some(line)) => {
+            let file = Path::new(file)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            format!("{f} ({file}:{line})")
+        }
+        (Some(f), _, _) => f.to_string(),
+        _ => "?".into(),
+    }
+}
+
+/// The short human summary: one line per kept record (the module-init ones folded into a
+/// line per function, since a module's setup makes dozens), then the counts and the notes.
 pub fn report(o: &Outcome) -> String {
     let mut s = String::new();
+    let mut init: Vec<(String, u64, u64)> = Vec::new();
     for r in &o.records {
-        let frame = r.project_frame.clone().unwrap_or_default();
-        let place = match (&frame.function, &frame.file, frame.line) {
-            (Some(f), Some(file), Some(line)) => {
-                let file = Path::new(file)
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                format!("{f} ({file}:{line})")
+        if r.module_init {
+            let function = r.project_function().unwrap_or("?").to_string();
+            let bytes = r.bytes.unwrap_or(0);
+            match init.iter_mut().find(|(f, _, _)| *f == function) {
+                Some(entry) => {
+                    entry.1 += 1;
+                    entry.2 += bytes;
+                }
+                None => init.push((function, 1, bytes)),
             }
-            (Some(f), _, _) => f.to_string(),
-            _ => "?".into(),
-        };
+            continue;
+        }
         let size = r.bytes.map(|b| format!(" {b} bytes")).unwrap_or_default();
-        s.push_str(&format!("  {:<22} {place}{size}\n", r.kind));
+        s.push_str(&format!("  {:<22} {}{size}\n", r.kind, place_of(r)));
+    }
+    for (function, records, bytes) in &init {
+        s.push_str(&format!(
+            "  {:<22} {function}: {records} record(s), {bytes} bytes kept for the module's \
+             life (not failing)\n",
+            "module init"
+        ));
     }
     let n = &o.summary;
     s.push_str(&format!(
-        "memcheck: {} of {} records are the project's ({} suppressed, {} elsewhere); {} log(s)\n",
+        "memcheck: {} of {} records are the project's ({} failing, {} module init; {} \
+         suppressed, {} elsewhere); {} log(s)\n",
         n.kept,
         n.records,
+        n.failing,
+        n.module_init,
         n.suppressed,
         n.not_project,
         o.logs.len()
@@ -349,6 +384,7 @@ pub fn run(flags: flags::Memcheck, ws: Workspace) -> anyhow::Result<Status> {
         suppressions: Some(flags.suppressions.files).filter(|files| !files.is_empty()),
         projects: flags.project.patterns,
         fail_on: flags.fail_on,
+        num_callers: flags.num_callers,
         command: flags.command.argv,
         ..Options::default()
     };

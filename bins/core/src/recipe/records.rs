@@ -195,6 +195,8 @@ pub struct VgError {
     /// The first frame that matched the project, `null` without `--project`.
     #[serde(deserialize_with = "nullable")]
     pub project_frame: Option<Frame>,
+    /// A module-lifetime allocation made by a module's init (not failing by default).
+    pub module_init: bool,
 }
 
 impl VgError {
@@ -238,6 +240,14 @@ pub struct VgSummary {
     pub suppressed: u64,
     /// Records with no project frame.
     pub not_project: u64,
+    /// Kept records of the kinds that fail the run.
+    pub failing: u64,
+    /// Kept records that are module-lifetime allocations.
+    pub module_init: u64,
+    /// Records with no project frame cut at the stack limit.
+    pub cut_at_depth: u64,
+    /// Hints said on standard error about the logs.
+    pub hints: u64,
 }
 summary!(VgSummary);
 
