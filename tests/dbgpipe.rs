@@ -91,3 +91,51 @@ fn outside_a_dbgpipe_checkout_a_recipe_needs_a_command() {
     assert_eq!(code, Some(2));
     assert!(err.contains("cargo xtask image --regenerate"), "{err}");
 }
+
+/// An interpreter with no shipped baseline (here a copy of Debian's release python3.11 at
+/// another path, as a pyenv or source build would be) gets one made on first use, kept in the
+/// cache and reused; and the report says it is not a debug build.
+#[test]
+fn a_baseline_is_made_on_first_use_for_an_interpreter_without_one() {
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dbgpipe-baseline");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.join("bin")).unwrap();
+    let python = tmp.join("bin/python3.11");
+    std::fs::copy("/usr/bin/python3.11", &python).expect("python3.11 is required");
+    let python = python.to_str().unwrap();
+    let memcheck = || {
+        Command::new(DBGPIPE)
+            .args(["memcheck", "--", python, "-c", "import json"])
+            .current_dir(&tmp)
+            .env("XDG_CACHE_HOME", tmp.join("cache"))
+            .output()
+            .expect("running dbgpipe")
+    };
+    let first = memcheck();
+    let text = String::from_utf8_lossy(&first.stdout);
+    assert_eq!(first.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(&format!("no baseline is shipped for {python}: made one")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{python} is not a debug build")),
+        "{text}"
+    );
+    let made: Vec<_> = std::fs::read_dir(tmp.join("cache/dbgpipe/suppressions"))
+        .expect("the baseline is in the cache")
+        .collect();
+    assert_eq!(made.len(), 1);
+    let second = memcheck();
+    let text = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        text.contains(&format!(
+            "applied the baseline made for {python} on first use"
+        )),
+        "{text}"
+    );
+    // The baseline hides the interpreter's own records: nothing is left to suppress by hand.
+    let summary = std::fs::read_to_string(tmp.join(".dbgpipe/memcheck/records.jsonl")).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(summary.lines().last().unwrap()).unwrap();
+    assert!(summary["suppressed"].as_u64().unwrap() > 0, "{summary}");
+}

@@ -350,7 +350,7 @@ pub fn report(o: &Outcome) -> String {
     }
     for (function, records, bytes) in &init {
         s.push_str(&format!(
-            "  {:<22} {function}: {records} record(s), {bytes} bytes kept for the module's \
+            "  {:<22} {function}: {records} distinct record(s), {bytes} bytes kept for the module's \
              life (not failing)\n",
             "module init"
         ));
