@@ -20,10 +20,11 @@ INPUT:
   back as the records they are (names, classes and the signature recomputed with this run's
   options, the crash records ending their sessions, the summary's counts carried over), so
   a stored report converts to text or is classified again without rerunning gdb; JSON lines
-  of other types or tools pass on unchanged. An executable or binary data is refused. An
-  input in which nothing was recognised (no frame, signal report, thread header or mangled
-  name) passes through with a one-line note on stderr (a Valgrind log: read it with
-  vg-filter).
+  of other types or tools pass on unchanged. Its own text report reads again too (`(…)`
+  arguments are counted as shortened, not cut; `<- project` is no part of a location). An
+  executable or binary data is refused. An input in which nothing was recognised (no frame,
+  signal report, thread header or mangled name) passes through with a one-line note on
+  stderr (a Valgrind log: read it with vg-filter).
 
 PROJECT:
   Without --project, and with a bare --project, the frames whose object or source file lies

@@ -670,6 +670,8 @@ impl Filter {
         }
         if f.truncated {
             self.summary.truncated_frames += 1;
+        } else if matches!(f.args.as_deref().map(str::trim), Some("…" | "...")) {
+            self.summary.shortened_args += 1;
         }
         // Stacks: a new one at #0, at a number that does not follow, or at a thread change;
         // only each thread's first one is kept. A thread's first frame always starts a stack
@@ -1021,6 +1023,22 @@ Program received signal SIGSEGV, Segmentation fault.
             .starts_with("6 frames (2 project, 4 python, 0 system, 0 unknown) in 1 thread(s)"));
         // The function and the name in #3's arguments, shown or not.
         assert_eq!(summary.demangled, 2);
+
+        // The report read again: its frames are whole (the arguments shortened, the
+        // project mark no part of the location), and the summary says which is which:
+        // #0's arguments were shortened, #1 has none, the interpreter's were folded away.
+        let (again, back) = output(&out, Format::Text);
+        assert_eq!((back.truncated_frames, back.shortened_args), (0, 1));
+        assert_eq!(back.project_frames, 2);
+        assert!(
+            again.contains("  top: #0 store at /src/myext/m.c:3\n"),
+            "{again}"
+        );
+        assert!(
+            again.contains("; 1 frames with shortened arguments\n"),
+            "{again}"
+        );
+        assert!(!again.contains("cut frames"), "{again}");
 
         let all = TextOptions {
             all: true,

@@ -1442,8 +1442,10 @@ fn parse_body(body: &str, eof: bool) -> Option<FrameLine> {
     }
 }
 
-/// ` at FILE:LINE` or ` from LIB` after the argument list.
+/// ` at FILE:LINE` or ` from LIB` after the argument list; bt-demangle's own text report
+/// ends a project frame's line with [`PROJECT_MARK`], which is no part of the location.
 fn location(frame: &mut FrameLine, tail: &str) {
+    let tail = tail.strip_suffix(PROJECT_MARK).unwrap_or(tail);
     if let Some(at) = tail.strip_prefix(" at ") {
         match at.rsplit_once(':') {
             Some((file, line)) if !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) => {
@@ -1464,6 +1466,9 @@ fn location(frame: &mut FrameLine, tail: &str) {
         frame.truncated = true;
     }
 }
+
+/// What bt-demangle's text report puts after a project frame (`… at mod.c:3  <- project`).
+pub const PROJECT_MARK: &str = "  <- project";
 
 /// A path whose name is a shared object's: `libgdk-3.so.0`, `_gi.cpython-39-x86_64-linux-gnu.so`.
 fn is_shared_object(path: &str) -> bool {

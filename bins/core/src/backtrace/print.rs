@@ -249,7 +249,7 @@ fn render(
         s.push_str(object);
     }
     if class == Class::Project {
-        s.push_str("  <- project");
+        s.push_str(super::gdb::PROJECT_MARK);
     }
     s.push('\n');
     s
@@ -324,6 +324,7 @@ pub fn summary_line(s: &Summary) -> String {
         (s.py_frames, "Python frames"),
         (s.demangled, "names demangled"),
         (s.truncated_frames, "cut frames"),
+        (s.shortened_args, "frames with shortened arguments"),
         (s.unparsed_lines, "unparsed frame lines"),
         (s.long_lines, "cut long lines"),
         (

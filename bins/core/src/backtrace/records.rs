@@ -196,6 +196,11 @@ pub struct Summary {
     pub unknown_frames: u64,
     /// Frames the input was cut inside of.
     pub truncated_frames: u64,
+    /// Frames whose argument values the input shows shortened, the frame itself whole:
+    /// `(…)` (bt-demangle's text report read again) or `(...)` (gdb's `set print
+    /// frame-arguments presence`).
+    #[serde(default)]
+    pub shortened_args: u64,
     /// Python frames (`py-bt`).
     pub py_frames: u64,
     /// Distinct threads with frames, summed over gdb sessions.
@@ -240,6 +245,7 @@ impl Default for Summary {
             system_frames: 0,
             unknown_frames: 0,
             truncated_frames: 0,
+            shortened_args: 0,
             py_frames: 0,
             threads: 0,
             crashes: 0,

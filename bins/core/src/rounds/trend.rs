@@ -547,21 +547,32 @@ impl Bins {
     }
 }
 
-/// A number for a person: up to 4 significant digits, no trailing zeros.
+/// A number for a person: 3 significant digits (all the digits of an integer part longer
+/// than that), no trailing zeros: `5.2`, `0.0312`, `41.9`, `5194`. Records keep full
+/// precision; only words use this.
 pub fn fmt_num(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         return format!("{v}");
     }
     let mag = v.abs().log10().floor() as i32;
     if !(-4..9).contains(&mag) {
-        return format!("{v:.3e}");
+        return format!("{v:.2e}");
     }
-    let decimals = (3 - mag).max(0) as usize;
+    let decimals = (2 - mag).max(0) as usize;
     let s = format!("{v:.decimals$}");
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
         s
+    }
+}
+
+/// A change for a person: [`fmt_num`] with its sign, `+` for growth (`+5.2`, `-0.0312`).
+pub fn fmt_signed(v: f64) -> String {
+    if v > 0.0 {
+        format!("+{}", fmt_num(v))
+    } else {
+        fmt_num(v)
     }
 }
 
@@ -683,10 +694,17 @@ mod tests {
     #[test]
     fn numbers_for_people() {
         assert_eq!(fmt_num(1.0), "1");
-        assert_eq!(fmt_num(0.001234567), "0.001235");
-        assert_eq!(fmt_num(41.9453125), "41.95");
+        assert_eq!(fmt_num(0.001234567), "0.00123");
+        assert_eq!(fmt_num(41.9453125), "41.9");
         assert_eq!(fmt_num(-2.5), "-2.5");
         assert_eq!(fmt_num(1234567.0), "1234567");
+        assert_eq!(fmt_num(9.996), "10");
+        assert_eq!(fmt_num(0.00001234), "1.23e-5");
+        // What the harness's block counts give (issue 14): no float's every digit.
+        assert_eq!(fmt_signed(5.197860962566845), "+5.2");
+        assert_eq!(fmt_signed(0.031234), "+0.0312");
+        assert_eq!(fmt_signed(-0.5), "-0.5");
+        assert_eq!(fmt_signed(0.0), "0");
         assert_eq!(fmt_p(0.5), "p=0.500");
         assert_eq!(fmt_p(0.0), "p<1e-12");
     }

@@ -8,7 +8,7 @@
 
 use crate::rounds::filter::{MAX_POINTS, MAX_SERIES};
 use crate::rounds::records::{Summary, Verdict};
-use crate::rounds::trend::{self, fmt_num, fmt_p, Analysis};
+use crate::rounds::trend::{self, fmt_num, fmt_p, fmt_signed as signed, Analysis};
 
 fn per_round_unit(unit: &str) -> String {
     if unit.is_empty() {
@@ -76,14 +76,6 @@ fn growth_text(v: &Verdict) -> String {
             fmt_num(hi)
         ),
         _ => "no estimate".to_string(),
-    }
-}
-
-fn signed(v: f64) -> String {
-    if v > 0.0 {
-        format!("+{}", fmt_num(v))
-    } else {
-        fmt_num(v)
     }
 }
 
