@@ -18,7 +18,6 @@
 //! A step that cannot run is reported in its row and the others still run; the table at the
 //! end says what each found and how long it took.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -32,6 +31,7 @@ use crate::records::{self, Verdict, VgFilter};
 use crate::refs;
 use crate::rss;
 use crate::segv;
+use crate::suppressions;
 use crate::tools;
 use crate::{Status, Workspace};
 
@@ -144,25 +144,25 @@ pub fn check_suppressions(
     if entries == 0 {
         problems.push("the generated baseline is empty".into());
     }
-    let shipped = defects
-        .suppressions
-        .first()
-        .map(|p| shown(p))
-        .unwrap_or_else(|| "no shipped file".into());
+    // memcheck chose the baseline from the interpreter its logs name: the shipped one.
+    let shipped = match &defects.baseline {
+        Some(b) if b.origin == suppressions::Origin::Shipped => format!(
+            "the shipped {}",
+            b.path.file_name().unwrap_or_default().to_string_lossy()
+        ),
+        other => {
+            problems.push(format!(
+                "memcheck applied no shipped baseline for the example's interpreter ({other:?})"
+            ));
+            "no shipped file".into()
+        }
+    };
     let found = format!(
         "{shipped} hid all interpreter records; regenerated from clean: {entries} entries, \
          hide {suppressed} of {} and keep the {kept} planted",
         suppressed + left
     );
     Ok((found, problems))
-}
-
-/// A path relative to the checkout when it is in it.
-fn shown(path: &Path) -> String {
-    path.strip_prefix(crate::example::repo_root())
-        .unwrap_or(path)
-        .display()
-        .to_string()
 }
 
 /// Checks the refs recipe: `refleak` leaks references, `clean` nothing.
