@@ -236,4 +236,125 @@ fn the_raw_pipe_finds_the_leak_from_the_checkout() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("RawJSON_new"), "{text}");
+
+    // By package name: the source's base name, rapidjson.cpp, holds it.
+    let out = Command::new(VG_FILTER)
+        .args(["--project=rapidjson", "--fail-on", "Leak_DefinitelyLost"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("RawJSON_new"));
+
+    // Stacks too short to reach the project: vg-filter says how to rerun valgrind.
+    let short = affected.join("vg-short.log");
+    let status = Command::new("valgrind")
+        .args(["--leak-check=full", "--num-callers=4"])
+        .arg(format!("--log-file={}", short.display()))
+        .args([PYTHON, "leak.py"])
+        .current_dir(&affected)
+        .env("PYTHONMALLOC", "malloc")
+        .status()
+        .expect("valgrind");
+    assert!(status.success());
+    let out = Command::new(VG_FILTER)
+        .args(["--project", "--fail-on", "Leak_DefinitelyLost"])
+        .arg(&short)
+        .current_dir(&affected)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "the leak is cut off: {err}");
+    assert!(err.contains("--num-callers="), "{err}");
+}
+
+/// A wheel built from the user's tree and installed into a venv elsewhere: the module loads
+/// from the venv's site-packages, outside the root, and its debug information still names the
+/// tree's sources, which make its frames the project's.
+#[test]
+fn segv_finds_the_project_frame_in_a_wheel_installed_into_a_venv() {
+    let tree = checkout("bitarray-1.8.1.tar.gz", "bitarray");
+    let work = scratch().join("wheel");
+    let (dist, venv, scripts) = (work.join("dist"), work.join("venv"), work.join("scripts"));
+    for dir in [&dist, &scripts] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let run = |program: &Path, args: &[&str]| {
+        let out = Command::new(program)
+            .args(args)
+            .env("CFLAGS", "-O0 -g")
+            .current_dir(&tree)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{} {args:?}: {}",
+            program.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(
+        Path::new(PYTHON),
+        &[
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            dist.to_str().unwrap(),
+            ".",
+        ],
+    );
+    run(Path::new(PYTHON), &["-m", "venv", venv.to_str().unwrap()]);
+    let wheel = std::fs::read_dir(&dist)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let python = venv.join("bin/python");
+    run(
+        &python,
+        &[
+            "-m",
+            "pip",
+            "install",
+            "--no-index",
+            "--no-deps",
+            wheel.to_str().unwrap(),
+        ],
+    );
+    // The script lies outside the tree, so that `bitarray` is imported from the venv.
+    std::fs::copy(tree.join("crash_b.py"), scripts.join("crash_b.py")).unwrap();
+    let out = dbgpipe(
+        &tree,
+        &[
+            "segv",
+            "--",
+            python.to_str().unwrap(),
+            scripts.join("crash_b.py").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    // The module the script imports is the venv's, outside the tree.
+    let imported = Command::new(&python)
+        .args(["-c", "import bitarray._bitarray as m; print(m.__file__)"])
+        .current_dir(&scripts)
+        .output()
+        .unwrap();
+    let imported = String::from_utf8_lossy(&imported.stdout);
+    assert!(
+        imported.contains("/wheel/venv/lib/python3.11/site-packages/bitarray/"),
+        "{imported}"
+    );
+    let lines = jsonl(&tree.join(".dbgpipe/segv/command.jsonl"));
+    let crash = records_of(&lines, "crash")[0].clone();
+    assert!(
+        crash["project_frame"]["function"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("bitarray_copy")),
+        "{crash:#}"
+    );
 }

@@ -34,6 +34,7 @@ use crate::segv;
 use crate::suppressions;
 use crate::tools;
 use crate::{Status, Workspace};
+use dbgpipe_core::rounds::trend::fmt_signed;
 
 /// What Memcheck must find in `run.py all-defects`: (kind, project function).
 pub const PLANTED_MEMCHECK: &[(&str, &str)] = &[
@@ -426,7 +427,7 @@ pub fn demo(opts: &Options) -> Outcome {
         print!("{}", refs::report(&o));
         let verdict = |name: &str| match o.get(name) {
             Some(j) if j.leaks() => match j.series("refs").and_then(|v| v.growth_per_round) {
-                Some(growth) => format!("{name} leaks ({growth:+} refs/round)"),
+                Some(growth) => format!("{name} leaks ({} refs/round)", fmt_signed(growth)),
                 None => format!("{name} leaks (refs: no growth estimated)"),
             },
             Some(_) => format!("{name} does not leak"),
@@ -444,7 +445,7 @@ pub fn demo(opts: &Options) -> Outcome {
         print!("{}", rss::report(&o));
         let verdict = |name: &str| match o.get(name) {
             Some(w) if w.leaks() => match w.series("rss_mib").and_then(|v| v.growth_per_round) {
-                Some(growth) => format!("{name} grows ({growth:+.3} MiB/round)"),
+                Some(growth) => format!("{name} grows ({} MiB/round)", fmt_signed(growth)),
                 None => format!("{name} grows (rss_mib: no growth estimated)"),
             },
             Some(_) => format!("{name} flat"),

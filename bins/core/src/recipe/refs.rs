@@ -252,7 +252,11 @@ pub fn report(o: &Outcome) -> String {
             .iter()
             .filter(|v| v.verdict == Verdict::Leak)
             .map(|v| match v.growth_per_round {
-                Some(growth) => format!("{} {}/round", v.series, tools::rounded_signed(growth)),
+                Some(growth) => format!(
+                    "{} {}/round",
+                    v.series,
+                    crate::rounds::trend::fmt_signed(growth)
+                ),
                 None => format!("{} (growth not estimated)", v.series),
             })
             .collect();

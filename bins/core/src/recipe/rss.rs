@@ -218,7 +218,11 @@ pub fn report(o: &Outcome) -> String {
                     .iter()
                     .filter(|v| v.verdict == Verdict::Leak)
                     .map(|v| match v.growth_per_round {
-                        Some(growth) => format!("{} {growth:+.3} MiB/round", v.series),
+                        Some(growth) => format!(
+                            "{} {} MiB/round",
+                            v.series,
+                            crate::rounds::trend::fmt_signed(growth)
+                        ),
                         None => format!("{} (growth not estimated)", v.series),
                     })
                     .collect();
