@@ -146,6 +146,12 @@ fn memcheck_names_the_leaking_constructor_in_the_affected_release_and_passes_the
     let lines = jsonl(&fixed.join(".dbgpipe/memcheck/records.jsonl"));
     let kept = records_of(&lines, "error");
     assert_eq!(out.status.code(), Some(0), "{kept:#?}");
+    let text = stdout(&out);
+    assert!(
+        text.contains("applied the shipped baseline for python3.11-dbg"),
+        "{text}"
+    );
+    assert!(text.contains("(not failing)"), "{text}");
     assert!(
         kept.iter().all(|r| r["kind"] != "Leak_DefinitelyLost"),
         "{kept:#?}"

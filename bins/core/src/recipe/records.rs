@@ -563,10 +563,10 @@ pub struct FlamegraphData {
 mod tests {
     use super::*;
 
-    const VG: &str = r#"{"type":"error","kind":"InvalidRead","count":1,"bytes":null,"project_frame":{"aux":null,"index":0,"function":"invalid_read","file":"/x/e.c","line":144,"object":null},"stack":[]}
-{"type":"error","kind":"Leak_DefinitelyLost","bytes":64,"project_frame":null}
+    const VG: &str = r#"{"type":"error","kind":"InvalidRead","count":1,"bytes":null,"project_frame":{"aux":null,"index":0,"function":"invalid_read","file":"/x/e.c","line":144,"object":null},"module_init":false,"stack":[]}
+{"type":"error","kind":"Leak_DefinitelyLost","bytes":64,"project_frame":null,"module_init":true}
 {"type":"suppression_use","name":"x"}
-{"type":"summary","tool":"vg-filter","schema":2,"records":84,"kept":2,"suppressed":76,"not_project":6,"suppressions_used":{}}
+{"type":"summary","tool":"vg-filter","schema":2,"records":84,"kept":2,"suppressed":76,"not_project":6,"failing":1,"module_init":1,"cut_at_depth":0,"hints":0,"suppressions_used":{}}
 "#;
 
     #[test]
@@ -591,6 +591,8 @@ mod tests {
             (84, 2, 76)
         );
         assert_eq!(out.summary.not_project, 6);
+        assert!(out.records[1].module_init && !out.records[0].module_init);
+        assert_eq!((out.summary.failing, out.summary.module_init), (1, 1));
     }
 
     /// The point of typed records: a renamed, missing or mistyped field is an error naming
