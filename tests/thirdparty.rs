@@ -176,6 +176,23 @@ fn segv_names_the_project_frame_and_tells_the_two_crash_sites_apart() {
     };
     let a = crash(&rapidjson, "crash_a.py");
     let b = crash(&bitarray, "crash_b.py");
+    // A pattern adds to the root, it does not replace it.
+    let out = dbgpipe(
+        &bitarray,
+        &[
+            "segv",
+            "--project=no-such-object",
+            "--",
+            PYTHON,
+            "crash_b.py",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("(project: bitarray_copy)"),
+        "{}",
+        stdout(&out)
+    );
     let project_function = |c: &Value| -> String {
         c["project_frame"]["function"]
             .as_str()

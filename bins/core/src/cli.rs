@@ -41,7 +41,7 @@ pub fn main(tool: &str, run: impl FnOnce() -> anyhow::Result<Outcome>) -> ExitCo
 pub struct ProjectArgs {
     /// Frames whose object or source path contains PATTERN (a glob when it has * or ?) are the
     /// project's. Repeatable; write it with `=`. Alone: frames whose object or source file lies
-    /// under --root.
+    /// under --root. Both (`--project --project=PATTERN`): either.
     #[arg(
         long,
         value_name = "PATTERN",
@@ -84,7 +84,10 @@ impl ProjectArgs {
             .filter(|p| !p.is_empty())
             .cloned()
             .collect();
-        Ok(if !patterns.is_empty() {
+        let bare = self.project.iter().any(String::is_empty);
+        Ok(if !patterns.is_empty() && bare {
+            Project::Either(patterns, Root::new(&self.root()?))
+        } else if !patterns.is_empty() {
             Project::Patterns(patterns)
         } else if self.project.is_empty() && absent == NoProject::Everything {
             Project::Everything
@@ -394,6 +397,27 @@ fn stdin_input() -> Input {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_project_and_a_pattern_mean_either() {
+        use crate::project::Project;
+        let args = |project: &[&str]| ProjectArgs {
+            project: project.iter().map(|p| p.to_string()).collect(),
+            root: Some(std::env::temp_dir()),
+        };
+        let kind = |p: Project| match p {
+            Project::Everything => "everything",
+            Project::Patterns(_) => "patterns",
+            Project::Under(_) => "under",
+            Project::Either(..) => "either",
+        };
+        let project = |a: &[&str]| kind(args(a).project(NoProject::Everything).unwrap());
+        assert_eq!(project(&[]), "everything");
+        assert_eq!(project(&[""]), "under");
+        assert_eq!(project(&["m.so"]), "patterns");
+        assert_eq!(project(&["", "m.so"]), "either");
+        assert_eq!(project(&["m.so", ""]), "either");
+    }
 
     #[test]
     fn a_project_pattern_with_a_space_is_refused_with_the_fix() {

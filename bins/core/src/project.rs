@@ -27,6 +27,9 @@ pub enum Project {
     Patterns(Vec<String>),
     /// `--project` alone: frames whose object or source file lies under the root.
     Under(Root),
+    /// A bare `--project` and patterns together (as the recipes pass them): frames under the
+    /// root, or matching a pattern.
+    Either(Vec<String>, Root),
 }
 
 /// The project root and what is known about the files under it.
@@ -96,6 +99,58 @@ impl Root {
         self.seen.insert(name.to_string(), found);
         found
     }
+}
+
+/// Whether `frame` is under the root (see [`Project::Under`]).
+fn under_root(root: &mut Root, frame: &Frame) -> bool {
+    let file = frame.file.as_deref();
+    // An absolute source path says where the code was compiled: the best witness,
+    // also when the object was installed elsewhere (a wheel built from the
+    // tree, installed into a venv).
+    if let Some(path) = file.filter(|p| p.starts_with('/')) {
+        if root.contains_path(path) {
+            return !root.is_installed(path);
+        }
+        // pip's temporary build tree: the rest of the path is the project's own
+        // layout (`/tmp/pip-req-build-x1/src/mod.c` is `src/mod.c`).
+        if let Some(rest) = in_pip_build(path) {
+            if root.has_relative_source(rest) {
+                return true;
+            }
+        }
+    }
+    if let Some(obj) = &frame.object {
+        if root.contains_path(obj) {
+            return !root.is_installed(obj);
+        }
+        // An object elsewhere (the interpreter, libc) is not the project's even
+        // when one of its sources shares a base name with a project file.
+        if obj.starts_with('/') {
+            return false;
+        }
+    }
+    match file {
+        Some(path) if !path.starts_with('/') => root.has_relative_source(relative_source(path)),
+        _ => false,
+    }
+}
+
+/// Whether `frame`'s object or source path matches one of `patterns` (see
+/// [`Project::Patterns`]).
+fn matches_a_pattern(patterns: &[String], frame: &Frame) -> bool {
+    // Borrowed, not cloned: this runs for every frame of every record, and was
+    // the largest cost in vg-filter's profile.
+    let candidates = [frame.object.as_deref(), frame.file.as_deref()];
+    patterns.iter().any(|p| {
+        candidates.iter().flatten().any(|&path| {
+            if wildcard::has_wildcard(p) {
+                let base = path.rsplit('/').next().unwrap_or(path);
+                wildcard::matches(p, path) || wildcard::matches(p, base)
+            } else {
+                path.contains(p.as_str())
+            }
+        })
+    })
 }
 
 /// A relative source name as a build printed it, without the `./` and `../` that lead it:
@@ -177,58 +232,13 @@ impl Project {
     pub fn frame_matches(&mut self, frame: &Frame) -> bool {
         match self {
             Project::Everything => true,
-            Project::Patterns(patterns) => {
-                // Borrowed, not cloned: this runs for every frame of every record, and was
-                // the largest cost in vg-filter's profile.
-                let candidates = [frame.object.as_deref(), frame.file.as_deref()];
-                patterns.iter().any(|p| {
-                    candidates.iter().flatten().any(|&path| {
-                        if wildcard::has_wildcard(p) {
-                            let base = path.rsplit('/').next().unwrap_or(path);
-                            wildcard::matches(p, path) || wildcard::matches(p, base)
-                        } else {
-                            path.contains(p.as_str())
-                        }
-                    })
-                })
+            Project::Patterns(patterns) => matches_a_pattern(patterns, frame),
+            Project::Either(patterns, root) => {
+                matches_a_pattern(patterns, frame) || under_root(root, frame)
             }
-            Project::Under(root) => {
-                let file = frame.file.as_deref();
-                // An absolute source path says where the code was compiled: the best witness,
-                // also when the object was installed elsewhere (a wheel built from the
-                // tree, installed into a venv).
-                if let Some(path) = file.filter(|p| p.starts_with('/')) {
-                    if root.contains_path(path) {
-                        return !root.is_installed(path);
-                    }
-                    // pip's temporary build tree: the rest of the path is the project's own
-                    // layout (`/tmp/pip-req-build-x1/src/mod.c` is `src/mod.c`).
-                    if let Some(rest) = in_pip_build(path) {
-                        if root.has_relative_source(rest) {
-                            return true;
-                        }
-                    }
-                }
-                if let Some(obj) = &frame.object {
-                    if root.contains_path(obj) {
-                        return !root.is_installed(obj);
-                    }
-                    // An object elsewhere (the interpreter, libc) is not the project's even
-                    // when one of its sources shares a base name with a project file.
-                    if obj.starts_with('/') {
-                        return false;
-                    }
-                }
-                match file {
-                    Some(path) if !path.starts_with('/') => {
-                        root.has_relative_source(relative_source(path))
-                    }
-                    _ => false,
-                }
-            }
+            Project::Under(root) => under_root(root, frame),
         }
     }
-
     /// Index of the first project frame in a stack.
     pub fn first_in(&mut self, stack: &[Frame]) -> Option<usize> {
         stack.iter().position(|f| self.frame_matches(f))
@@ -313,11 +323,19 @@ mod tests {
             Some("/tmp/pip-req-build-k2j/src"),
             Some("other.c")
         )));
+        // A bare --project and a pattern: either.
+        let Project::Under(under) = p else {
+            unreachable!()
+        };
+        let mut p = Project::Either(vec!["_m.so".into()], under);
+        assert!(p.frame_matches(&frame(None, None, Some("leaky.c"))));
+        assert!(p.frame_matches(&frame(Some("/opt/x/_m.so"), None, None)));
+        assert!(!p.frame_matches(&frame(Some("/usr/bin/python3.11"), None, Some("ceval.c"))));
         let vendored =
             format!("{root}/.venv/lib/python3.11/site-packages/numpy/core/_multiarray_umath.so");
         assert!(!p.frame_matches(&frame(Some(&vendored), None, None)));
         match &mut p {
-            Project::Under(root) => assert!(root.has_sources()),
+            Project::Either(_, root) => assert!(root.has_sources()),
             _ => unreachable!(),
         }
         let empty = tmp.join("empty");

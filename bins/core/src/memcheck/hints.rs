@@ -201,7 +201,8 @@ pub fn base_names_hint(input: &str, project: &mut Project) -> Option<String> {
                 flags.join(" ")
             ))
         }
-        Project::Under(root) => (!root.has_sources()).then(|| {
+        // With a root, bare names are looked up under it: only an empty root hides them.
+        Project::Under(root) | Project::Either(_, root) => (!root.has_sources()).then(|| {
             format!(
                 "{input}: frames name source files without directories and {} holds no \
                  source file to look their names up in, so --project finds no project frame; \

@@ -278,10 +278,12 @@ pub fn segv(opts: &Options) -> anyhow::Result<Outcome> {
         )?;
         tools::check_ran("gdb", place.is_image(), &status)?;
 
+        // A bare --project with the patterns: the frames under the root stay the project's.
         let patterns: Vec<String> = opts
             .projects
             .iter()
             .map(|p| format!("--project={p}"))
+            .chain(opts.projects.first().map(|_| "--project".to_string()))
             .collect();
         let patterns = &patterns;
         let out = cmd!(
