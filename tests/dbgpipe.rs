@@ -139,3 +139,32 @@ fn a_baseline_is_made_on_first_use_for_an_interpreter_without_one() {
     let summary: serde_json::Value = serde_json::from_str(summary.lines().last().unwrap()).unwrap();
     assert!(summary["suppressed"].as_u64().unwrap() > 0, "{summary}");
 }
+
+/// refs on a release interpreter: it still judges blocks, fds and RSS, and says that
+/// references are not counted, rather than reporting "no leak" as if they were.
+#[test]
+fn refs_on_a_release_interpreter_says_references_are_not_counted() {
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dbgpipe-refs-release");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    let out = Command::new(DBGPIPE)
+        .args([
+            "refs",
+            "--host",
+            "--rounds",
+            "30",
+            "--python",
+            "/usr/bin/python3.11",
+            "os:getpid",
+        ])
+        .current_dir(&tmp)
+        .output()
+        .expect("running dbgpipe");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("/usr/bin/python3.11 is not a debug build: it has no sys.gettotalrefcount"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(tmp.join(".dbgpipe/refs/os.getpid.jsonl").is_file());
+}
