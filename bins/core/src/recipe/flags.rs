@@ -212,7 +212,8 @@ EXIT STATUS:
     /// with leak_definite and with clean (100 calls each).
     ///
     /// memray's wheels load only into the release interpreter /usr/bin/python3.11 (not
-    /// python3.11-dbg): memray runs from a venv of it, .dbgpipe/venv, made with
+    /// python3.11-dbg): memray runs from a venv of it, ~/.cache/dbgpipe/venv-memray
+    /// (target/dbgpipe/venv for `cargo xtask`), made with
     /// `python3.11 -m venv` and `pip install memray==1.20.0` on first use (pip gets --cert
     /// /etc/ssl/certs/ca-certificates.crt unless PIP_CERT is set, for TLS-intercepting
     /// proxies); the script runs with that interpreter, so a leading `python...` in CMD is

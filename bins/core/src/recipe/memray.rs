@@ -143,10 +143,16 @@ impl Outcome {
     }
 }
 
-/// `OUT/venv` (`target/dbgpipe/venv` in this checkout): the venv of the release interpreter
-/// memray is installed into.
+/// The venv of the release interpreter memray is installed into: in the user's cache
+/// (`$XDG_CACHE_HOME/dbgpipe/venv-memray`), shared by all their projects; `target/dbgpipe/venv`
+/// in this checkout.
 pub fn venv_dir(ws: &Workspace) -> PathBuf {
-    ws.out.join("venv")
+    if ws.bundled_example {
+        return ws.out.join("venv");
+    }
+    super::suppressions::cache_dir(ws)
+        .parent()
+        .map_or_else(|| ws.out.join("venv"), |cache| cache.join("venv-memray"))
 }
 
 /// Whether `python` imports memray.
