@@ -235,57 +235,49 @@ fn refs_finds_the_reference_leak_from_the_checkout() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
 
+/// `valgrind --leak-check=full FLAGS python3.11-dbg leak.py` in `dir`, its log in `dir/NAME`.
+fn valgrind_leak(dir: &Path, flags: &[&str], name: &str) -> PathBuf {
+    let log = dir.join(name);
+    let status = Command::new("valgrind")
+        .arg("--leak-check=full")
+        .args(flags)
+        .arg(format!("--log-file={}", log.display()))
+        .args([PYTHON, "leak.py"])
+        .current_dir(dir)
+        .env("PYTHONMALLOC", "malloc")
+        .status()
+        .expect("valgrind");
+    assert!(status.success());
+    log
+}
+
+/// `vg-filter ARGS LOG --fail-on Leak_DefinitelyLost` in `dir`.
+fn vg_filter(dir: &Path, args: &[&str], log: &Path) -> Output {
+    Command::new(VG_FILTER)
+        .args(args)
+        .args(["--fail-on", "Leak_DefinitelyLost"])
+        .arg(log)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
 /// The README's first pipe, from the checkout, as a user types it: Valgrind's defaults
 /// (base names, 12 callers) and `--project`.
 #[test]
 fn the_raw_pipe_finds_the_leak_from_the_checkout() {
     let affected = checkout("python_rapidjson-1.23.tar.gz", "python-rapidjson");
-    let log = affected.join("vg.log");
-    let status = Command::new("valgrind")
-        .arg("--leak-check=full")
-        .arg(format!("--log-file={}", log.display()))
-        .args([PYTHON, "leak.py"])
-        .current_dir(&affected)
-        .env("PYTHONMALLOC", "malloc")
-        .status()
-        .expect("valgrind");
-    assert!(status.success());
-    let out = Command::new(VG_FILTER)
-        .args(["--project", "--fail-on", "Leak_DefinitelyLost"])
-        .arg(&log)
-        .current_dir(&affected)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("RawJSON_new"), "{text}");
-
-    // By package name: the source's base name, rapidjson.cpp, holds it.
-    let out = Command::new(VG_FILTER)
-        .args(["--project=rapidjson", "--fail-on", "Leak_DefinitelyLost"])
-        .arg(&log)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("RawJSON_new"));
+    let log = valgrind_leak(&affected, &[], "vg.log");
+    // Under the root, and by package name (the source's base name, rapidjson.cpp, holds it).
+    for project in ["--project", "--project=rapidjson"] {
+        let out = vg_filter(&affected, &[project], &log);
+        assert_eq!(out.status.code(), Some(1), "{project}");
+        assert!(stdout(&out).contains("RawJSON_new"), "{project}");
+    }
 
     // Stacks too short to reach the project: vg-filter says how to rerun valgrind.
-    let short = affected.join("vg-short.log");
-    let status = Command::new("valgrind")
-        .args(["--leak-check=full", "--num-callers=4"])
-        .arg(format!("--log-file={}", short.display()))
-        .args([PYTHON, "leak.py"])
-        .current_dir(&affected)
-        .env("PYTHONMALLOC", "malloc")
-        .status()
-        .expect("valgrind");
-    assert!(status.success());
-    let out = Command::new(VG_FILTER)
-        .args(["--project", "--fail-on", "Leak_DefinitelyLost"])
-        .arg(&short)
-        .current_dir(&affected)
-        .output()
-        .unwrap();
+    let short = valgrind_leak(&affected, &["--num-callers=4"], "vg-short.log");
+    let out = vg_filter(&affected, &["--project"], &short);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "the leak is cut off: {err}");
     assert!(err.contains("--num-callers="), "{err}");
