@@ -19,6 +19,8 @@ struct Runs {
     defects_xml: PathBuf,
     /// Text log of `run.py clean`: interpreter records only.
     clean_text: PathBuf,
+    /// Text log of `run.py all-defects` with `-v`: every error printed again at the end.
+    defects_verbose: PathBuf,
 }
 
 fn tmp() -> PathBuf {
@@ -40,6 +42,7 @@ fn runs() -> &'static Runs {
             ("all-defects", "defects.log", false),
             ("all-defects", "defects.xml", true),
             ("clean", "clean.log", false),
+            ("all-defects", "defects-v.log", false),
         ];
         let handles: Vec<_> = jobs
             .iter()
@@ -55,6 +58,9 @@ fn runs() -> &'static Runs {
                         "--track-origins=yes",
                         "--fullpath-after=",
                     ]);
+                    if file.ends_with("-v.log") {
+                        cmd.arg("-v");
+                    }
                     if xml {
                         cmd.arg("--xml=yes")
                             .arg(format!("--xml-file={}", out.display()));
@@ -79,6 +85,7 @@ fn runs() -> &'static Runs {
             defects_text: paths.next().unwrap(),
             defects_xml: paths.next().unwrap(),
             clean_text: paths.next().unwrap(),
+            defects_verbose: paths.next().unwrap(),
         }
     })
 }
@@ -1105,4 +1112,122 @@ fn hints_say_when_the_log_hides_project_frames() {
     let sum = summary(&lines(&again)).clone();
     assert_eq!(sum["hints"], 2);
     assert_eq!(sum["cut_at_depth"], cut);
+}
+
+/// (kind, function frames) → occurrences of every kept record, sorted.
+fn occurrences(recs: &[Value]) -> Vec<(String, Vec<String>, Value)> {
+    let mut v: Vec<_> = errors(recs)
+        .iter()
+        .map(|r| {
+            let frames = r["stack"].as_array().unwrap().iter();
+            let functions = frames.map(|f| f["function"].to_string()).collect();
+            (
+                r["kind"].as_str().unwrap().to_string(),
+                functions,
+                r["occurrences"].clone(),
+            )
+        })
+        .collect();
+    v.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    v
+}
+
+/// `valgrind -v` prints every error again after the final ERROR SUMMARY (`N errors in
+/// context K of M:`, then the record): those are the occurrences of the records read, as
+/// XML's `<errorcounts>` give them, not more records.
+#[test]
+fn a_verbose_log_gives_the_records_of_a_plain_one_and_xmls_occurrences() {
+    let runs = runs();
+    let log = std::fs::read_to_string(&runs.defects_verbose).unwrap();
+    let listing = log
+        .lines()
+        .position(|l| l.contains(" errors in context 1 of "))
+        .expect("-v prints the errors again");
+    let counts = [
+        "records",
+        "kept",
+        "suppressed",
+        "not_project",
+        "distinct",
+        "failing",
+    ];
+    let plain = lines(&vg_filter(&["--project", s(&runs.defects_text)], None));
+    let verbose_out = vg_filter(&["--project", s(&runs.defects_verbose)], None);
+    assert_eq!(verbose_out.status.code(), Some(1));
+    let verbose = lines(&verbose_out);
+    for k in counts {
+        assert_eq!(summary(&verbose)[k], summary(&plain)[k], "{k}");
+    }
+    assert_eq!(summary(&verbose)["truncated_records"], 0);
+    assert_eq!(summary(&verbose)["unparsed_lines"], 0);
+    assert_eq!(kept_signature(&verbose), kept_signature(&plain));
+    // The same records apart from occurrences, which the plain log does not state.
+    let without = |recs: &[Value]| -> Vec<_> {
+        occurrences(recs)
+            .into_iter()
+            .map(|(k, f, _)| (k, f))
+            .collect()
+    };
+    assert_eq!(without(&verbose), without(&plain));
+    assert!(occurrences(&plain).iter().all(|o| o.2.is_null()));
+    // Every error has its count, as in the XML of the same program; leaks none in either.
+    let xml = lines(&vg_filter(&["--project", s(&runs.defects_xml)], None));
+    assert_eq!(occurrences(&verbose), occurrences(&xml));
+    for (kind, _, n) in occurrences(&verbose) {
+        assert_eq!(n.is_null(), kind.starts_with("Leak_"), "{kind}: {n}");
+    }
+    // Unmerged, and without --project: the same.
+    for args in [&["--no-merge"][..], &[]] {
+        let text = lines(&vg_filter(
+            &[args, &[s(&runs.defects_verbose)]].concat(),
+            None,
+        ));
+        let xml = lines(&vg_filter(&[args, &[s(&runs.defects_xml)]].concat(), None));
+        assert_eq!(
+            summary(&text)["records"],
+            summary(&xml)["records"],
+            "{args:?}"
+        );
+        assert_eq!(occurrences(&text), occurrences(&xml), "{args:?}");
+    }
+    // The suppressions generated from it are those of the plain log.
+    let gen = |log: &Path, name: &str| {
+        let file = tmp().join(name);
+        vg_filter(
+            &[&format!("--gen-suppressions={}", file.display()), s(log)],
+            None,
+        );
+        std::fs::read_to_string(file).unwrap()
+    };
+    assert_eq!(
+        gen(&runs.defects_verbose, "verbose.supp"),
+        gen(&runs.defects_text, "plain.supp")
+    );
+
+    // Cut anywhere in the listing: the records of the whole log, none cut; the repeats
+    // read so far count.
+    let total = log.lines().count();
+    for cut in [listing + 1, listing + 3, (listing + total) / 2, total - 2] {
+        let head: String = log.lines().take(cut).map(|l| format!("{l}\n")).collect();
+        let out = lines(&vg_filter(&["--project"], Some(head.as_bytes())));
+        for k in counts {
+            assert_eq!(summary(&out)[k], summary(&plain)[k], "cut at {cut}: {k}");
+        }
+        assert_eq!(summary(&out)["truncated_records"], 0, "cut at {cut}");
+    }
+
+    // The listing alone (a paste of the end of a log): its repeats are the records, with
+    // their counts.
+    let tail: String = log
+        .lines()
+        .skip(listing)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let out = lines(&vg_filter(&["--project"], Some(tail.as_bytes())));
+    let mut want: Vec<_> = occurrences(&verbose)
+        .into_iter()
+        .filter(|o| !o.0.starts_with("Leak_"))
+        .collect();
+    want.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    assert_eq!(occurrences(&out), want);
 }

@@ -4,15 +4,17 @@
 mod common;
 
 use common::{corpus, files, read};
-use dbgpipe_core::memcheck::{self, ParseStats, Record};
+use dbgpipe_core::memcheck::{self, Event, ParseStats, Record};
 
-/// The records of `data` (fatal signals and the like left out) and the counts.
+/// The records of `data` (fatal signals and the like left out) and the counts; with a `-v`
+/// log's repeats of them at its end (`N errors in context K of M:`, see `Event::Repeat`).
 fn parse(name: &str, data: &[u8]) -> (Vec<Record>, ParseStats) {
     let (events, stats) = common::events(name, data);
-    (
-        events.into_iter().filter_map(|e| e.into_record()).collect(),
-        stats,
-    )
+    let records = events.into_iter().filter_map(|e| match e {
+        Event::Repeat { record, .. } => Some(record),
+        e => e.into_record(),
+    });
+    (records.collect(), stats)
 }
 
 fn is_frame(line: &str) -> bool {

@@ -207,6 +207,11 @@ pub struct Filter {
     /// The input's kept records by XML `<pid>` and `<unique>`, where its `<errorcounts>`
     /// find them.
     uniques: HashMap<(Option<u32>, String), usize>,
+    /// The input's kept text records, by PID and the row they went to: where the repeats
+    /// of a `-v` log's closing listing ([`Event::Repeat`]) find the record they repeat.
+    text_rows: HashSet<(Option<u32>, usize)>,
+    /// The same with merging off, by PID and merge key (several rows may share one).
+    text_rows_unmerged: HashMap<(Option<u32>, MergeKey), Vec<usize>>,
     source: Option<SuppressionSource>,
     summary: Summary,
     /// Demangled forms of suppression patterns, computed once each.
@@ -215,6 +220,15 @@ pub struct Filter {
     notes: Vec<String>,
     /// The frames of the log being read, for the hints said about it.
     shape: InputShape,
+}
+
+/// Which kept row a repeat ([`Event::Repeat`]) repeats.
+enum Repeated {
+    Row(usize),
+    /// None of this input: its record was not read.
+    Missing,
+    /// Several (a repeat cut short).
+    Ambiguous,
 }
 
 /// What became of a record.
@@ -237,6 +251,8 @@ impl Filter {
             fatal_signals: Vec::new(),
             panics: Vec::new(),
             uniques: HashMap::new(),
+            text_rows: HashSet::new(),
+            text_rows_unmerged: HashMap::new(),
             demangled: RefCell::default(),
             summary: Summary::default(),
             notes: Vec::new(),
@@ -282,6 +298,8 @@ impl Filter {
         let records_before = self.summary.records;
         let reports_before = self.fatal_signals.len() + self.panics.len();
         self.uniques.clear();
+        self.text_rows.clear();
+        self.text_rows_unmerged.clear();
         self.shape = InputShape::default();
         let mut sink = |event: Event| self.event(input, event);
         let result = match memcheck::detect(&head) {
@@ -430,23 +448,8 @@ impl Filter {
     /// What a parser reported.
     fn event(&mut self, input: &str, event: Event) {
         match event {
-            Event::Record(rec) => {
-                let unique = rec.unique.clone().map(|u| (rec.pid, u));
-                // The depths that tell a cut stack, for a record of no project frame.
-                let depths = self.shape.see_record(&rec);
-                match self.judge(rec, |rec, pf| ErrorRecord::new(rec, input, pf)) {
-                    Verdict::Kept(i) => {
-                        if self.kept.order[i].project_frame.is_some() {
-                            self.shape.project_hit();
-                        }
-                        if let Some(key) = unique {
-                            self.uniques.insert(key, i);
-                        }
-                    }
-                    Verdict::NotProject => self.shape.not_project(depths),
-                    Verdict::Suppressed => {}
-                }
-            }
+            Event::Record(rec) => self.record(input, rec, None),
+            Event::Repeat { record, count } => self.repeat(input, record, count),
             Event::ErrorCount { pid, unique, count } => {
                 if let Some(&i) = self.uniques.get(&(pid, unique)) {
                     let rec = &mut self.kept.order[i];
@@ -462,6 +465,127 @@ impl Filter {
                 self.fatal_signal(FatalSignalRecord::new(f, input, pf));
             }
             Event::ValgrindPanic(p) => self.panic(PanicRecord::new(p, input)),
+        }
+    }
+
+    /// A record read from a log; `occurrences` when the log says how often it occurred.
+    fn record(&mut self, input: &str, rec: memcheck::Record, occurrences: Option<u64>) {
+        let unique = rec.unique.clone().map(|u| (rec.pid, u));
+        let pid = rec.pid;
+        // The depths that tell a cut stack, for a record of no project frame.
+        let depths = self.shape.see_record(&rec);
+        let make = |rec, pf| ErrorRecord {
+            occurrences,
+            ..ErrorRecord::new(rec, input, pf)
+        };
+        match self.judge(rec, make) {
+            Verdict::Kept(i) => {
+                if self.kept.order[i].project_frame.is_some() {
+                    self.shape.project_hit();
+                }
+                match unique {
+                    Some(key) => {
+                        self.uniques.insert(key, i);
+                    }
+                    None if self.opts.merge => {
+                        self.text_rows.insert((pid, i));
+                    }
+                    None => {
+                        let key = (pid, self.kept.order[i].merge_key());
+                        self.text_rows_unmerged.entry(key).or_default().push(i);
+                    }
+                }
+            }
+            Verdict::NotProject => self.shape.not_project(depths),
+            Verdict::Suppressed => {}
+        }
+    }
+
+    /// An error a `-v` text log prints again after its final `ERROR SUMMARY`, with how many
+    /// times it occurred: the `occurrences` of the record it repeats, as XML's
+    /// `<errorcounts>` give them. A repeat of a suppressed record or of one of no project
+    /// frame adds nothing (its record was counted when read). Only a repeat whose record
+    /// this input did not hold (a log or paste that starts after it) is read as the record.
+    fn repeat(&mut self, input: &str, rec: memcheck::Record, count: u64) {
+        let (suppression, pf) = self.classify(&rec);
+        if suppression.is_some() || (pf.is_none() && !self.opts.project.is_everything()) {
+            return;
+        }
+        match self.repeated_row(&rec) {
+            Repeated::Row(i) => {
+                let row = &mut self.kept.order[i];
+                row.occurrences = Some(row.occurrences.unwrap_or(0).saturating_add(count));
+            }
+            // Cut by the end of the input, fitting more than one record: which one it
+            // repeats is not known.
+            Repeated::Ambiguous => {}
+            Repeated::Missing => {
+                if rec.truncated {
+                    self.summary.parse.truncated_records += 1;
+                }
+                self.record(input, rec, Some(count));
+            }
+        }
+    }
+
+    /// The kept row of this input that a repeat repeats: by its PID and merge key, with
+    /// merging off by its whole text; a repeat cut by the end of the input by the frames it
+    /// has.
+    fn repeated_row(&self, rec: &memcheck::Record) -> Repeated {
+        let rows = &self.kept.order;
+        if !rec.truncated {
+            let key = merge_key(&rec.kind, &rec.stack);
+            let found = if self.opts.merge {
+                self.kept
+                    .index
+                    .get(&key)
+                    .copied()
+                    .filter(|&i| self.text_rows.contains(&(rec.pid, i)))
+            } else {
+                let same = |i: &&usize| {
+                    let r = &rows[**i];
+                    r.what == rec.what && r.stack == rec.stack && r.aux == rec.aux
+                };
+                let candidates = self.text_rows_unmerged.get(&(rec.pid, key));
+                let mut fits = candidates.into_iter().flatten().filter(same);
+                // Two contexts Valgrind printed alike: each repeat to a row of its own.
+                let first = fits.clone().next().copied();
+                fits.find(|&&i| rows[i].occurrences.is_none())
+                    .copied()
+                    .or(first)
+            };
+            return found.map_or(Repeated::Missing, Repeated::Row);
+        }
+        // The frames it has, of the main stack, start the row's.
+        let fits = |i: usize| {
+            let r = &rows[i];
+            r.kind == rec.kind
+                && r.stack.len() >= rec.stack.len()
+                && r.stack
+                    .iter()
+                    .zip(&rec.stack)
+                    .all(|(a, b)| a.identity() == b.identity())
+        };
+        let mut found: Vec<usize> = if self.opts.merge {
+            self.text_rows
+                .iter()
+                .filter(|(pid, i)| *pid == rec.pid && fits(*i))
+                .map(|&(_, i)| i)
+                .collect()
+        } else {
+            self.text_rows_unmerged
+                .iter()
+                .filter(|((pid, _), _)| *pid == rec.pid)
+                .flat_map(|(_, rows)| rows.iter().copied())
+                .filter(|&i| fits(i))
+                .collect()
+        };
+        found.sort_unstable();
+        found.dedup();
+        match found[..] {
+            [] => Repeated::Missing,
+            [i] => Repeated::Row(i),
+            _ => Repeated::Ambiguous,
         }
     }
 
@@ -510,13 +634,9 @@ impl Filter {
         });
     }
 
-    /// Suppressed, not the project's, or kept; `make` builds the record to keep (its
-    /// `module_init` is set here, from its kind and stack).
-    fn judge(
-        &mut self,
-        rec: memcheck::Record,
-        make: impl FnOnce(memcheck::Record, Option<ProjectFrame>) -> ErrorRecord,
-    ) -> Verdict {
+    /// The name of the suppression that matches a record, else its first project frame
+    /// (none without `--project`). Counts nothing.
+    fn classify(&mut self, rec: &memcheck::Record) -> (Option<String>, Option<ProjectFrame>) {
         // Generated suppressions name functions mangled (`fun:_Znwm`), text logs print them
         // demangled: try both.
         let names = &self.demangled;
@@ -528,12 +648,23 @@ impl Filter {
                 .clone()
         };
         let suppression =
-            suppressions::find_with(&self.opts.suppressions, &rec, &alt).map(|s| s.name.clone());
+            suppressions::find_with(&self.opts.suppressions, rec, &alt).map(|s| s.name.clone());
         let pf = if suppression.is_none() {
-            project_frame(&mut self.opts.project, &rec)
+            project_frame(&mut self.opts.project, rec)
         } else {
             None
         };
+        (suppression, pf)
+    }
+
+    /// Suppressed, not the project's, or kept; `make` builds the record to keep (its
+    /// `module_init` is set here, from its kind and stack).
+    fn judge(
+        &mut self,
+        rec: memcheck::Record,
+        make: impl FnOnce(memcheck::Record, Option<ProjectFrame>) -> ErrorRecord,
+    ) -> Verdict {
+        let (suppression, pf) = self.classify(&rec);
         let is_project = pf.is_some() || self.opts.project.is_everything();
         if suppression.is_none() {
             if let Some(b) = &mut self.source {

@@ -98,6 +98,16 @@ pub enum Event {
         /// How many times it occurred.
         count: u64,
     },
+    /// A text log's `<errorcounts>`: with `-v`, after the final `ERROR SUMMARY`, Valgrind
+    /// prints every error of the run again, each under `N errors in context K of M:`, in the
+    /// same words as when it reported it. Not a new record: the record it repeats (its
+    /// header and stacks say which) occurred `count` times. Leak records are not repeated.
+    Repeat {
+        /// The error as printed again (`truncated` when the input ends inside it).
+        record: Record,
+        /// `N` of `N errors in context K of M:`.
+        count: u64,
+    },
 }
 
 impl Event {

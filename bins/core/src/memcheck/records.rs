@@ -35,9 +35,10 @@ pub struct ErrorRecord {
     pub kind: String,
     /// How many records were merged into this one.
     pub count: u64,
-    /// How many times Valgrind counted them (XML `<errorcounts>`: it prints each distinct
-    /// error once), summed over the merged records it counted; `null` when the input does
-    /// not say (text logs).
+    /// How many times Valgrind counted them (it prints each distinct error once): XML
+    /// `<errorcounts>`, or the repeats a `-v` text log lists at its end ([`memcheck::Event::Repeat`]),
+    /// summed over the merged records it counted; `null` when the input does not say (text
+    /// logs without `-v`, leak records).
     pub occurrences: Option<u64>,
     /// Every process that reported it.
     pub pids: BTreeSet<u32>,

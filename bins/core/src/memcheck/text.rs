@@ -378,6 +378,12 @@ struct PidState {
     soft: bool,
     /// The open record's last frame was cut (no closing parenthesis, no address).
     last_frame_cut: bool,
+    /// `N errors in context K of M:` was read (`-v`, after the final `ERROR SUMMARY`): the
+    /// next header is a repeat of an error already reported, which occurred N times.
+    next_repeats: Option<u64>,
+    /// The open record is such a repeat, of an error that occurred this many times: it
+    /// closes as an [`Event::Repeat`], not as a record.
+    repeats: Option<u64>,
 }
 
 /// Most processes whose state is kept at once. A `--trace-children=yes` log of a test suite
@@ -893,7 +899,8 @@ fn state_line(
     }
     if let Some(tid) = thread_line(bare) {
         // `Thread 2:` names the thread of the records below it (at column 0 in Valgrind's
-        // text; a paste may indent it).
+        // text; a paste may indent it); in the repeats' listing, it comes between `N errors
+        // in context K of M:` and the header.
         close(state, Close::Complete, stats, out);
         state.in_other_block = false;
         state.last_unknown = None;
@@ -907,6 +914,16 @@ fn state_line(
         if state.record.is_some() {
             state.last_frame_cut = true;
         }
+        return;
+    }
+    if let Some(n) = repeat_count(bare) {
+        // `-v`: the listing of every error again, after the final `ERROR SUMMARY`. The next
+        // header is one of them (see [`Event::Repeat`]).
+        close(state, Close::Complete, stats, out);
+        state.in_other_block = false;
+        state.last_unknown = None;
+        state.next_repeats = Some(n);
+        stats.other_lines += 1;
         return;
     }
     let header = header::parse(bare);
@@ -963,8 +980,10 @@ fn state_line(
     close(state, Close::Complete, stats, out);
     state.in_other_block = false;
     state.last_unknown = None;
+    let repeats = state.next_repeats.take();
     if let Some(h) = header {
         state.orphan = orphan;
+        state.repeats = repeats;
         state.record = Some(Record {
             kind: h.kind.to_string(),
             pid,
@@ -1022,6 +1041,7 @@ fn close(state: &mut PidState, how: Close, stats: &mut ParseStats, out: &mut dyn
     state.orphan = false;
     let soft = std::mem::take(&mut state.soft);
     let cut = std::mem::take(&mut state.last_frame_cut);
+    let repeats = state.repeats.take();
     let Some(mut rec) = state.record.take() else {
         return;
     };
@@ -1035,6 +1055,12 @@ fn close(state: &mut PidState, how: Close, stats: &mut ParseStats, out: &mut dyn
     if rec.kind == FATAL_KIND {
         // Its own record says it was cut; `truncated_records` counts error records.
         out(Event::FatalSignal(fatal_signal(rec)));
+        return;
+    }
+    if let Some(count) = repeats {
+        // Not a record: the consumer finds the one it repeats (a repeat cut by the end of the
+        // input included, and counts it as a record only when it finds none).
+        out(Event::Repeat { record: rec, count });
         return;
     }
     if truncated {
@@ -1116,6 +1142,25 @@ pub(crate) fn num_callers(option: &str) -> Option<u32> {
         .trim()
         .strip_prefix("--num-callers=")
         .and_then(|n| n.parse().ok())
+}
+
+/// `5 errors in context 1 of 3:` → 5: the line over each error that `-v` prints again after
+/// the final `ERROR SUMMARY` (always `errors`, also for one).
+fn repeat_count(bare: &str) -> Option<u64> {
+    if !bare.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let (n, rest) = bare.trim_end().split_once(' ')?;
+    let (k, m) = rest
+        .strip_prefix("errors in context ")
+        .or_else(|| rest.strip_prefix("error in context "))?
+        .strip_suffix(':')?
+        .split_once(" of ")?;
+    let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !(number(k) && number(m)) {
+        return None;
+    }
+    n.parse().ok()
 }
 
 /// An auxiliary description that Valgrind follows with a stack.
@@ -1410,6 +1455,97 @@ I am in child_fn_1
         assert_eq!(recs[1].tid, Some(2));
         assert_eq!(recs[1].stack.len(), 1);
         assert_eq!(stats.unparsed_lines, 0);
+    }
+
+    #[test]
+    fn a_verbose_logs_closing_listing_repeats_records_with_their_counts() {
+        // `valgrind -v`, as 3.19 writes it: each error again under the final ERROR SUMMARY,
+        // then the suppressions used and the summary again.
+        let log = "\
+==7== Invalid read of size 1
+==7==    at 0x5BD0421: invalid_read (dbgpipe_example.c:144)
+==7==    by 0x4ECE36: cfunction_vectorcall_NOARGS (methodobject.c:486)
+==7==  Address 0x5b20088 is 0 bytes after a block of size 8 alloc'd
+==7==    at 0x48417B4: malloc (in /usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so)
+==7==    by 0x5BD03F2: invalid_read (dbgpipe_example.c:138)
+==7== 
+==7== 8 bytes in 1 blocks are definitely lost in loss record 1 of 1
+==7==    at 0x48417B4: malloc (in /usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so)
+==7==    by 0x5BD02B1: leak_definite (dbgpipe_example.c:50)
+==7== 
+==7== ERROR SUMMARY: 4 errors from 2 contexts (suppressed: 0 from 0)
+==7== 
+==7== 3 errors in context 1 of 2:
+==7== Thread 2:
+==7== Invalid read of size 1
+==7==    at 0x5BD0421: invalid_read (dbgpipe_example.c:144)
+==7==    by 0x4ECE36: cfunction_vectorcall_NOARGS (methodobject.c:486)
+==7==  Address 0x5b20088 is 0 bytes after a block of size 8 alloc'd
+==7==    at 0x48417B4: malloc (in /usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so)
+==7==    by 0x5BD03F2: invalid_read (dbgpipe_example.c:138)
+==7== 
+==7== 
+--7-- used_suppression:      2 dl-hack /usr/libexec/valgrind/default.supp:1
+==7== 
+==7== ERROR SUMMARY: 4 errors from 2 contexts (suppressed: 2 from 1)
+";
+        let mut stats = ParseStats::default();
+        let mut got = Vec::new();
+        parse("test", log.as_bytes(), &mut stats, &mut |e| got.push(e)).unwrap();
+        let kinds: Vec<&str> = got
+            .iter()
+            .map(|e| match e {
+                Event::Record(r) => r.kind.as_str(),
+                Event::Repeat { .. } => "repeat",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["InvalidRead", "Leak_DefinitelyLost", "repeat"]);
+        let (Event::Record(first), Event::Repeat { record, count }) = (&got[0], &got[2]) else {
+            unreachable!()
+        };
+        assert_eq!(*count, 3);
+        // The same error, in the same words: the consumer finds its record by them.
+        assert_eq!(
+            (&record.what, &record.stack, &record.aux),
+            (&first.what, &first.stack, &first.aux)
+        );
+        assert_eq!(record.tid, Some(2));
+        assert!(!record.truncated);
+        // Not a record; its lines are counted as the rest of the log's are.
+        assert_eq!(stats.records, 2);
+        assert_eq!((stats.unparsed_lines, stats.truncated_records), (0, 0));
+        assert_eq!(stats.lines, log.lines().count() as u64);
+
+        // Cut inside the listing: the repeat says it was cut, and is still no record.
+        let cut: String = log.lines().take(17).map(|l| format!("{l}\n")).collect();
+        let mut stats = ParseStats::default();
+        let mut got = Vec::new();
+        parse("test", cut.as_bytes(), &mut stats, &mut |e| got.push(e)).unwrap();
+        assert!(
+            matches!(got.last(), Some(Event::Repeat { record, count: 3 })
+            if record.truncated && record.stack.len() == 1)
+        );
+        assert_eq!((stats.records, stats.truncated_records), (2, 0));
+
+        // The count line and nothing else: a header on another line is a record again.
+        assert_eq!(repeat_count("1 errors in context 1 of 21:"), Some(1));
+        assert_eq!(
+            repeat_count("10709 errors in context 11 of 19:"),
+            Some(10709)
+        );
+        assert_eq!(repeat_count("1 errors in context 1 of 21"), None);
+        assert_eq!(
+            repeat_count("8 bytes in 1 blocks are definitely lost"),
+            None
+        );
+        let after_prose = "\
+==7== 2 errors in context 1 of 1:
+==7== something else
+==7== Invalid read of size 1
+==7==    at 0x5BD0421: invalid_read (dbgpipe_example.c:144)
+";
+        assert_eq!(records(after_prose).0.len(), 1);
     }
 
     fn events(log: &str) -> Vec<Event> {
