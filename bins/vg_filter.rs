@@ -49,6 +49,18 @@ MODULE INIT:
   counted in the summary's module_init, and does not fail the run; --fail-on ModuleInit
   makes it fail again. A block definitely lost in init is a leak and fails as any other.
 
+FINGERPRINTS AND BASELINE:
+  Every error record carries a \"fingerprint\": 16 hex digits that identify the defect across
+  runs, machines, checkout paths and merges (FNV-1a 64 over the kind and, for the frames from
+  the top of the main stack through its first project frame and the project frames right
+  below it, at most 2, each function name (else object file name) and source base name; the
+  whole stack when no frame is the project's; no addresses, lines, PIDs or directories).
+  SARIF carries it in partialFingerprints (dbgpipe/v1). --baseline FILE compares with an
+  earlier run's JSON lines (what a project checks in instead of a generated suppression
+  file): each kept record gets \"baseline\":\"new\" or \"known\" (known ones never fail),
+  new ones come first, and each baseline record this run does not keep is written as
+  {\"type\":\"fixed\",\"fingerprint\":…,\"kind\":…,…} before the summary (new, known, fixed).
+
 HINTS (one line on stderr per log, counted in the summary's hints; exit status unchanged):
   With --project, vg-filter says when the log hides project frames from it:
   LOG: frames name source files without directories, so --project=PATTERN sees only file
@@ -69,6 +81,7 @@ EXAMPLES:
   vg-filter --project=native-core.so --suppressions suppressions/python3.11-dbg.supp vg.*.log
   vg-filter --format text --project=mymod vg.xml
   vg-filter --project --fail-on ModuleInit vg.log
+  vg-filter --project --baseline memcheck-baseline.jsonl vg.*.log
   valgrind --leak-check=full python3.11-dbg -c pass 2>&1 | vg-filter --gen-suppressions > base.supp
 
 LIMITS (memory stays bounded whatever the input; the summary counts each cut):
@@ -79,9 +92,10 @@ LIMITS (memory stays bounded whatever the input; the summary counts each cut):
   files over 64 MiB are refused.
 
 EXIT STATUS:
-  0  no record kept (or none of the --fail-on kinds)
+  0  no record kept (or none of the --fail-on kinds, or with --baseline none new)
   1  records kept: findings (Leak_StillReachable and module-init allocations do not count
-     unless --fail-on names them), or a fatal signal or Valgrind failure reported
+     unless --fail-on names them, nor with --baseline the known ones), or a fatal signal
+     or Valgrind failure reported
   2  bad usage, an unreadable input or a malformed suppression file or XML log
   A closed stdout (| head) ends quietly with status 0.";
 
@@ -124,6 +138,12 @@ struct Args {
     #[arg(long, value_name = "KINDS", value_delimiter = ',')]
     fail_on: Option<Vec<String>>,
 
+    /// Compare with a baseline of known findings: an earlier run's JSON lines (or a log read
+    /// the same way). Kept records are marked `new` or `known`, only new ones fail, and the
+    /// baseline's records this run does not keep are written as `fixed` lines.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+
     /// Do not merge identical records.
     #[arg(long)]
     no_merge: bool,
@@ -131,6 +151,19 @@ struct Args {
     /// Flush output after every line.
     #[arg(long)]
     line_buffered: bool,
+}
+
+/// A printer that writes nothing: the baseline's own records are read, not shown.
+struct Discard;
+
+impl dbgpipe_core::output::Printer<dbgpipe_core::memcheck::records::Record> for Discard {
+    fn record(&mut self, _: &dbgpipe_core::memcheck::records::Record) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 fn main() -> ExitCode {
@@ -143,7 +176,6 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
         Some(kinds) => FailOn::parse(kinds)?,
         None => FailOn::Default,
     };
-    let project = args.project.project(NoProject::Everything)?;
     let root = args.project.root()?;
     let mut supps = Vec::new();
     for path in &args.suppressions {
@@ -155,14 +187,35 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
         .unwrap_or(root)
         .to_string_lossy()
         .into_owned();
+    // The baseline is read as this run is: same project, suppressions and merging, so that
+    // the same records get the same fingerprints.
+    let baseline = match &args.baseline {
+        Some(path) => {
+            let mut earlier = Filter::new(Options {
+                project: args.project.project(NoProject::Everything)?,
+                suppressions: supps.clone(),
+                show_suppressed: false,
+                fail_on: fail_on.clone(),
+                merge: !args.no_merge,
+                gen_suppressions: false,
+            });
+            let input = cli::open_input(path)?;
+            earlier.read(&input.name, input.reader, &mut Discard)?;
+            Some(earlier.into_baseline())
+        }
+        None => None,
+    };
     let mut filter = Filter::new(Options {
-        project,
+        project: args.project.project(NoProject::Everything)?,
         suppressions: supps,
         show_suppressed: args.show_suppressed,
         fail_on,
         merge: !args.no_merge,
         gen_suppressions: args.gen_suppressions.is_some(),
     });
+    if let Some(baseline) = baseline {
+        filter.set_baseline(baseline);
+    }
     let stdout = io::stdout();
     let mut out = print::printer(
         args.format,

@@ -1231,3 +1231,187 @@ fn a_verbose_log_gives_the_records_of_a_plain_one_and_xmls_occurrences() {
     want.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     assert_eq!(occurrences(&out), want);
 }
+
+/// The fingerprints of the kept records, as a sorted list.
+fn fingerprints(recs: &[Value]) -> Vec<String> {
+    let mut v: Vec<String> = errors(recs)
+        .iter()
+        .map(|r| {
+            r["fingerprint"]
+                .as_str()
+                .expect("a fingerprint")
+                .to_string()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn fingerprints_ignore_paths_pids_addresses_and_format() {
+    let runs = runs();
+    let text = lines(&vg_filter(
+        &["--project", runs.defects_text.to_str().unwrap()],
+        None,
+    ));
+    let mine = fingerprints(&text);
+    assert_eq!(mine.len(), errors(&text).len());
+    assert!(mine
+        .iter()
+        .all(|f| f.len() == 16 && f.bytes().all(|b| b.is_ascii_hexdigit())));
+    // Distinct defects, distinct fingerprints.
+    let mut unique = mine.clone();
+    unique.dedup();
+    assert_eq!(unique, mine);
+
+    // The same run as XML.
+    let xml = lines(&vg_filter(
+        &["--project", runs.defects_xml.to_str().unwrap()],
+        None,
+    ));
+    assert_eq!(fingerprints(&xml), mine);
+
+    // The same log from another checkout path, with other PIDs and load addresses.
+    let root = xtask::example::repo_root();
+    let log = std::fs::read_to_string(&runs.defects_text).unwrap();
+    let pid = regex_lite(&log, "==", "==");
+    let moved = log
+        .replace(&root.display().to_string(), "/elsewhere/checkout")
+        .replace(&format!("=={pid}=="), "==4242==")
+        .replace("0x4", "0x5")
+        .replace("0x48", "0x91");
+    let moved_log = tmp().join("moved.log");
+    std::fs::write(&moved_log, moved).unwrap();
+    let elsewhere = lines(&vg_filter(
+        &[
+            "--project",
+            "--root",
+            "/elsewhere/checkout",
+            moved_log.to_str().unwrap(),
+        ],
+        None,
+    ));
+    assert_eq!(errors(&elsewhere).len(), errors(&text).len());
+    assert_eq!(fingerprints(&elsewhere), mine);
+
+    // SARIF tracks alerts by them.
+    let sarif = vg_filter(
+        &[
+            "--project",
+            "--format",
+            "sarif",
+            runs.defects_text.to_str().unwrap(),
+        ],
+        None,
+    );
+    let sarif: Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    let mut partial: Vec<String> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["partialFingerprints"]["dbgpipe/v1"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    partial.sort();
+    assert_eq!(partial, mine);
+}
+
+/// The PID of a `==PID==` log: the digits between the first `==` pair.
+fn regex_lite(log: &str, open: &str, close: &str) -> String {
+    let start = log.find(open).unwrap() + open.len();
+    let len = log[start..].find(close).unwrap();
+    log[start..start + len].to_string()
+}
+
+#[test]
+fn a_run_against_its_own_baseline_passes_and_a_removed_record_is_new() {
+    let runs = runs();
+    let log = runs.defects_text.to_str().unwrap();
+    let first = vg_filter(&["--project", log], None);
+    assert_eq!(first.status.code(), Some(1));
+    let base = tmp().join("baseline.jsonl");
+    std::fs::write(&base, &first.stdout).unwrap();
+    let kept = errors(&lines(&first)).len();
+
+    // Against itself: every record known, nothing fails.
+    let again = vg_filter(
+        &["--project", "--baseline", base.to_str().unwrap(), log],
+        None,
+    );
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let recs = lines(&again);
+    assert!(errors(&recs).iter().all(|r| r["baseline"] == "known"));
+    let s = summary(&recs);
+    assert_eq!((s["new"].as_u64(), s["fixed"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(s["failing"], 0);
+
+    // One record taken out of the baseline: exactly that one is new, first, and fails.
+    let text = String::from_utf8(first.stdout.clone()).unwrap();
+    let removed = text
+        .lines()
+        .find(|l| l.contains("\"kind\":\"Leak_DefinitelyLost\""))
+        .unwrap();
+    let removed_fp = serde_json::from_str::<Value>(removed).unwrap()["fingerprint"].clone();
+    let fewer = tmp().join("baseline-fewer.jsonl");
+    std::fs::write(&fewer, text.replace(&format!("{removed}\n"), "")).unwrap();
+    let out = vg_filter(
+        &["--project", "--baseline", fewer.to_str().unwrap(), log],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let recs = lines(&out);
+    let new: Vec<&Value> = errors(&recs)
+        .into_iter()
+        .filter(|r| r["baseline"] == "new")
+        .collect();
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0]["fingerprint"], removed_fp);
+    assert_eq!(
+        errors(&recs)[0]["fingerprint"],
+        removed_fp,
+        "new records come first"
+    );
+    assert_eq!(summary(&recs)["new"], 1);
+
+    // A clean run against the defects' baseline: every baseline record is fixed.
+    let clean = vg_filter(
+        &[
+            "--project",
+            "--baseline",
+            base.to_str().unwrap(),
+            runs.clean_text.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(clean.status.code(), Some(0));
+    let recs = lines(&clean);
+    let fixed: Vec<&Value> = recs.iter().filter(|r| r["type"] == "fixed").collect();
+    assert_eq!(fixed.len(), kept);
+    assert_eq!(summary(&recs)["fixed"], kept as u64);
+
+    // Text shows the mark, and the summary line the comparison.
+    let out = vg_filter(
+        &[
+            "--project",
+            "--format",
+            "text",
+            "--baseline",
+            fewer.to_str().unwrap(),
+            log,
+        ],
+        None,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("Leak_DefinitelyLost"), "{text}");
+    assert!(text.contains("[new]") && text.contains("[known]"), "{text}");
+    assert!(text.contains("against the baseline: 1 new"), "{text}");
+}

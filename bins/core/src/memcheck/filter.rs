@@ -19,8 +19,8 @@
 use crate::input::{self, Content};
 use crate::memcheck::hints::{self, InputShape};
 use crate::memcheck::records::{
-    merge_key, ErrorRecord, FatalSignalRecord, MergeKey, PanicRecord, ProjectFrame, Record,
-    Summary, SuppressedRecord,
+    fingerprint, frames_that_matter, merge_key, BaselineMark, ErrorRecord, FatalSignalRecord,
+    FixedRecord, MergeKey, PanicRecord, ProjectFrame, Record, Summary, SuppressedRecord,
 };
 use crate::memcheck::suppressions::{self, GenerateOptions, Suppression};
 use crate::memcheck::{self, header, Event, ParseStats};
@@ -28,7 +28,7 @@ use crate::output::Printer;
 use crate::project::Project;
 use crate::{demangle, Error};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, BufRead};
 
 /// Everything vg-filter is told.
@@ -220,6 +220,10 @@ pub struct Filter {
     notes: Vec<String>,
     /// The frames of the log being read, for the hints said about it.
     shape: InputShape,
+    /// `--baseline`: its kept records by fingerprint ([`Filter::set_baseline`]).
+    baseline: Option<BTreeMap<String, FixedRecord>>,
+    /// Fingerprints of this run's kept records, to tell which baseline records are gone.
+    fingerprints: HashSet<String>,
 }
 
 /// Which kept row a repeat ([`Event::Repeat`]) repeats.
@@ -257,7 +261,28 @@ impl Filter {
             summary: Summary::default(),
             notes: Vec::new(),
             shape: InputShape::default(),
+            baseline: None,
+            fingerprints: HashSet::new(),
         }
+    }
+
+    /// Compares the kept records with `baseline`'s (an earlier run's, read by a filter of the
+    /// same options, [`Filter::into_baseline`]): each is marked `new` or `known`, only new ones
+    /// fail the run, and the baseline's records this run does not keep are written as
+    /// `fixed` lines. New records come first.
+    pub fn set_baseline(&mut self, baseline: BTreeMap<String, FixedRecord>) {
+        self.baseline = Some(baseline);
+    }
+
+    /// The kept records of what this filter read, by fingerprint: a baseline for another
+    /// run ([`Filter::set_baseline`]).
+    pub fn into_baseline(self) -> BTreeMap<String, FixedRecord> {
+        let mut out = BTreeMap::new();
+        for r in &self.kept.order {
+            out.entry(r.fingerprint.clone())
+                .or_insert_with(|| FixedRecord::of(r));
+        }
+        out
     }
 
     /// Reads one input: a text or XML log, or vg-filter's JSON lines. Lines of JSON of other
@@ -407,6 +432,10 @@ impl Filter {
                 }
                 Record::FatalSignal(f) => self.fatal_signal_back(f),
                 Record::ValgrindPanic(p) => self.panic(p),
+                // A defect an earlier comparison found gone: nothing to keep.
+                Record::Fixed(_) => {
+                    self.summary.foreign_records = self.summary.foreign_records.saturating_add(1)
+                }
                 Record::Summary(s) => {
                     back.summaries += 1;
                     self.carry_over(&s, &back);
@@ -676,8 +705,13 @@ impl Filter {
             }
         }
         let module_init = hints::module_init(&rec.kind, &rec.stack);
+        let main_index = pf.as_ref().filter(|p| p.aux.is_none()).map(|p| p.index);
         let mut kept = make(rec, pf);
         kept.module_init = module_init;
+        let project = &mut self.opts.project;
+        let matters = frames_that_matter(&kept.stack, main_index, |f| project.frame_matches(f));
+        kept.fingerprint = fingerprint(&kept.kind, &kept.stack, matters);
+        kept.baseline = None;
         let n = kept.count;
         let sum = &mut self.summary;
         sum.records = sum.records.saturating_add(n);
@@ -698,7 +732,19 @@ impl Filter {
         if module_init {
             sum.module_init = sum.module_init.saturating_add(n);
         }
-        if self.opts.fail_on.fails(&kept.kind, module_init) {
+        if let Some(baseline) = &self.baseline {
+            let known = baseline.contains_key(&kept.fingerprint);
+            if known {
+                sum.known = sum.known.saturating_add(n);
+                kept.baseline = Some(BaselineMark::Known);
+            } else {
+                sum.new = sum.new.saturating_add(n);
+                kept.baseline = Some(BaselineMark::New);
+            }
+            self.fingerprints.insert(kept.fingerprint.clone());
+        }
+        let known = kept.baseline == Some(BaselineMark::Known);
+        if self.opts.fail_on.fails(&kept.kind, module_init) && !known {
             sum.failing = sum.failing.saturating_add(n);
         }
         Verdict::Kept(self.kept.add(kept, self.opts.merge).0)
@@ -708,7 +754,12 @@ impl Filter {
     /// (its `failing` decides the exit status).
     pub fn finish(mut self, out: &mut dyn Printer<Record>) -> Result<Summary, Error> {
         self.summary.distinct = self.kept.order.len() as u64;
-        for r in std::mem::take(&mut self.kept.order) {
+        let mut kept = std::mem::take(&mut self.kept.order);
+        if self.baseline.is_some() {
+            // What a reviewer reads first: the records the baseline does not know.
+            kept.sort_by_key(|r| r.baseline != Some(BaselineMark::New));
+        }
+        for r in kept {
             out.record(&Record::Error(r))?;
         }
         let names = std::mem::take(&mut self.suppressed_by);
@@ -726,6 +777,12 @@ impl Filter {
         }
         for p in std::mem::take(&mut self.panics) {
             out.record(&Record::ValgrindPanic(p))?;
+        }
+        for (fingerprint, fixed) in self.baseline.take().unwrap_or_default() {
+            if !self.fingerprints.contains(&fingerprint) {
+                self.summary.fixed += 1;
+                out.record(&Record::Fixed(fixed))?;
+            }
         }
         out.record(&Record::Summary(self.summary.clone()))?;
         out.finish()?;

@@ -2,7 +2,10 @@
 //! scanning; JSON lines and CSV are the shared printers of [`crate::output`].
 
 use crate::frame::Frame;
-use crate::memcheck::records::{ErrorRecord, FatalSignalRecord, PanicRecord, Record, Summary};
+use crate::memcheck::records::{
+    fingerprint, BaselineMark, ErrorRecord, FatalSignalRecord, FixedRecord, PanicRecord, Record,
+    Summary,
+};
 use crate::output::{Csv, Format, JsonLines, Printer, Sink};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -43,6 +46,7 @@ impl<W: Write> Printer<Record> for Text<W> {
             Record::Suppressed(s) => self.out.text(&text_record(&s.record, Some(&s.suppression))),
             Record::FatalSignal(f) => self.out.text(&text_fatal_signal(f)),
             Record::ValgrindPanic(p) => self.out.text(&text_panic(p)),
+            Record::Fixed(f) => self.out.text(&text_fixed(f)),
             Record::Summary(s) => self.out.text(&format!("{}\n", s.line())),
         }
     }
@@ -112,6 +116,16 @@ fn text_report(
 }
 
 /// One record for a person: kind, header and count on one line, then the frames.
+/// A baseline record that this run no longer has: one line.
+fn text_fixed(f: &FixedRecord) -> String {
+    let at = f
+        .project_frame
+        .as_ref()
+        .map(|p| format!(" at {}", frame_text(&p.frame)))
+        .unwrap_or_default();
+    format!("fixed: {}: {}{at}  [{}]\n\n", f.kind, f.what, f.fingerprint)
+}
+
 fn text_record(m: &ErrorRecord, suppression: Option<&str>) -> String {
     let mut s = format!("{}: {}", m.kind, m.what);
     if m.count > 1 {
@@ -123,6 +137,9 @@ fn text_record(m: &ErrorRecord, suppression: Option<&str>) -> String {
     }
     if m.module_init {
         s.push_str("  (module init)");
+    }
+    if let Some(mark) = m.baseline {
+        s.push_str(&format!("  [{}]", mark.as_str()));
     }
     if let Some(n) = m.occurrences.filter(|&n| n > m.count) {
         s.push_str(&format!("  (occurred {n} times)"));
@@ -172,8 +189,8 @@ impl<W: Write> Printer<Record> for Sarif<W> {
     fn record(&mut self, record: &Record) -> io::Result<()> {
         match record {
             Record::Error(r) => self.results.push(r.clone()),
-            // Suppressed records are not findings.
-            Record::Suppressed(_) => {}
+            // Suppressed records are not findings, and fixed ones are gone.
+            Record::Suppressed(_) | Record::Fixed(_) => {}
             Record::FatalSignal(f) => self.reports.push(report_as_error(
                 "FatalSignal",
                 f.pid,
@@ -231,6 +248,8 @@ fn report_as_error(
         tid: None,
         truncated: false,
         module_init: false,
+        fingerprint: String::new(),
+        baseline: None,
         project_frame,
         stack: stack.to_vec(),
         aux: Vec::new(),
@@ -279,14 +298,22 @@ fn sarif(records: &[ErrorRecord], root: Option<&str>, summary: &Summary) -> serd
                 .iter()
                 .map(|f| json!({ "location": location(Some(f)) }))
                 .collect();
-            json!({
+            let mut result = json!({
                 "ruleId": m.kind,
                 "level": level,
                 "message": { "text": format!("{} (seen {} times)", m.what, m.count) },
                 "locations": [location(m.location())],
                 "stacks": [{ "frames": frames }],
-                "partialFingerprints": { "vgFilterStack/v1": stack_hash(m) },
-            })
+                // Code scanning tracks an alert across commits by it.
+                "partialFingerprints": { "dbgpipe/v1": fingerprint_of(m) },
+            });
+            if let Some(mark) = m.baseline {
+                result["baselineState"] = json!(match mark {
+                    BaselineMark::New => "new",
+                    BaselineMark::Known => "unchanged",
+                });
+            }
+            result
         })
         .collect();
     json!({
@@ -300,18 +327,12 @@ fn sarif(records: &[ErrorRecord], root: Option<&str>, summary: &Summary) -> serd
     })
 }
 
-/// FNV-1a over the kind and the function frames: stable across runs and machines.
-fn stack_hash(m: &ErrorRecord) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |s: &str| {
-        for b in s.bytes().chain(std::iter::once(0)) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    feed(&m.kind);
-    for f in &m.stack {
-        feed(f.identity());
+/// The record's fingerprint; a fatal signal or a Valgrind failure shown as a record has
+/// none of its own and gets one from its whole stack.
+fn fingerprint_of(m: &ErrorRecord) -> String {
+    if m.fingerprint.is_empty() {
+        fingerprint(&m.kind, &m.stack, m.stack.len())
+    } else {
+        m.fingerprint.clone()
     }
-    format!("{h:016x}")
 }

@@ -23,6 +23,8 @@ pub enum Record {
     FatalSignal(FatalSignalRecord),
     /// Valgrind's own failure.
     ValgrindPanic(PanicRecord),
+    /// A record of the `--baseline` that this run did not keep: the defect is gone.
+    Fixed(FixedRecord),
     /// The closing summary.
     Summary(Summary),
 }
@@ -66,6 +68,13 @@ pub struct ErrorRecord {
     /// ModuleInit`. Recomputed from the stack when read back (absent in older outputs).
     #[serde(default)]
     pub module_init: bool,
+    /// What identifies the defect across runs and machines ([`fingerprint`]): 16 hex digits.
+    /// Recomputed when read back.
+    #[serde(default)]
+    pub fingerprint: String,
+    /// With `--baseline`: `new` (not in the baseline) or `known`; else null.
+    #[serde(default)]
+    pub baseline: Option<BaselineMark>,
     /// The first frame that is the project's (`null` without `--project`).
     pub project_frame: Option<ProjectFrame>,
     /// The main stack, innermost first.
@@ -157,6 +166,101 @@ impl PanicRecord {
     }
 }
 
+/// Whether a kept record was in the `--baseline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BaselineMark {
+    /// Not in the baseline: it fails the run (when its kind does).
+    New,
+    /// In the baseline: reported, never failing.
+    Known,
+}
+
+impl BaselineMark {
+    /// `new` or `known`, as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineMark::New => "new",
+            BaselineMark::Known => "known",
+        }
+    }
+}
+
+/// A baseline record this run did not keep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixedRecord {
+    /// The baseline record's fingerprint.
+    pub fingerprint: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its header line.
+    pub what: String,
+    /// Its count in the baseline.
+    pub count: u64,
+    /// Its bytes in the baseline (leak kinds).
+    pub bytes: Option<u64>,
+    /// Its project frame in the baseline.
+    pub project_frame: Option<ProjectFrame>,
+}
+
+impl FixedRecord {
+    /// The fixed line of a baseline record.
+    pub fn of(r: &ErrorRecord) -> FixedRecord {
+        FixedRecord {
+            fingerprint: r.fingerprint.clone(),
+            kind: r.kind.clone(),
+            what: r.what.clone(),
+            count: r.count,
+            bytes: r.bytes,
+            project_frame: r.project_frame.clone(),
+        }
+    }
+}
+
+/// How many frames from the top of `stack` identify a record: through its first project
+/// frame (`project_index`) and the project frames right below it (at most 2 more), so that
+/// the same defect reached from other callers (another test, a deeper `--num-callers`) keeps
+/// its fingerprint; the whole stack when no frame of it is the project's.
+pub fn frames_that_matter(
+    stack: &[Frame],
+    project_index: Option<usize>,
+    mut is_project: impl FnMut(&Frame) -> bool,
+) -> usize {
+    let Some(p) = project_index.filter(|&p| p < stack.len()) else {
+        return stack.len();
+    };
+    let mut end = p + 1;
+    while end < stack.len() && end - p <= 2 && is_project(&stack[end]) {
+        end += 1;
+    }
+    end
+}
+
+/// A record's fingerprint: FNV-1a 64 over its kind and, for each of the first `matters`
+/// frames of its main stack, the function name (else the object's file name, else `???`)
+/// and the source file's base name, each followed by a NUL byte. No addresses, lines, PIDs,
+/// thread ids, directories or counts go in: the same defect gives the same fingerprint from
+/// another checkout path, machine, run or merge.
+pub fn fingerprint(kind: &str, stack: &[Frame], matters: usize) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |s: &str| {
+        for b in s.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    feed(kind);
+    for f in stack.iter().take(matters) {
+        let object = f
+            .object
+            .as_deref()
+            .map(|o| o.rsplit('/').next().unwrap_or(o));
+        feed(f.function.as_deref().or(object).unwrap_or("???"));
+        feed(f.file_name().unwrap_or(""));
+    }
+    format!("{h:016x}")
+}
+
 /// The first project frame of a record: where it is, and the frame.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectFrame {
@@ -200,8 +304,18 @@ pub struct Summary {
     pub fatal_signals: u64,
     /// Valgrind's own failures (`valgrind_panic` records).
     pub valgrind_panics: u64,
-    /// JSON lines of other tools or types in JSON-lines inputs, passed on unchanged.
+    /// JSON lines of other tools or types in JSON-lines inputs, passed on unchanged (a
+    /// `fixed` line read back counts here: the defect it names is gone).
     pub foreign_records: u64,
+    /// With `--baseline`: kept records not in it (`baseline: new`), counted like `kept`.
+    #[serde(default)]
+    pub new: u64,
+    /// With `--baseline`: kept records in it (`baseline: known`).
+    #[serde(default)]
+    pub known: u64,
+    /// With `--baseline`: its records this run did not keep (`fixed` lines).
+    #[serde(default)]
+    pub fixed: u64,
     /// Records with no project frame whose stack is exactly as deep as the run's stack limit
     /// (`--num-callers`): a project frame may have been cut off them.
     #[serde(default)]
@@ -234,6 +348,9 @@ impl Default for Summary {
             fatal_signals: 0,
             valgrind_panics: 0,
             foreign_records: 0,
+            new: 0,
+            known: 0,
+            fixed: 0,
             cut_at_depth: 0,
             hints: 0,
             parse: ParseStats::default(),
@@ -261,6 +378,12 @@ impl Summary {
             self.records,
             self.inputs
         );
+        if self.new + self.known + self.fixed > 0 {
+            line.push_str(&format!(
+                "; against the baseline: {} new, {} known, {} fixed",
+                self.new, self.known, self.fixed
+            ));
+        }
         for (n, what) in [
             (
                 self.cut_at_depth,
@@ -274,7 +397,10 @@ impl Summary {
             (self.parse.dropped_frames, "dropped frames"),
             (self.parse.dropped_aux, "dropped aux descriptions"),
             (self.parse.unknown_elements, "unknown XML elements"),
-            (self.foreign_records, "records of other tools passed over"),
+            (
+                self.foreign_records,
+                "records of other tools (or fixed lines) passed over",
+            ),
         ] {
             if n > 0 {
                 line.push_str(&format!("; {n} {what}"));
@@ -302,6 +428,8 @@ impl ErrorRecord {
             tid: rec.tid,
             truncated: rec.truncated,
             module_init: false,
+            fingerprint: String::new(),
+            baseline: None,
             project_frame,
             stack: rec.stack,
             aux: rec.aux,
@@ -394,6 +522,8 @@ impl CsvRow for Record {
         "line",
         "object",
         "suppression",
+        "fingerprint",
+        "baseline",
     ];
 
     /// One row per distinct record, at its project frame (else its top frame); the summary
@@ -413,6 +543,15 @@ impl CsvRow for Record {
             Record::ValgrindPanic(p) => {
                 return CsvLine::Row(report_row("ValgrindPanic", p.pid, &p.what, p.stack.first()))
             }
+            Record::Fixed(f) => {
+                let at = f.project_frame.as_ref().map(|p| &p.frame);
+                let mut row = report_row(&f.kind, None, &f.what, at);
+                row[1] = f.count.to_string();
+                row[2] = field(&f.bytes);
+                row[11] = f.fingerprint.clone();
+                row[12] = "fixed".into();
+                return CsvLine::Row(row);
+            }
             Record::Summary(s) => return CsvLine::Note(format!("vg-filter: {}", s.line())),
         };
         let at = r.location();
@@ -429,6 +568,10 @@ impl CsvRow for Record {
             at.map(|f| field(&f.line)).unwrap_or_default(),
             at.map(|f| field(&f.object)).unwrap_or_default(),
             suppression,
+            r.fingerprint.clone(),
+            r.baseline
+                .map(|b| b.as_str().to_string())
+                .unwrap_or_default(),
         ])
     }
 }
@@ -446,6 +589,8 @@ fn report_row(kind: &str, pid: Option<u32>, what: &str, at: Option<&Frame>) -> V
         at.map(|f| field(&f.file)).unwrap_or_default(),
         at.map(|f| field(&f.line)).unwrap_or_default(),
         at.map(|f| field(&f.object)).unwrap_or_default(),
+        String::new(),
+        String::new(),
         String::new(),
     ]
 }
