@@ -3,8 +3,9 @@
 use clap::Parser;
 use dbgpipe_core::backtrace::filter::{Filter, Options};
 use dbgpipe_core::backtrace::print::{self, TextOptions};
+use dbgpipe_core::backtrace::records::{FixedCrash, Record};
 use dbgpipe_core::cli::{self, NoProject, Outcome, ProjectArgs};
-use dbgpipe_core::output::Format;
+use dbgpipe_core::output::{Format, Printer};
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,10 +59,15 @@ OUTPUT (jsonl, schema 2):
   row per frame (thread,index,class,function,file,line,object,addr,inlined,lwp) and the crash and
   summary lines to stderr.
 
-SIGNATURE:
+SIGNATURE AND BASELINE:
   16 hex digits hashing function names only (no addresses, arguments, lines or template
   arguments) of the crashing thread: up to 3 system frames above its first project frame,
-  then up to 3 project frames. The same crash in two runs gets the same signature.
+  then up to 3 project frames. The same crash in two runs gets the same signature. Its
+  \"fingerprint\" hashes the signal too (a SIGABRT and a SIGSEGV at one place differ).
+  --baseline FILE compares with known crashes (an earlier run's JSON lines, or gdb output):
+  each crash gets \"baseline\":\"new\" or \"known\", each baseline crash no input shows is
+  written as {\"type\":\"fixed\",\"fingerprint\":…,\"signal\":…,\"signature_functions\":[…]},
+  and the exit status is 1 when a crash is new.
 
 LIMITS (memory stays bounded whatever the input; the summary counts each cut):
   lines over 1 MiB are cut (long_lines); a frame joins at most 32 wrapped lines; every frame
@@ -75,9 +81,11 @@ EXAMPLES:
   bt-demangle --format jsonl crash.txt | jq -r 'select(.type==\"crash\") | .signature'
   bt-demangle --format jsonl crash.txt > crash.jsonl; bt-demangle --project=native crash.jsonl
   nm -D --defined-only libfoo.so | cut -c20- | bt-demangle --no-simplify
+  bt-demangle --baseline known-crashes.jsonl --format jsonl gdb.txt
 
 EXIT STATUS:
   0  the input was read (whatever it held: bt-demangle is a filter)
+  1  with --baseline: a crash not in the baseline
   2  bad usage, or an input that cannot be read (missing, a directory, an executable, binary
      data, a JSON line of one of bt-demangle's record types that does not read as one)
   A closed stdout (| head) ends quietly with status 0.";
@@ -117,9 +125,33 @@ struct Args {
     #[arg(long)]
     all: bool,
 
+    /// Compare the crashes with known ones: an earlier run's JSON lines (or gdb output);
+    /// exit status 1 when a crash is new, and the gone ones are listed as `fixed`.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+
     /// Flush output after every line.
     #[arg(long)]
     line_buffered: bool,
+}
+
+/// The crashes a baseline input shows, by fingerprint; nothing else of it is written.
+#[derive(Default)]
+struct Known(std::collections::BTreeMap<String, FixedCrash>);
+
+impl Printer<Record> for Known {
+    fn record(&mut self, record: &Record) -> io::Result<()> {
+        if let Record::Crash(c) = record {
+            if let Some(fixed) = FixedCrash::of(c) {
+                self.0.entry(fixed.fingerprint.clone()).or_insert(fixed);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 fn main() -> ExitCode {
@@ -149,14 +181,30 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
         args.line_buffered,
     )?;
     let mut filter = Filter::new(opts);
+    if let Some(path) = &args.baseline {
+        // Read as this run is (the same --project), so that crashes get the same signatures.
+        let mut earlier = Filter::new(Options {
+            project: args.project.project(NoProject::UnderRoot)?,
+            simplify: !args.no_simplify,
+            depth: args.depth,
+        });
+        let input = cli::open_input(path)?;
+        let mut known = Known::default();
+        earlier.read(&input.name, input.reader, &mut known)?;
+        filter.set_baseline(known.0);
+    }
     for input in inputs {
         filter.read(&input.name, input.reader, &mut *out)?;
         for note in filter.take_notes() {
             writeln!(io::stderr(), "bt-demangle: {note}")?;
         }
     }
-    filter.finish(&mut *out)?;
-    Ok(Outcome::Clean)
+    let summary = filter.finish(&mut *out)?;
+    Ok(if summary.new > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
 }
 
 #[cfg(test)]

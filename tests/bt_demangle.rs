@@ -827,3 +827,44 @@ fn without_remote_address(line: &str) -> String {
         _ => line.to_string(),
     }
 }
+
+/// Known crashes: a run against its own output passes, another crash is new (exit 1), and
+/// the baseline's crash that did not happen again is listed as fixed. Fingerprints do not
+/// depend on where the checkout lies.
+#[test]
+fn a_baseline_of_known_crashes_tells_new_ones() {
+    let c = sessions()["c"].as_bytes();
+    let first = bt(&["--format", "jsonl"], c);
+    let fingerprint = crash(&lines(&first))["fingerprint"].clone();
+    assert_eq!(fingerprint.as_str().map(str::len), Some(16));
+    let base = tmp().join("known-crashes.jsonl");
+    std::fs::write(&base, &first.stdout).unwrap();
+    let base = base.to_str().unwrap();
+
+    let again = bt(&["--format", "jsonl", "--baseline", base], c);
+    assert_eq!(again.status.code(), Some(0));
+    let recs = lines(&again);
+    assert_eq!(crash(&recs)["baseline"], "known");
+    assert_eq!(summary(&recs)["known"], 1);
+
+    // The C++ crash is another one: new, and the C crash is gone.
+    let other = bt(
+        &["--format", "jsonl", "--baseline", base],
+        sessions()["cpp"].as_bytes(),
+    );
+    assert_eq!(other.status.code(), Some(1));
+    let recs = lines(&other);
+    assert_eq!(crash(&recs)["baseline"], "new");
+    let fixed = of_type(&recs, "fixed");
+    assert_eq!(fixed.len(), 1);
+    assert_eq!(fixed[0]["fingerprint"], fingerprint);
+
+    // The same gdb output from another checkout path: the same fingerprint.
+    let root = example::repo_root().display().to_string();
+    let moved = sessions()["c"].replace(&root, "/elsewhere/checkout");
+    let recs = lines(&bt(
+        &["--format", "jsonl", "--root", "/elsewhere/checkout"],
+        moved.as_bytes(),
+    ));
+    assert_eq!(crash(&recs)["fingerprint"], fingerprint);
+}

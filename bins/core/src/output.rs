@@ -12,7 +12,7 @@
 //! fields), and every run ends with a `{"type":"summary","tool":…,"schema":N,…}` line, even on
 //! empty input.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 
 /// Version of the record schema; bumped when a field changes meaning or is removed.
@@ -359,5 +359,26 @@ mod tests {
         assert!(parser
             .parse_ref(&cmd, None, std::ffi::OsStr::new("sarif"))
             .is_err());
+    }
+}
+
+/// Whether a record (vg-filter's kept record, bt-demangle's crash) was in the `--baseline`:
+/// one mark for every tool that compares with one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BaselineMark {
+    /// Not in the baseline: it fails the run (when its kind does).
+    New,
+    /// In the baseline: reported, never failing.
+    Known,
+}
+
+impl BaselineMark {
+    /// `new` or `known`, as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineMark::New => "new",
+            BaselineMark::Known => "known",
+        }
     }
 }

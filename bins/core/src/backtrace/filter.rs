@@ -19,16 +19,17 @@
 use super::classify::{self, Class};
 use super::gdb::{self, Event, FrameLine, ThreadId};
 use super::records::{
-    CrashRecord, FrameRecord, FrameRef, PyFrameRecord, Record, StopRecord, Summary, TOOL,
+    CrashRecord, FixedCrash, FrameRecord, FrameRef, PyFrameRecord, Record, StopRecord, Summary,
+    TOOL,
 };
 use super::{signature, simplify};
 use crate::demangle;
 use crate::input::{read_line, Content, MAX_LINE};
-use crate::output::Printer;
+use crate::output::{BaselineMark, Printer};
 use crate::project::Project;
 use crate::{Error, Frame};
 use std::borrow::Cow;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::io::{self, BufRead};
 
 /// What the filter is told (the text report's own options are [`super::print::TextOptions`]).
@@ -163,6 +164,10 @@ pub struct Filter {
     /// text (as the parser has it) and bytes, to pass through as they were when the parser
     /// lets them go.
     deferred: VecDeque<(String, Vec<u8>)>,
+    /// `--baseline`: its crashes by fingerprint ([`Filter::set_baseline`]).
+    baseline: Option<BTreeMap<String, FixedCrash>>,
+    /// Fingerprints of this run's crashes, to tell which baseline crashes are gone.
+    fingerprints: HashSet<String>,
 }
 
 /// Reads one input and writes its records and the summary: the whole filter for one input.
@@ -187,7 +192,45 @@ impl Filter {
             count_demangled: true,
             scratch: Vec::new(),
             deferred: VecDeque::new(),
+            baseline: None,
+            fingerprints: HashSet::new(),
         }
+    }
+
+    /// Compares each crash with `baseline`'s (an earlier run's crashes by fingerprint): it is
+    /// marked `new` or `known`, and the baseline's crashes no input shows are written as
+    /// `fixed` lines before the summary.
+    pub fn set_baseline(&mut self, baseline: BTreeMap<String, FixedCrash>) {
+        self.baseline = Some(baseline);
+    }
+
+    /// Fingerprints a crash and, with a baseline, marks it; then writes it.
+    fn write_crash(
+        &mut self,
+        mut record: CrashRecord,
+        out: &mut dyn Printer<Record>,
+    ) -> io::Result<()> {
+        self.summary.crashes += 1;
+        record.fingerprint =
+            signature::fingerprint(record.signal.as_deref(), &record.signature_functions);
+        record.baseline = None;
+        if let Some(baseline) = &self.baseline {
+            let known = record
+                .fingerprint
+                .as_ref()
+                .is_some_and(|f| baseline.contains_key(f));
+            if known {
+                self.summary.known += 1;
+                record.baseline = Some(BaselineMark::Known);
+            } else {
+                self.summary.new += 1;
+                record.baseline = Some(BaselineMark::New);
+            }
+            if let Some(f) = &record.fingerprint {
+                self.fingerprints.insert(f.clone());
+            }
+        }
+        out.record(&Record::Crash(record))
     }
 
     /// The counts so far.
@@ -314,7 +357,13 @@ impl Filter {
     }
 
     /// Writes the summary and ends the output; returns the summary.
-    pub fn finish(self, out: &mut dyn Printer<Record>) -> Result<Summary, Error> {
+    pub fn finish(mut self, out: &mut dyn Printer<Record>) -> Result<Summary, Error> {
+        for (fingerprint, fixed) in self.baseline.take().unwrap_or_default() {
+            if !self.fingerprints.contains(&fingerprint) {
+                self.summary.fixed += 1;
+                out.record(&Record::Fixed(fixed))?;
+            }
+        }
         out.record(&Record::Summary(self.summary.clone()))?;
         out.finish()?;
         Ok(self.summary)
@@ -469,6 +518,11 @@ impl Filter {
             }
             // The summary of the run that wrote these lines: this run writes its own, which
             // carries over what that run read and the records do not say.
+            // A crash an earlier comparison found gone: nothing to show again.
+            Record::Fixed(_) => {
+                self.summary.foreign_records += 1;
+                Ok(())
+            }
             Record::Summary(s) => {
                 state.summaries += 1;
                 self.carry_over(&s);
@@ -840,15 +894,11 @@ impl Filter {
         if frames.is_empty() {
             match read {
                 // Read back without any frame of its session: nothing to recompute it from.
-                Some(record) => {
-                    self.summary.crashes += 1;
-                    return out.record(&Record::Crash(record));
-                }
+                Some(record) => return self.write_crash(record, out),
                 None if signal.is_none() => return Ok(()),
                 None => {}
             }
         }
-        self.summary.crashes += 1;
         let names = signature::functions(frames.iter().map(|f| (f.class, f.bare.as_deref())));
         let record = CrashRecord {
             input: input.to_string(),
@@ -865,8 +915,10 @@ impl Filter {
                 .iter()
                 .find(|f| f.class == Class::Project)
                 .map(|f| f.reference()),
+            fingerprint: None,
+            baseline: None,
         };
-        out.record(&Record::Crash(record))
+        self.write_crash(record, out)
     }
 }
 

@@ -12,7 +12,9 @@
 
 use super::classify::Class;
 use super::gdb;
-use super::records::{CrashRecord, FrameRecord, FrameRef, PyFrameRecord, Record, Summary};
+use super::records::{
+    CrashRecord, FixedCrash, FrameRecord, FrameRef, PyFrameRecord, Record, Summary,
+};
 use crate::output::{Csv, Format, JsonLines, Printer, Sink};
 use crate::{Error, Frame};
 use std::io::{self, Write};
@@ -163,6 +165,10 @@ impl<W: Write> Printer<Record> for Text<W> {
                 self.flush_fold()?;
                 self.sink.text(&crash_text(c))
             }
+            Record::Fixed(f) => {
+                self.flush_fold()?;
+                self.sink.text(&fixed_text(f))
+            }
             Record::Summary(s) => {
                 self.flush_fold()?;
                 // Text without any frame (a list of symbols, a program's output) stays
@@ -283,9 +289,13 @@ pub fn crash_text(c: &CrashRecord) -> String {
         }
     }
     match &c.signature {
-        Some(sig) => s.push_str(&format!(", signature {sig}\n")),
-        None => s.push_str(", no signature (no named frame)\n"),
+        Some(sig) => s.push_str(&format!(", signature {sig}")),
+        None => s.push_str(", no signature (no named frame)"),
     }
+    if let Some(mark) = c.baseline {
+        s.push_str(&format!(" [{}]", mark.as_str()));
+    }
+    s.push('\n');
     let where_ = |label: &str, r: &FrameRef| {
         let f = &r.frame;
         let mut line = format!("  {label}: ");
@@ -313,6 +323,16 @@ pub fn crash_text(c: &CrashRecord) -> String {
     s
 }
 
+/// A baseline crash no input showed: one line.
+pub fn fixed_text(f: &FixedCrash) -> String {
+    format!(
+        "fixed: {} in {} [{}]\n",
+        f.signal.as_deref().unwrap_or("crash"),
+        f.signature_functions.first().map_or("?", String::as_str),
+        f.fingerprint
+    )
+}
+
 /// `42 frames (2 project, 38 python, 2 system, 0 unknown) in 1 thread(s) from 1 input(s),
 /// 1 crash(es)`, then what was cut, dropped or not read, when anything was.
 pub fn summary_line(s: &Summary) -> String {
@@ -320,6 +340,12 @@ pub fn summary_line(s: &Summary) -> String {
         "{} frames ({} project, {} python, {} system, {} unknown) in {} thread(s) from {} input(s), {} crash(es)",
         s.frames, s.project_frames, s.python_frames, s.system_frames, s.unknown_frames, s.threads, s.inputs, s.crashes
     );
+    if s.new + s.known + s.fixed > 0 {
+        line.push_str(&format!(
+            "; against the baseline: {} new, {} known, {} fixed",
+            s.new, s.known, s.fixed
+        ));
+    }
     for (n, what) in [
         (s.py_frames, "Python frames"),
         (s.demangled, "names demangled"),

@@ -31,6 +31,8 @@ pub enum Record {
     PyFrame(PyFrameRecord),
     /// What one gdb session shows crashed.
     Crash(CrashRecord),
+    /// A crash of the `--baseline` that no input of this run showed.
+    Fixed(FixedCrash),
     /// The run's closing record.
     Summary(Summary),
 }
@@ -170,6 +172,39 @@ pub struct CrashRecord {
     pub top_frame: Option<FrameRef>,
     /// Its first project frame.
     pub project_frame: Option<FrameRef>,
+    /// What identifies the crash across runs and machines: 16 hex digits of FNV-1a over the
+    /// signal and `signature_functions` ([`super::signature::fingerprint`]); null when it has
+    /// neither. Recomputed when read back.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    /// With `--baseline`: `new` or `known`; else null.
+    #[serde(default)]
+    pub baseline: Option<crate::output::BaselineMark>,
+}
+
+/// A crash of the baseline that this run did not show (`"type":"fixed"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixedCrash {
+    /// Its fingerprint.
+    pub fingerprint: String,
+    /// Its signal.
+    pub signal: Option<String>,
+    /// Its signature's functions.
+    pub signature_functions: Vec<String>,
+    /// The input the baseline read it from.
+    pub input: String,
+}
+
+impl FixedCrash {
+    /// The fixed line of a baseline crash that has a fingerprint.
+    pub fn of(c: &CrashRecord) -> Option<FixedCrash> {
+        Some(FixedCrash {
+            fingerprint: c.fingerprint.clone()?,
+            signal: c.signal.clone(),
+            signature_functions: c.signature_functions.clone(),
+            input: c.input.clone(),
+        })
+    }
 }
 
 /// The run's closing record (`"type":"summary"`). Frame counts add up:
@@ -229,6 +264,15 @@ pub struct Summary {
     /// which are not written again).
     #[serde(default)]
     pub records_read: u64,
+    /// With `--baseline`: crashes not in it.
+    #[serde(default)]
+    pub new: u64,
+    /// With `--baseline`: crashes in it.
+    #[serde(default)]
+    pub known: u64,
+    /// With `--baseline`: its crashes that no input showed (`fixed` lines).
+    #[serde(default)]
+    pub fixed: u64,
 }
 
 impl Default for Summary {
@@ -256,6 +300,9 @@ impl Default for Summary {
             passed_lines: 0,
             foreign_records: 0,
             records_read: 0,
+            new: 0,
+            known: 0,
+            fixed: 0,
         }
     }
 }
@@ -287,6 +334,9 @@ impl CsvRow for Record {
             Record::Crash(c) => {
                 let text = print::crash_text(c);
                 CsvLine::Note(format!("{TOOL}: {}", text.trim_end_matches('\n')))
+            }
+            Record::Fixed(f) => {
+                CsvLine::Note(format!("{TOOL}: {}", print::fixed_text(f).trim_end()))
             }
             Record::Summary(s) => CsvLine::Note(format!("{TOOL}: {}", print::summary_line(s))),
             Record::Stop(_) | Record::PyFrame(_) => CsvLine::Skip,
@@ -330,6 +380,8 @@ mod tests {
             r#"{"type":"frame","thread":1,"lwp":null,"index":1,"addr":"0x2","function":"myext::call()","file":null,"line":null,"object":"/x/myext.so","function_raw":"_ZN5myext4callEv","args":"","inlined":false,"class":"project","truncated":false}"#
         );
         let crash = Record::Crash(CrashRecord {
+            fingerprint: None,
+            baseline: None,
             input: "t".into(),
             signal: Some("SIGSEGV".into()),
             description: None,

@@ -70,6 +70,18 @@ pub fn hash(names: &[String]) -> String {
     format!("{h:016x}")
 }
 
+/// A crash's fingerprint: FNV-1a 64 over its signal (empty when unknown) and its signature's
+/// functions, each followed by a NUL byte; none without either. The signal sets apart a
+/// SIGSEGV and a SIGABRT at the same place; no address, path or thread goes in.
+pub fn fingerprint(signal: Option<&str>, names: &[String]) -> Option<String> {
+    if signal.is_none() && names.is_empty() {
+        return None;
+    }
+    let mut all = vec![signal.unwrap_or("").to_string()];
+    all.extend(names.iter().cloned());
+    Some(hash(&all))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 
 use crate::frame::Frame;
 use crate::memcheck::{self, AuxStack, FatalSignal, ParseStats, ValgrindPanic};
+pub use crate::output::BaselineMark;
 use crate::output::{field, CsvLine, CsvRow, SCHEMA};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -162,26 +163,6 @@ impl PanicRecord {
             details: p.details,
             stack: p.stack,
             inputs: [input.to_string()].into_iter().collect(),
-        }
-    }
-}
-
-/// Whether a kept record was in the `--baseline`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BaselineMark {
-    /// Not in the baseline: it fails the run (when its kind does).
-    New,
-    /// In the baseline: reported, never failing.
-    Known,
-}
-
-impl BaselineMark {
-    /// `new` or `known`, as on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BaselineMark::New => "new",
-            BaselineMark::Known => "known",
         }
     }
 }
@@ -622,6 +603,8 @@ mod tests {
             tid: None,
             truncated: false,
             module_init: false,
+            fingerprint: String::new(),
+            baseline: None,
             project_frame: Some(ProjectFrame {
                 aux: None,
                 index: 0,
