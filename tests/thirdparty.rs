@@ -139,6 +139,27 @@ fn memcheck_names_the_leaking_constructor_in_the_affected_release_and_passes_the
     assert_eq!(leaks[0]["bytes"], 240, "ten 24-byte objects");
     assert!(text.contains("RawJSON_new"), "{text}");
 
+    // Its own records as the baseline: the known leak no longer fails the run.
+    let baseline = scratch().join("rapidjson-1.23-baseline.jsonl");
+    std::fs::copy(affected.join(".dbgpipe/memcheck/records.jsonl"), &baseline).unwrap();
+    let out = dbgpipe(
+        &affected,
+        &[
+            "memcheck",
+            "--baseline",
+            baseline.to_str().unwrap(),
+            "--",
+            PYTHON,
+            "leak.py",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).contains("against the baseline: 0 new,"),
+        "{}",
+        stdout(&out)
+    );
+
     // The fixed release, its normal use: exit 0 with the default options, although the
     // module's setup (multi-phase init, module_exec) leaves blocks possibly lost and reachable.
     let fixed = checkout("python_rapidjson-1.24.tar.gz", "python-rapidjson");

@@ -128,10 +128,12 @@ EXAMPLES:
   dbgpipe memcheck --root ~/src/mypkg -- python3.11-dbg t.py
   dbgpipe memcheck --project=_mypkg --suppressions my.supp -- python3.11-dbg t.py
   dbgpipe memcheck --fail-on all -- python3.11-dbg t.py
+  dbgpipe memcheck --baseline memcheck-baseline.jsonl -- python3.11-dbg -m pytest tests/
 
 EXIT STATUS:
   0  no failing record kept (Leak_StillReachable and module-init leaks alone do not count,
-     as for vg-filter; --fail-on changes which kinds count)
+     as for vg-filter; --fail-on changes which kinds count; with --baseline, known records
+     do not count)
   1  records kept
 ",
         crate::could_not_run!()
@@ -268,10 +270,11 @@ EXIT STATUS:
 EXAMPLES:
   dbgpipe segv -- python3.11-dbg crash.py
   dbgpipe segv --root ~/src/mypkg -- python3.11-dbg -m pytest tests/test_crash.py
+  dbgpipe segv --baseline known-crashes.jsonl -- python3.11-dbg crash.py
 
 EXIT STATUS:
-  0  no crash
-  1  a crash
+  0  no crash (with --baseline: no new crash)
+  1  a crash (with --baseline: a new one)
   2  bad usage, or the recipe could not run, gdb refused included (ptrace-fix says why)"
     ))]
     Segv(Segv),
@@ -493,6 +496,10 @@ pub struct Memcheck {
     /// speed on deep test suites)
     #[arg(long = "num-callers", value_name = "N", default_value_t = super::memcheck::DEFAULT_NUM_CALLERS, value_parser = clap::value_parser!(u32).range(1..=500))]
     pub num_callers: u32,
+    /// Known findings, passed to vg-filter --baseline: an earlier run's records.jsonl (only
+    /// new records fail; gone ones are listed as fixed)
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// The program.
     #[command(flatten)]
     pub command: Command,
@@ -571,6 +578,10 @@ pub struct Segv {
     /// Another debugger binary, which prints what gdb prints
     #[arg(long, value_name = "PATH", default_value = "gdb")]
     pub gdb: PathBuf,
+    /// Known crashes, passed to bt-demangle --baseline: an earlier run's NAME.jsonl (a
+    /// known crash does not fail the run; exit status 1 only for a new one)
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// The program.
     #[command(flatten)]
     pub command: Command,

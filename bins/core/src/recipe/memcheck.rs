@@ -67,6 +67,8 @@ pub struct Options {
     pub fail_on: Option<String>,
     /// Valgrind's `--num-callers`.
     pub num_callers: u32,
+    /// vg-filter's `--baseline`: known findings.
+    pub baseline: Option<PathBuf>,
     /// Output directory name under the workspace's `out`.
     pub task: String,
     /// More vg-filter arguments (the suppressions task adds `--gen-suppressions=FILE`).
@@ -87,6 +89,7 @@ impl Default for Options {
             projects: Vec::new(),
             fail_on: None,
             num_callers: DEFAULT_NUM_CALLERS,
+            baseline: None,
             task: "memcheck".into(),
             filter_args: Vec::new(),
             place: PlaceOpts::default(),
@@ -285,6 +288,9 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
     if let Some(kinds) = &opts.fail_on {
         filter.arg("--fail-on").arg(kinds);
     }
+    if let Some(baseline) = &opts.baseline {
+        filter.arg("--baseline").arg(baseline);
+    }
     let filtered = filter
         .args(&opts.filter_args)
         .args(&logs)
@@ -367,6 +373,12 @@ pub fn report(o: &Outcome) -> String {
         n.not_project,
         o.logs.len()
     ));
+    if n.new + n.known + n.fixed > 0 {
+        s.push_str(&format!(
+            "memcheck: against the baseline: {} new, {} known (not failing), {} fixed\n",
+            n.new, n.known, n.fixed
+        ));
+    }
     for note in &o.notes {
         s.push_str(&format!("memcheck: {note}\n"));
     }
@@ -385,6 +397,7 @@ pub fn run(flags: flags::Memcheck, ws: Workspace) -> anyhow::Result<Status> {
         projects: flags.project.patterns,
         fail_on: flags.fail_on,
         num_callers: flags.num_callers,
+        baseline: flags.baseline,
         command: flags.command.argv,
         ..Options::default()
     };

@@ -248,6 +248,12 @@ pub struct VgSummary {
     pub cut_at_depth: u64,
     /// Hints said on standard error about the logs.
     pub hints: u64,
+    /// With `--baseline`: kept records not in it.
+    pub new: u64,
+    /// With `--baseline`: kept records in it.
+    pub known: u64,
+    /// With `--baseline`: its records this run did not keep.
+    pub fixed: u64,
 }
 summary!(VgSummary);
 
@@ -303,6 +309,16 @@ pub struct Crash {
     /// Its first project frame.
     #[serde(deserialize_with = "nullable")]
     pub project_frame: Option<CrashFrame>,
+    /// With `--baseline`: `new` or `known`; null without.
+    #[serde(default)]
+    pub baseline: Option<String>,
+}
+
+impl Crash {
+    /// Whether this crash fails the run: any crash, but a known one under a baseline.
+    pub fn fails(&self) -> bool {
+        self.baseline.as_deref() != Some("known")
+    }
 }
 
 /// A frame named by a crash record. swap: the library's crash frame type (a `Frame` with
@@ -566,7 +582,7 @@ mod tests {
     const VG: &str = r#"{"type":"error","kind":"InvalidRead","count":1,"bytes":null,"project_frame":{"aux":null,"index":0,"function":"invalid_read","file":"/x/e.c","line":144,"object":null},"module_init":false,"stack":[]}
 {"type":"error","kind":"Leak_DefinitelyLost","bytes":64,"project_frame":null,"module_init":true}
 {"type":"suppression_use","name":"x"}
-{"type":"summary","tool":"vg-filter","schema":2,"records":84,"kept":2,"suppressed":76,"not_project":6,"failing":1,"module_init":1,"cut_at_depth":0,"hints":0,"suppressions_used":{}}
+{"type":"summary","tool":"vg-filter","schema":2,"records":84,"kept":2,"suppressed":76,"not_project":6,"failing":1,"module_init":1,"cut_at_depth":0,"hints":0,"new":0,"known":0,"fixed":0,"suppressions_used":{}}
 "#;
 
     #[test]

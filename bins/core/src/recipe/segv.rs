@@ -47,6 +47,8 @@ pub struct Options {
     pub root: Option<PathBuf>,
     /// `--project=PATTERN`s for bt-demangle, besides the frames under the root.
     pub projects: Vec<String>,
+    /// bt-demangle's `--baseline`: known crashes.
+    pub baseline: Option<PathBuf>,
     /// Output directory name under the workspace's `out`.
     pub task: String,
     /// The debugger (default: `gdb` on `PATH`, or the image's).
@@ -64,6 +66,7 @@ impl Default for Options {
             example_functions: Vec::new(),
             root: None,
             projects: Vec::new(),
+            baseline: None,
             task: "segv".into(),
         }
     }
@@ -127,7 +130,11 @@ impl Outcome {
         if self.runs.iter().any(|r| r.refused.is_some()) {
             Status::CouldNotRun
         } else {
-            Status::findings_if(self.runs.iter().any(|r| r.crash.is_some()))
+            Status::findings_if(
+                self.runs
+                    .iter()
+                    .any(|r| r.crash.as_ref().is_some_and(records::Crash::fails)),
+            )
         }
     }
 
@@ -284,6 +291,11 @@ pub fn segv(opts: &Options) -> anyhow::Result<Outcome> {
             .iter()
             .map(|p| format!("--project={p}"))
             .chain(opts.projects.first().map(|_| "--project".to_string()))
+            .chain(
+                opts.baseline
+                    .iter()
+                    .map(|b| format!("--baseline={}", b.display())),
+            )
             .collect();
         let patterns = &patterns;
         let out = cmd!(
@@ -291,6 +303,9 @@ pub fn segv(opts: &Options) -> anyhow::Result<Outcome> {
             "{bt_demangle} --format jsonl --root {root} {patterns...} {gdb_log}"
         )
         .quiet()
+        // With --baseline a new crash is exit status 1; a failure leaves no summary, which
+        // reading the records then says.
+        .ignore_status()
         .read()
         .context("bt-demangle --format jsonl")?;
         std::fs::write(&jsonl, format!("{out}\n"))
@@ -300,6 +315,9 @@ pub fn segv(opts: &Options) -> anyhow::Result<Outcome> {
             "{bt_demangle} --format text --root {root} {patterns...} {gdb_log}"
         )
         .quiet()
+        // With --baseline a new crash is exit status 1; a failure leaves no summary, which
+        // reading the records then says.
+        .ignore_status()
         .read()
         .context("bt-demangle --format text")?;
         std::fs::write(dir.join(format!("{name}.txt")), format!("{text}\n"))?;
@@ -416,6 +434,7 @@ pub fn run(flags: flags::Segv, ws: Workspace) -> anyhow::Result<Status> {
         place: flags.place,
         python: flags.python.path,
         projects: flags.project.patterns,
+        baseline: flags.baseline,
         gdb: flags.gdb,
         command: flags.command.argv,
         ..Options::default()
