@@ -403,7 +403,7 @@ mod tests {
         });
         assert_eq!(
             serde_json::to_string(&crash).unwrap(),
-            r#"{"type":"crash","input":"t","signal":"SIGSEGV","description":null,"thread":1,"lwp":23111,"thread_name":null,"signature":"0123456789abcdef","signature_functions":["f"],"frames":1,"top_frame":{"index":0,"addr":null,"function":"f","file":null,"line":3,"object":null},"project_frame":null}"#
+            r#"{"type":"crash","input":"t","signal":"SIGSEGV","description":null,"thread":1,"lwp":23111,"thread_name":null,"signature":"0123456789abcdef","signature_functions":["f"],"frames":1,"top_frame":{"index":0,"addr":null,"function":"f","file":null,"line":3,"object":null},"project_frame":null,"fingerprint":null,"baseline":null}"#
         );
         let summary = serde_json::to_string(&Record::Summary(Summary::default())).unwrap();
         assert!(

@@ -276,7 +276,7 @@ impl Tool for BtDemangle {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BtDemangleLine {
     /// What a gdb session shows crashed.
-    Crash(Crash),
+    Crash(Box<Crash>),
     /// The summary.
     Summary(BtSummary),
     /// Frames, Python frames, and any other type.
@@ -287,7 +287,7 @@ pub enum BtDemangleLine {
 impl From<BtDemangleLine> for Line<Crash, BtSummary> {
     fn from(line: BtDemangleLine) -> Self {
         match line {
-            BtDemangleLine::Crash(r) => Line::Record(r),
+            BtDemangleLine::Crash(r) => Line::Record(*r),
             BtDemangleLine::Summary(s) => Line::Summary(s),
             BtDemangleLine::Other => Line::Other,
         }
