@@ -53,8 +53,8 @@ FINGERPRINTS AND BASELINE:
   Every error record carries a \"fingerprint\": 16 hex digits that identify the defect across
   runs, machines, checkout paths and merges (FNV-1a 64 over the kind and, for the frames from
   the top of the main stack through its first project frame and the project frames right
-  below it, at most 2, each function name (else object file name) and source base name; the
-  whole stack when no frame is the project's; no addresses, lines, PIDs or directories).
+  below it, at most 2, each function name (else object file name); the whole stack when no
+  frame is the project's; no addresses, lines, files, PIDs or directories).
   SARIF carries it in partialFingerprints (dbgpipe/v1). --baseline FILE compares with an
   earlier run's JSON lines (what a project checks in instead of a generated suppression
   file): each kept record gets \"baseline\":\"new\" or \"known\" (known ones never fail),

@@ -262,7 +262,18 @@ fn sorted(mut v: Vec<Record>) -> Vec<Record> {
 }
 
 fn filter(project: Project, inputs: &[(&str, &str)]) -> (Summary, String) {
-    let opts = Options {
+    filter_against(project, inputs, None)
+}
+
+/// [`filter`] with `--baseline`: `baseline`'s inputs read first by a filter of the same
+/// options, as vg-filter does.
+fn filter_against(
+    project: Project,
+    inputs: &[(&str, &str)],
+    baseline: Option<(Project, &[(&str, &str)])>,
+) -> (Summary, String) {
+    let options = |project| {
+        Options {
         project,
         suppressions: dbgpipe_core::memcheck::suppressions::parse(
             "s",
@@ -273,8 +284,18 @@ fn filter(project: Project, inputs: &[(&str, &str)]) -> (Summary, String) {
         fail_on: FailOn::Default,
         merge: true,
         gen_suppressions: false,
+    }
     };
-    let mut f = Filter::new(opts);
+    let mut f = Filter::new(options(project));
+    if let Some((project, inputs)) = baseline {
+        let mut earlier = Filter::new(options(project));
+        let mut sink = Vec::new();
+        let mut printer = JsonLines::new(Sink::new(&mut sink, false));
+        for (name, data) in inputs {
+            earlier.read(name, data.as_bytes(), &mut printer).unwrap();
+        }
+        f.set_baseline(earlier.into_baseline());
+    }
     let mut out = Vec::new();
     let summary = {
         let mut printer = JsonLines::new(Sink::new(&mut out, false));
@@ -323,7 +344,7 @@ proptest! {
                 // PID's thread) may differ; what merging sums and collects may not.
                 let keep = serde_json::json!({
                     "kind": v["kind"], "count": v["count"], "bytes": v["bytes"], "blocks": v["blocks"],
-                    "pids": v["pids"], "inputs": v["inputs"],
+                    "pids": v["pids"], "inputs": v["inputs"], "fingerprint": v["fingerprint"],
                     "fns": v["stack"].as_array_mut().unwrap().iter().map(|f| f["function"].clone()).collect::<Vec<_>>(),
                 });
                 keep.to_string()
@@ -355,6 +376,53 @@ proptest! {
         let (again, again_out) = filter(project(), &[("one.jsonl", one_out.as_str())]);
         prop_assert_eq!(&again_out, &one_out);
         prop_assert_eq!(again.failing, one.failing);
+    }
+
+    /// A baseline splits a run's kept records exactly: known ones are the baseline's
+    /// fingerprints, new ones the rest (the only ones that fail), and the baseline's records
+    /// the run does not have are fixed; a run against its own output is all known, and
+    /// neither the order of the inputs nor merging shard outputs first changes the answer.
+    #[test]
+    fn a_baseline_tells_new_known_and_fixed(a in prop::collection::vec(record(), 0..8), b in prop::collection::vec(record(), 0..8)) {
+        let (ta, tb) = (text_log(&a, &[]), text_log(&b, &[]));
+        let fps = |out: &str, kind: &str| -> std::collections::BTreeSet<String> {
+            out.lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                .filter(|v| v["type"] == kind)
+                .map(|v| v["fingerprint"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let (_, a_out) = filter(Project::Everything, &[("a", &ta)]);
+        let (_, b_out) = filter(Project::Everything, &[("b", &tb)]);
+        let (in_a, in_b) = (fps(&a_out, "error"), fps(&b_out, "error"));
+
+        let base: &[(&str, &str)] = &[("a.jsonl", &a_out)];
+        let (s, out) = filter_against(Project::Everything, &[("b", &tb)], Some((Project::Everything, base)));
+        let marked = |mark: &str| -> std::collections::BTreeSet<String> {
+            out.lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                .filter(|v| v["type"] == "error" && v["baseline"] == mark)
+                .map(|v| v["fingerprint"].as_str().unwrap().to_string())
+                .collect()
+        };
+        prop_assert_eq!(marked("known"), in_b.intersection(&in_a).cloned().collect());
+        prop_assert_eq!(marked("new"), in_b.difference(&in_a).cloned().collect());
+        prop_assert_eq!(fps(&out, "fixed"), in_a.difference(&in_b).cloned().collect());
+        prop_assert_eq!(s.fixed, in_a.difference(&in_b).count() as u64);
+        prop_assert!(s.failing <= s.new);
+
+        // Against itself: nothing new, nothing fixed, nothing fails.
+        let (own, _) = filter_against(Project::Everything, &[("a", &ta)], Some((Project::Everything, base)));
+        prop_assert_eq!((own.new, own.fixed, own.failing), (0, 0, 0));
+
+        // The baseline made of the logs in the other order, or of the logs themselves.
+        let both: &[(&str, &str)] = &[("b", &tb), ("a", &ta)];
+        let (_, ab) = filter_against(Project::Everything, &[("a", &ta), ("b", &tb)], Some((Project::Everything, base)));
+        let (_, ba) = filter_against(Project::Everything, both, Some((Project::Everything, &[("a", &ta)])));
+        prop_assert_eq!(fps(&ab, "fixed"), fps(&ba, "fixed"));
+        let count = |o: &str, mark: &str| o.matches(&format!("\"baseline\":\"{mark}\"")).count();
+        prop_assert_eq!(count(&ab, "new"), count(&ba, "new"));
+        prop_assert_eq!(count(&ab, "known"), count(&ba, "known"));
     }
 
     /// A log split at any byte and read as two inputs loses at most the one record that was

@@ -218,10 +218,11 @@ pub fn frames_that_matter(
 }
 
 /// A record's fingerprint: FNV-1a 64 over its kind and, for each of the first `matters`
-/// frames of its main stack, the function name (else the object's file name, else `???`)
-/// and the source file's base name, each followed by a NUL byte. No addresses, lines, PIDs,
-/// thread ids, directories or counts go in: the same defect gives the same fingerprint from
-/// another checkout path, machine, run or merge.
+/// frames of its main stack, the function name (else the object's file name, else `???`),
+/// each followed by a NUL byte. No addresses, lines, files, PIDs, thread ids, directories or
+/// counts go in: the same defect gives the same fingerprint from another checkout path,
+/// machine, run or merge, and records that merge (the same kind and function frames) share
+/// it, whichever came first.
 pub fn fingerprint(kind: &str, stack: &[Frame], matters: usize) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut feed = |s: &str| {
@@ -237,7 +238,6 @@ pub fn fingerprint(kind: &str, stack: &[Frame], matters: usize) -> String {
             .as_deref()
             .map(|o| o.rsplit('/').next().unwrap_or(o));
         feed(f.function.as_deref().or(object).unwrap_or("???"));
-        feed(f.file_name().unwrap_or(""));
     }
     format!("{h:016x}")
 }
