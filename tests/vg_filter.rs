@@ -362,7 +362,7 @@ fn text_and_csv_formats() {
     let mut rows = body.lines();
     assert_eq!(
         rows.next().unwrap(),
-        "kind,count,bytes,blocks,pids,what,function,file,line,object,suppression"
+        "kind,count,bytes,blocks,pids,what,function,file,line,object,suppression,fingerprint,baseline"
     );
     assert!(rows.any(|r| r.starts_with("InvalidRead,1,") && r.contains("invalid_read")));
     assert!(String::from_utf8_lossy(&csv_out.stderr).starts_with("vg-filter: "));

@@ -705,12 +705,22 @@ impl Filter {
             }
         }
         let module_init = hints::module_init(&rec.kind, &rec.stack);
-        let main_index = pf.as_ref().filter(|p| p.aux.is_none()).map(|p| p.index);
         let mut kept = make(rec, pf);
         kept.module_init = module_init;
-        let project = &mut self.opts.project;
-        let matters = frames_that_matter(&kept.stack, main_index, |f| project.frame_matches(f));
-        kept.fingerprint = fingerprint(&kept.kind, &kept.stack, matters);
+        // Read back without --project, a record keeps the project frame it was written
+        // with, and so the fingerprint made from it.
+        let written = self.opts.project.is_everything() && !kept.fingerprint.is_empty();
+        if !written {
+            let main_index = kept
+                .project_frame
+                .as_ref()
+                .filter(|p| p.aux.is_none())
+                .map(|p| p.index);
+            let project = &mut self.opts.project;
+            let matters =
+                frames_that_matter(&kept.stack, main_index, |f| project.frame_matches(f));
+            kept.fingerprint = fingerprint(&kept.kind, &kept.stack, matters);
+        }
         kept.baseline = None;
         let n = kept.count;
         let sum = &mut self.summary;
