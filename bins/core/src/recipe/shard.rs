@@ -5,8 +5,10 @@
 //! The steps, each a function here:
 //! 1. [`parse`] reads `I/N` (1-based: `1/3`, `2/3`, `3/3`).
 //! 2. [`collect_test_ids`] asks pytest which tests the user's command runs: the command with
-//!    `--collect-only -q --rootdir=.` appended, in the directory it will run in, natively
-//!    (no Valgrind: collection is quick and imports what the tests import).
+//!    `--collect-only --verbosity=-1 --rootdir=.` appended (`--verbosity=-1` is one `-q`
+//!    whatever `-q` or `-v` the command gives: two would print counts per file, not ids), in
+//!    the directory it will run in, natively (no Valgrind: collection is quick and imports
+//!    what the tests import).
 //! 3. [`select`] keeps the ids of one shard: test id `t` is in shard [`shard_of`]`(t, N)`, a
 //!    stable hash of its bytes (FNV-1a, 64 bits) modulo `N`, plus one. Every job computes
 //!    the same split without talking to the others, on any machine, in any process, and a
@@ -331,10 +333,10 @@ fn gives_rootdir(args: &[String]) -> Option<String> {
     found
 }
 
-/// The ids pytest prints for `--collect-only -q`: the lines before its closing summary
-/// (`7 tests collected in 0.01s`, or a `===` section such as the warnings summary) that
-/// start without a blank and name a test (`FILE::NAME`, no blank in FILE). Anything else
-/// (a conftest's print, a blank line) is ignored.
+/// The ids pytest prints for `--collect-only -q` (verbosity -1): the lines before its
+/// closing summary (`7 tests collected in 0.01s`, or a `===` section such as the warnings
+/// summary) that start without a blank and name a test (`FILE::NAME`, no blank in FILE).
+/// Anything else (a conftest's print, a blank line) is ignored.
 pub fn parse_collected(stdout: &str) -> Vec<String> {
     let mut ids = Vec::new();
     for line in stdout.lines() {
@@ -376,7 +378,8 @@ fn is_collect_summary(line: &str) -> bool {
 }
 
 /// The test ids that the pytest command `python_argv` runs, in pytest's order: the command
-/// run in `cwd` with `--collect-only -q` (and `--rootdir=.` unless it gives `--rootdir`)
+/// run in `cwd` with `--collect-only --verbosity=-1` (and `--rootdir=.` unless it gives
+/// `--rootdir`)
 /// appended, its output read by [`parse_collected`]. Ids are relative to `cwd`, so that
 /// they can be given back to pytest run from there ([`sharded_command`]).
 ///
@@ -421,7 +424,8 @@ pub fn collect_test_ids(python_argv: &[String], cwd: &Path) -> anyhow::Result<Ve
     command
         .args(&python_argv[1..])
         .arg("--collect-only")
-        .arg("-q")
+        // Last, so it overrides the command's own -q or -v (and an ini file's addopts).
+        .arg("--verbosity=-1")
         .current_dir(cwd);
     if rootdir.is_none() {
         command.arg("--rootdir=.");
@@ -443,7 +447,7 @@ pub fn collect_test_ids(python_argv: &[String], cwd: &Path) -> anyhow::Result<Ve
             let tail: Vec<&str> = stdout.lines().chain(stderr.lines()).collect();
             let tail = tail[tail.len().saturating_sub(15)..].join("\n");
             bail!(
-                "collecting the tests failed ({}, `{} --collect-only -q` in {}):\n{tail}",
+                "collecting the tests failed ({}, `{} --collect-only` in {}):\n{tail}",
                 output.status,
                 python_argv.join(" "),
                 cwd.display()
