@@ -569,6 +569,33 @@ mod tests {
     }
 
     #[test]
+    fn parse_is_a_clap_value_parser() {
+        let command = clap::Command::new("memcheck").arg(
+            clap::Arg::new("shard")
+                .long("shard")
+                .value_name("I/N")
+                .value_parser(parse),
+        );
+        let matches = command
+            .clone()
+            .try_get_matches_from(["memcheck", "--shard", "2/3"])
+            .unwrap();
+        assert_eq!(
+            matches.get_one::<Shard>("shard"),
+            Some(&Shard { index: 2, count: 3 })
+        );
+        let error = command
+            .try_get_matches_from(["memcheck", "--shard=4/3"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("invalid value '4/3' for '--shard <I/N>'")
+                && error.contains("I must be at most N (give 1/3 to 3/3)"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn the_hash_is_fnv1a_64() {
         // The published FNV-1a 64 test vectors.
         assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
