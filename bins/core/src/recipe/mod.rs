@@ -33,6 +33,7 @@ pub mod records;
 pub mod refs;
 pub mod rss;
 pub mod segv;
+pub mod shard;
 pub mod suppressions;
 pub mod tools;
 
