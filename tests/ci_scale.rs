@@ -489,9 +489,10 @@ fn memcheck_run(name: &str, pytest_args: &[&str]) -> memcheck::Outcome {
 
 /// The memcheck recipe on the suite under pytest-xdist: the controller and each worker write
 /// their own log, the planted leak is found once (in a worker's log), at its function, and
-/// the merged report keeps the records a run without xdist keeps.
+/// the merged report keeps the records a run without xdist keeps; and the suite split in
+/// shards run from separate checkouts merges into that run's records.
 #[test]
-fn memcheck_under_xdist_merges_the_workers_logs() {
+fn memcheck_under_xdist_and_in_shards_gives_one_runs_records() {
     example();
     let xdist = memcheck_run("xdist", &["-n", "2"]);
     assert_eq!(
@@ -580,4 +581,123 @@ fn memcheck_under_xdist_merges_the_workers_logs() {
     ]
     .into();
     assert_eq!(failing, expected, "{}", memcheck::report(&plain));
+
+    // The suite in two shards, each run by `dbgpipe` as its own process from its own copy
+    // of the example (built there, so that every path differs), then merged by vg-filter:
+    // the records of the one run above, by fingerprint, count and bytes.
+    let shards: Vec<PathBuf> = (1..=2).map(|k| shard_run(k, 2)).collect();
+    let merged = Command::new(env!("CARGO_BIN_EXE_vg-filter"))
+        .args(&shards)
+        .output()
+        .unwrap();
+    let merged: Vec<Value> = String::from_utf8_lossy(&merged.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        by_fingerprint(&merged),
+        by_fingerprint(&jsonl(&plain.jsonl)),
+        "two shards from two checkouts against one run"
+    );
+}
+
+/// (fingerprint, kind, count, bytes) of each error record of a vg-filter output.
+fn by_fingerprint(records: &[Value]) -> BTreeSet<(String, String, u64, Option<u64>)> {
+    records
+        .iter()
+        .filter(|r| r["type"] == "error")
+        .map(|r| {
+            (
+                r["fingerprint"].as_str().unwrap().to_string(),
+                r["kind"].as_str().unwrap().to_string(),
+                r["count"].as_u64().unwrap(),
+                r["bytes"].as_u64(),
+            )
+        })
+        .collect()
+}
+
+/// `dbgpipe memcheck --shard K/N` on the example suite, from a copy of the example in a
+/// checkout of its own with the module built there; returns the shard's records.jsonl.
+fn shard_run(k: u32, n: u32) -> PathBuf {
+    let checkout = tmp().join(format!("checkout-{k}"));
+    let _ = std::fs::remove_dir_all(&checkout);
+    let source = xtask::example::source_dir();
+    std::fs::create_dir_all(checkout.join("tests")).unwrap();
+    for file in ["dbgpipe_example.c", "run.py"] {
+        std::fs::copy(source.join(file), checkout.join(file)).unwrap();
+    }
+    for entry in std::fs::read_dir(source.join("tests")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(
+                &path,
+                checkout.join("tests").join(path.file_name().unwrap()),
+            )
+            .unwrap();
+        }
+    }
+    // Built from the copy: its debug information names the copy's source.
+    let query = |var: &str| {
+        let (status, out) = run(
+            &strings(&[
+                &python().display().to_string(),
+                "-c",
+                &format!("import sysconfig; print(sysconfig.{var})"),
+            ]),
+            &checkout,
+        );
+        assert_eq!(status, 0, "{out}");
+        out.trim().to_string()
+    };
+    let include = query("get_paths()['include']");
+    let suffix = query("get_config_var('EXT_SUFFIX')");
+    let build = checkout.join("build");
+    std::fs::create_dir_all(&build).unwrap();
+    let so = build.join(format!("dbgpipe_example{suffix}"));
+    let (status, out) = run(
+        &strings(&[
+            "cc",
+            "-g",
+            "-O0",
+            "-fno-omit-frame-pointer",
+            "-fPIC",
+            "-shared",
+            &format!("-I{include}"),
+            &checkout.join("dbgpipe_example.c").display().to_string(),
+            "-o",
+            &so.display().to_string(),
+        ]),
+        &checkout,
+    );
+    assert_eq!(status, 0, "{out}");
+    let out_dir = checkout.join("out");
+    let start = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_dbgpipe"))
+        .args([
+            "memcheck",
+            "--host",
+            "--shard",
+            &format!("{k}/{n}"),
+            "--out",
+        ])
+        .arg(&out_dir)
+        .args(["--", &python().display().to_string(), "-m", "pytest"])
+        .args(["-p", "no:cacheprovider", "tests/"])
+        .current_dir(&checkout)
+        .env(xtask::example::DIR_ENV, &build)
+        .output()
+        .unwrap();
+    eprintln!(
+        "ci_scale: shard {k}/{n} took {:.1} s: {}{}",
+        start.elapsed().as_secs_f64(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "shard {k}/{n}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    out_dir.join("memcheck").join("records.jsonl")
 }

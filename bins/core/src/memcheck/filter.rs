@@ -717,8 +717,7 @@ impl Filter {
                 .filter(|p| p.aux.is_none())
                 .map(|p| p.index);
             let project = &mut self.opts.project;
-            let matters =
-                frames_that_matter(&kept.stack, main_index, |f| project.frame_matches(f));
+            let matters = frames_that_matter(&kept.stack, main_index, |f| project.frame_matches(f));
             kept.fingerprint = fingerprint(&kept.kind, &kept.stack, matters);
         }
         kept.baseline = None;

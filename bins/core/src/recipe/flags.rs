@@ -129,6 +129,7 @@ EXAMPLES:
   dbgpipe memcheck --project=_mypkg --suppressions my.supp -- python3.11-dbg t.py
   dbgpipe memcheck --fail-on all -- python3.11-dbg t.py
   dbgpipe memcheck --baseline memcheck-baseline.jsonl -- python3.11-dbg -m pytest tests/
+  dbgpipe memcheck --shard 2/3 --out shard-2 -- python3.11-dbg -m pytest -n 2 tests/
 
 EXIT STATUS:
   0  no failing record kept (Leak_StillReachable and module-init leaks alone do not count,
@@ -500,6 +501,11 @@ pub struct Memcheck {
     /// new records fail; gone ones are listed as fixed)
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Run only shard I of N of a pytest command's tests (1-based): the tests are collected
+    /// here (pytest --collect-only) and each goes to the shard its id's hash picks, the same
+    /// on every machine; the shards' records.jsonl merge with vg-filter
+    #[arg(long, value_name = "I/N", value_parser = super::shard::parse)]
+    pub shard: Option<super::shard::Shard>,
     /// The program.
     #[command(flatten)]
     pub command: Command,

@@ -25,6 +25,7 @@ use super::example::{self, repo_root};
 use super::flags;
 use super::place::{self, PlaceOpts};
 use super::records::{self, VgError, VgFilter, VgSummary};
+use super::shard::{self, Shard};
 use super::suppressions::{self, Baseline};
 use super::tools;
 use super::{Status, Workspace};
@@ -69,6 +70,8 @@ pub struct Options {
     pub num_callers: u32,
     /// vg-filter's `--baseline`: known findings.
     pub baseline: Option<PathBuf>,
+    /// Run only this shard of the pytest command's tests ([`super::shard`]).
+    pub shard: Option<Shard>,
     /// Output directory name under the workspace's `out`.
     pub task: String,
     /// More vg-filter arguments (the suppressions task adds `--gen-suppressions=FILE`).
@@ -90,6 +93,7 @@ impl Default for Options {
             fail_on: None,
             num_callers: DEFAULT_NUM_CALLERS,
             baseline: None,
+            shard: None,
             task: "memcheck".into(),
             filter_args: Vec::new(),
             place: PlaceOpts::default(),
@@ -207,6 +211,30 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
         (opts.command.clone(), Vec::new(), opts.ws.root.clone())
     };
     let root = opts.root.clone().unwrap_or(root);
+    let argv = match opts.shard {
+        None => argv,
+        Some(_) if opts.command.is_empty() => {
+            bail!("--shard splits a pytest command's tests: give one after `--`")
+        }
+        Some(_) if place.is_image() => bail!(
+            "--shard collects the tests on this machine, and valgrind would run in the image: \
+             run it with --host, where the tests and valgrind are"
+        ),
+        Some(shard) => {
+            let cwd = std::env::current_dir().context("no current directory")?;
+            match shard::command_for(&argv, &cwd, shard)? {
+                Some((command, ids)) => {
+                    eprintln!("memcheck: shard {shard}: {} test(s)", ids.len());
+                    command
+                }
+                None => {
+                    // Nothing to run; the empty report still says so, for a merge job.
+                    eprintln!("memcheck: shard {shard} holds none of the collected tests");
+                    return empty(&dir, &vg_filter, &root, place.describe());
+                }
+            }
+        }
+    };
 
     let mut vg_argv: Vec<std::ffi::OsString> = std::iter::once("valgrind")
         .chain(VALGRIND_OPTIONS.iter().copied())
@@ -333,6 +361,38 @@ fn place_of(r: &VgError) -> String {
     }
 }
 
+/// What a shard without tests leaves: vg-filter's output of no log (no record, a summary).
+fn empty(dir: &Path, vg_filter: &Path, root: &Path, place: String) -> anyhow::Result<Outcome> {
+    let jsonl = dir.join("records.jsonl");
+    let out = std::fs::File::create(&jsonl)?;
+    let status = Command::new(vg_filter)
+        .arg("--project")
+        .arg("--root")
+        .arg(root)
+        .arg("/dev/null")
+        .stdout(out)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .context("running vg-filter")?;
+    if Status::of_code(status.code().unwrap_or(2)) == Status::CouldNotRun {
+        bail!("vg-filter failed with {status}");
+    }
+    let output = records::read::<VgFilter>(&jsonl)?;
+    Ok(Outcome {
+        dir: dir.to_path_buf(),
+        logs: Vec::new(),
+        jsonl,
+        records: output.records,
+        summary: output.summary,
+        status: Status::Clean,
+        place,
+        interpreter: None,
+        suppressions: Vec::new(),
+        baseline: None,
+        notes: vec!["this shard holds none of the collected tests: nothing ran".into()],
+    })
+}
+
 /// The short human summary: one line per kept record (the module-init ones folded into a
 /// line per function, since a module's setup makes dozens), then the counts and the notes.
 pub fn report(o: &Outcome) -> String {
@@ -398,6 +458,7 @@ pub fn run(flags: flags::Memcheck, ws: Workspace) -> anyhow::Result<Status> {
         fail_on: flags.fail_on,
         num_callers: flags.num_callers,
         baseline: flags.baseline,
+        shard: flags.shard,
         command: flags.command.argv,
         ..Options::default()
     };
