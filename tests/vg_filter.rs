@@ -518,6 +518,26 @@ fn a_fatal_signal_is_a_record_and_fails_the_run() {
         "a fatal signal fails the run by default"
     );
     assert!(summary(&lines(&out))["failing"].as_u64().unwrap() >= 1);
+
+    // Its own output as the baseline: the crash (and the InvalidWrite before it) are known,
+    // and nothing fails; the fatal signal has a fingerprint, the same as in the baseline.
+    let base = tmp().join("crash-baseline.jsonl");
+    std::fs::write(&base, &out.stdout).unwrap();
+    let fatal_fp = lines(&out)
+        .into_iter()
+        .find(|r| r["type"] == "fatal_signal")
+        .unwrap()["fingerprint"]
+        .clone();
+    assert_eq!(fatal_fp.as_str().map(str::len), Some(16));
+    let again = vg_filter(
+        &["--project", "--baseline", base.to_str().unwrap()],
+        Some(text.as_bytes()),
+    );
+    assert_eq!(again.status.code(), Some(0));
+    let recs = lines(&again);
+    let fatal = recs.iter().find(|r| r["type"] == "fatal_signal").unwrap();
+    assert_eq!(fatal["baseline"], "known");
+    assert_eq!(fatal["fingerprint"], fatal_fp);
 }
 
 /// Another tool's output: exit 0, its lines counted as passed over, and a one-line note

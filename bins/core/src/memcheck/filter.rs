@@ -282,6 +282,10 @@ impl Filter {
             out.entry(r.fingerprint.clone())
                 .or_insert_with(|| FixedRecord::of(r));
         }
+        for f in &self.fatal_signals {
+            out.entry(f.fingerprint.clone())
+                .or_insert_with(|| FixedRecord::of_fatal_signal(f));
+        }
         out
     }
 
@@ -623,9 +627,31 @@ impl Filter {
         first_project_frame(&mut self.opts.project, [(None, stack)])
     }
 
-    fn fatal_signal(&mut self, f: FatalSignalRecord) {
+    fn fatal_signal(&mut self, mut f: FatalSignalRecord) {
         self.summary.fatal_signals += 1;
-        if self.opts.fail_on.fails("FatalSignal", false) {
+        // Fingerprinted as an error record of kind `FatalSignal SIGSEGV` would be.
+        let kind = format!("FatalSignal {}", f.signal.as_deref().unwrap_or(""));
+        let written = self.opts.project.is_everything() && !f.fingerprint.is_empty();
+        if !written {
+            let index = f.project_frame.as_ref().map(|p| p.index);
+            let project = &mut self.opts.project;
+            let matters = frames_that_matter(&f.stack, index, |fr| project.frame_matches(fr));
+            f.fingerprint = fingerprint(&kind, &f.stack, matters);
+        }
+        f.baseline = None;
+        if let Some(baseline) = &self.baseline {
+            let known = baseline.contains_key(&f.fingerprint);
+            f.baseline = Some(if known {
+                self.summary.known += 1;
+                BaselineMark::Known
+            } else {
+                self.summary.new += 1;
+                BaselineMark::New
+            });
+            self.fingerprints.insert(f.fingerprint.clone());
+        }
+        let known = f.baseline == Some(BaselineMark::Known);
+        if self.opts.fail_on.fails("FatalSignal", false) && !known {
             self.summary.failing += 1;
         }
         self.fatal_signals.push(f);

@@ -191,14 +191,19 @@ impl<W: Write> Printer<Record> for Sarif<W> {
             Record::Error(r) => self.results.push(r.clone()),
             // Suppressed records are not findings, and fixed ones are gone.
             Record::Suppressed(_) | Record::Fixed(_) => {}
-            Record::FatalSignal(f) => self.reports.push(report_as_error(
-                "FatalSignal",
-                f.pid,
-                &f.what,
-                &f.stack,
-                f.project_frame.clone(),
-                &f.inputs,
-            )),
+            Record::FatalSignal(f) => {
+                let mut report = report_as_error(
+                    "FatalSignal",
+                    f.pid,
+                    &f.what,
+                    &f.stack,
+                    f.project_frame.clone(),
+                    &f.inputs,
+                );
+                report.fingerprint = f.fingerprint.clone();
+                report.baseline = f.baseline;
+                self.reports.push(report)
+            }
             Record::ValgrindPanic(p) => self.reports.push(report_as_error(
                 "ValgrindPanic",
                 p.pid,

@@ -115,6 +115,12 @@ pub struct FatalSignalRecord {
     pub truncated: bool,
     /// The stack's first project frame (`aux` always null); null without `--project`.
     pub project_frame: Option<ProjectFrame>,
+    /// As an error record's ([`fingerprint`]), its kind being `FatalSignal` and the signal.
+    #[serde(default)]
+    pub fingerprint: String,
+    /// With `--baseline`: `new` or `known`; else null.
+    #[serde(default)]
+    pub baseline: Option<BaselineMark>,
     /// Where the signal was received, innermost first.
     pub stack: Vec<Frame>,
     /// The log it was read from.
@@ -133,6 +139,8 @@ impl FatalSignalRecord {
             details: f.details,
             truncated: f.truncated,
             project_frame,
+            fingerprint: String::new(),
+            baseline: None,
             stack: f.stack,
             inputs: [input.to_string()].into_iter().collect(),
         }
@@ -185,6 +193,18 @@ pub struct FixedRecord {
 }
 
 impl FixedRecord {
+    /// The fixed line of a baseline fatal signal.
+    pub fn of_fatal_signal(f: &FatalSignalRecord) -> FixedRecord {
+        FixedRecord {
+            fingerprint: f.fingerprint.clone(),
+            kind: "FatalSignal".into(),
+            what: f.what.clone(),
+            count: 1,
+            bytes: None,
+            project_frame: f.project_frame.clone(),
+        }
+    }
+
     /// The fixed line of a baseline record.
     pub fn of(r: &ErrorRecord) -> FixedRecord {
         FixedRecord {
