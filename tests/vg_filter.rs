@@ -23,6 +23,45 @@ struct Runs {
     defects_verbose: PathBuf,
 }
 
+/// One Valgrind run of a fixture: its flags (`--xml=yes` writes the XML to `out`, else the
+/// log goes there), the program and its environment (PYTHONMALLOC=malloc always).
+struct Valgrind {
+    out: PathBuf,
+    flags: Vec<String>,
+    argv: Vec<std::ffi::OsString>,
+    env: Vec<(&'static str, std::ffi::OsString)>,
+}
+
+/// Runs the fixtures' Valgrind jobs side by side; returns their outputs, in order.
+fn valgrind_in_parallel(jobs: Vec<Valgrind>) -> Vec<PathBuf> {
+    let handles: Vec<_> = jobs
+        .into_iter()
+        .map(|job| {
+            std::thread::spawn(move || {
+                let mut cmd = Command::new("valgrind");
+                cmd.args(&job.flags);
+                let dest = if job.flags.iter().any(|f| f == "--xml=yes") {
+                    "--xml-file"
+                } else {
+                    "--log-file"
+                };
+                cmd.arg(format!("{dest}={}", job.out.display()));
+                cmd.args(&job.argv)
+                    .env("PYTHONMALLOC", "malloc")
+                    .envs(job.env);
+                let status = cmd
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .expect("valgrind is required");
+                assert!(status.success(), "valgrind {:?}: {status}", job.argv);
+                job.out
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
 fn tmp() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vg_filter");
     std::fs::create_dir_all(&dir).unwrap();
@@ -44,43 +83,33 @@ fn runs() -> &'static Runs {
             ("clean", "clean.log", false),
             ("all-defects", "defects-v.log", false),
         ];
-        let handles: Vec<_> = jobs
-            .iter()
-            .map(|&(what, file, xml)| {
-                let out = dir.join(file);
-                let (python, example) = (python.clone(), example.dir.clone());
-                let driver = xtask::example::source_dir().join("run.py");
-                std::thread::spawn(move || {
-                    let mut cmd = Command::new("valgrind");
-                    cmd.args([
-                        "--leak-check=full",
-                        "--show-leak-kinds=all",
-                        "--track-origins=yes",
-                        "--fullpath-after=",
-                    ]);
+        let driver = xtask::example::source_dir().join("run.py");
+        let common = [
+            "--leak-check=full",
+            "--show-leak-kinds=all",
+            "--track-origins=yes",
+            "--fullpath-after=",
+        ];
+        let paths = valgrind_in_parallel(
+            jobs.iter()
+                .map(|&(what, file, xml)| {
+                    let mut flags: Vec<String> = common.iter().map(|f| f.to_string()).collect();
                     if file.ends_with("-v.log") {
-                        cmd.arg("-v");
+                        flags.push("-v".into());
                     }
                     if xml {
-                        cmd.arg("--xml=yes")
-                            .arg(format!("--xml-file={}", out.display()));
-                    } else {
-                        cmd.arg(format!("--log-file={}", out.display()));
+                        flags.push("--xml=yes".into());
                     }
-                    cmd.arg(&python).arg(&driver).arg(what);
-                    cmd.env("PYTHONMALLOC", "malloc")
-                        .env(xtask::example::DIR_ENV, &example);
-                    let status = cmd
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .status()
-                        .expect("valgrind is required");
-                    assert!(status.success(), "valgrind {what}: {status}");
-                    out
+                    Valgrind {
+                        out: dir.join(file),
+                        flags,
+                        argv: vec![python.clone().into(), driver.clone().into(), what.into()],
+                        env: vec![(xtask::example::DIR_ENV, example.dir.clone().into())],
+                    }
                 })
-            })
-            .collect();
-        let mut paths = handles.into_iter().map(|h| h.join().unwrap());
+                .collect(),
+        );
+        let mut paths = paths.into_iter();
         Runs {
             defects_text: paths.next().unwrap(),
             defects_xml: paths.next().unwrap(),
@@ -895,34 +924,24 @@ fn module_init_runs() -> &'static ModuleInitRuns {
             ("modinit.xml", &["--fullpath-after=", "--xml=yes"]),
             ("modinit-bare-short.log", &["--num-callers=4"]),
         ];
-        let handles: Vec<_> = jobs
-            .iter()
-            .map(|&(file, flags)| {
-                let out = dir.join(file);
-                let (python, dir, sources) = (python.clone(), dir.clone(), sources.clone());
-                let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
-                std::thread::spawn(move || {
-                    let mut cmd = Command::new("valgrind");
-                    cmd.args(["--leak-check=full", "--show-leak-kinds=all"]);
-                    cmd.args(&flags);
-                    if flags.iter().any(|f| f == "--xml=yes") {
-                        cmd.arg(format!("--xml-file={}", out.display()));
-                    } else {
-                        cmd.arg(format!("--log-file={}", out.display()));
+        let paths = valgrind_in_parallel(
+            jobs.iter()
+                .map(|&(file, flags)| {
+                    let mut flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+                    flags.splice(
+                        0..0,
+                        ["--leak-check=full".into(), "--show-leak-kinds=all".into()],
+                    );
+                    Valgrind {
+                        out: dir.join(file),
+                        flags,
+                        argv: vec![python.clone().into(), sources.join("run.py").into()],
+                        env: vec![("PYTHONPATH", dir.clone().into())],
                     }
-                    cmd.arg(&python).arg(sources.join("run.py"));
-                    cmd.env("PYTHONMALLOC", "malloc").env("PYTHONPATH", &dir);
-                    let status = cmd
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .status()
-                        .expect("valgrind is required");
-                    assert!(status.success(), "valgrind {file}: {status}");
-                    out
                 })
-            })
-            .collect();
-        let mut paths = handles.into_iter().map(|h| h.join().unwrap());
+                .collect(),
+        );
+        let mut paths = paths.into_iter();
         ModuleInitRuns {
             text: paths.next().unwrap(),
             xml: paths.next().unwrap(),

@@ -622,6 +622,39 @@ impl Filter {
         }
     }
 
+    /// The fingerprint of a record or fatal signal of `kind` whose first project frame in
+    /// `stack` is at `project_index`. Read back without `--project`, what it was `written`
+    /// with stands, as its project frame does.
+    fn fingerprint(
+        &mut self,
+        kind: &str,
+        stack: &[crate::Frame],
+        project_index: Option<usize>,
+        written: String,
+    ) -> String {
+        if self.opts.project.is_everything() && !written.is_empty() {
+            return written;
+        }
+        let project = &mut self.opts.project;
+        let matters = frames_that_matter(stack, project_index, |f| project.frame_matches(f));
+        fingerprint(kind, stack, matters)
+    }
+
+    /// With `--baseline`: whether `fingerprint` is in it, counted `n` times as `new` or
+    /// `known`, and remembered so that the baseline's gone records can be told; else none.
+    fn mark(&mut self, fingerprint: &str, n: u64) -> Option<BaselineMark> {
+        let known = self.baseline.as_ref()?.contains_key(fingerprint);
+        self.fingerprints.insert(fingerprint.to_string());
+        let sum = &mut self.summary;
+        Some(if known {
+            sum.known = sum.known.saturating_add(n);
+            BaselineMark::Known
+        } else {
+            sum.new = sum.new.saturating_add(n);
+            BaselineMark::New
+        })
+    }
+
     /// The first project frame of a stack (`aux` null); none without `--project`.
     fn stack_project_frame(&mut self, stack: &[crate::Frame]) -> Option<ProjectFrame> {
         first_project_frame(&mut self.opts.project, [(None, stack)])
@@ -631,25 +664,9 @@ impl Filter {
         self.summary.fatal_signals += 1;
         // Fingerprinted as an error record of kind `FatalSignal SIGSEGV` would be.
         let kind = format!("FatalSignal {}", f.signal.as_deref().unwrap_or(""));
-        let written = self.opts.project.is_everything() && !f.fingerprint.is_empty();
-        if !written {
-            let index = f.project_frame.as_ref().map(|p| p.index);
-            let project = &mut self.opts.project;
-            let matters = frames_that_matter(&f.stack, index, |fr| project.frame_matches(fr));
-            f.fingerprint = fingerprint(&kind, &f.stack, matters);
-        }
-        f.baseline = None;
-        if let Some(baseline) = &self.baseline {
-            let known = baseline.contains_key(&f.fingerprint);
-            f.baseline = Some(if known {
-                self.summary.known += 1;
-                BaselineMark::Known
-            } else {
-                self.summary.new += 1;
-                BaselineMark::New
-            });
-            self.fingerprints.insert(f.fingerprint.clone());
-        }
+        let index = f.project_frame.as_ref().map(|p| p.index);
+        f.fingerprint = self.fingerprint(&kind, &f.stack, index, f.fingerprint.clone());
+        f.baseline = self.mark(&f.fingerprint, 1);
         let known = f.baseline == Some(BaselineMark::Known);
         if self.opts.fail_on.fails("FatalSignal", false) && !known {
             self.summary.failing += 1;
@@ -733,19 +750,13 @@ impl Filter {
         let module_init = hints::module_init(&rec.kind, &rec.stack);
         let mut kept = make(rec, pf);
         kept.module_init = module_init;
-        // Read back without --project, a record keeps the project frame it was written
-        // with, and so the fingerprint made from it.
-        let written = self.opts.project.is_everything() && !kept.fingerprint.is_empty();
-        if !written {
-            let main_index = kept
-                .project_frame
-                .as_ref()
-                .filter(|p| p.aux.is_none())
-                .map(|p| p.index);
-            let project = &mut self.opts.project;
-            let matters = frames_that_matter(&kept.stack, main_index, |f| project.frame_matches(f));
-            kept.fingerprint = fingerprint(&kept.kind, &kept.stack, matters);
-        }
+        let main_index = kept
+            .project_frame
+            .as_ref()
+            .filter(|p| p.aux.is_none())
+            .map(|p| p.index);
+        let written = std::mem::take(&mut kept.fingerprint);
+        kept.fingerprint = self.fingerprint(&kept.kind, &kept.stack, main_index, written);
         kept.baseline = None;
         let n = kept.count;
         let sum = &mut self.summary;
@@ -767,20 +778,10 @@ impl Filter {
         if module_init {
             sum.module_init = sum.module_init.saturating_add(n);
         }
-        if let Some(baseline) = &self.baseline {
-            let known = baseline.contains_key(&kept.fingerprint);
-            if known {
-                sum.known = sum.known.saturating_add(n);
-                kept.baseline = Some(BaselineMark::Known);
-            } else {
-                sum.new = sum.new.saturating_add(n);
-                kept.baseline = Some(BaselineMark::New);
-            }
-            self.fingerprints.insert(kept.fingerprint.clone());
-        }
+        kept.baseline = self.mark(&kept.fingerprint, n);
         let known = kept.baseline == Some(BaselineMark::Known);
         if self.opts.fail_on.fails(&kept.kind, module_init) && !known {
-            sum.failing = sum.failing.saturating_add(n);
+            self.summary.failing = self.summary.failing.saturating_add(n);
         }
         Verdict::Kept(self.kept.add(kept, self.opts.merge).0)
     }
