@@ -151,6 +151,11 @@ struct Args {
     /// Flush output after every line.
     #[arg(long)]
     line_buffered: bool,
+
+    /// Threads that read a text log: it is cut into pieces between records, read N at a
+    /// time, and the output is the same as with 1 [default: the number of cores]
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
 }
 
 /// A printer that writes nothing: the baseline's own records are read, not shown.
@@ -183,6 +188,10 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
         let text = dbgpipe_core::input::read_file_capped(path, suppressions::MAX_FILE)?;
         supps.extend(suppressions::parse(&name, &String::from_utf8_lossy(&text))?);
     }
+    let jobs = match args.jobs {
+        Some(n) => usize::from(n),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
     let root_text = std::fs::canonicalize(&root)
         .unwrap_or(root)
         .to_string_lossy()
@@ -199,6 +208,7 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
                 merge: !args.no_merge,
                 gen_suppressions: false,
             });
+            earlier.set_jobs(jobs);
             let input = cli::open_input(path)?;
             earlier.read(&input.name, input.reader, &mut Discard)?;
             Some(earlier.into_baseline())
@@ -213,6 +223,7 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
         merge: !args.no_merge,
         gen_suppressions: args.gen_suppressions.is_some(),
     });
+    filter.set_jobs(jobs);
     if let Some(baseline) = baseline {
         filter.set_baseline(baseline);
     }

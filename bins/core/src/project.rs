@@ -18,7 +18,7 @@ const SOURCE_EXTENSIONS: &[&str] = &[
 const MAX_INDEXED_FILES: usize = 200_000;
 
 /// How frames are judged to be the project's.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Project {
     /// No `--project`: every frame counts (nothing is filtered out).
     Everything,
@@ -33,7 +33,7 @@ pub enum Project {
 }
 
 /// The project root and what is known about the files under it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Root {
     dir: PathBuf,
     prefix: String,

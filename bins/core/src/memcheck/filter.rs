@@ -23,7 +23,7 @@ use crate::memcheck::records::{
     FixedRecord, MergeKey, PanicRecord, ProjectFrame, Record, Summary, SuppressedRecord,
 };
 use crate::memcheck::suppressions::{self, GenerateOptions, Suppression};
-use crate::memcheck::{self, header, Event, ParseStats};
+use crate::memcheck::{self, header, parallel, Event, ParseStats};
 use crate::output::Printer;
 use crate::project::Project;
 use crate::{demangle, Error};
@@ -32,6 +32,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, BufRead};
 
 /// Everything vg-filter is told.
+#[derive(Clone)]
 pub struct Options {
     /// Which frames are the project's.
     pub project: Project,
@@ -151,7 +152,7 @@ fn similar(a: &str, b: &str) -> bool {
 
 /// Distinct records in first-seen order.
 #[derive(Default)]
-struct Table {
+pub(crate) struct Table {
     order: Vec<ErrorRecord>,
     index: HashMap<MergeKey, usize>,
 }
@@ -175,7 +176,7 @@ impl Table {
 
 /// The records suppression generation works from.
 #[derive(Default)]
-struct SuppressionSource {
+pub(crate) struct SuppressionSource {
     /// Distinct records that are not the project's: to be suppressed.
     others: Vec<memcheck::Record>,
     /// Merge keys of `others`, so each distinct record is kept once.
@@ -211,7 +212,7 @@ pub struct Filter {
     /// of a `-v` log's closing listing ([`Event::Repeat`]) find the record they repeat.
     text_rows: HashSet<(Option<u32>, usize)>,
     /// The same with merging off, by PID and merge key (several rows may share one).
-    text_rows_unmerged: HashMap<(Option<u32>, MergeKey), Vec<usize>>,
+    text_rows_unmerged: HashMap<PidKey, Vec<usize>>,
     source: Option<SuppressionSource>,
     summary: Summary,
     /// Demangled forms of suppression patterns, computed once each.
@@ -223,6 +224,30 @@ pub struct Filter {
     /// `--baseline`: its kept records by fingerprint ([`Filter::set_baseline`]).
     baseline: Option<BTreeMap<String, FixedRecord>>,
     /// Fingerprints of this run's kept records, to tell which baseline records are gone.
+    fingerprints: HashSet<String>,
+    /// Threads a text log is read with ([`Filter::set_jobs`]).
+    jobs: usize,
+    /// Bytes the pieces a text log is cut into start at ([`parallel::PIECE`]).
+    piece: usize,
+}
+
+/// A process and a merge key: where a `-v` repeat finds its rows with merging off.
+type PidKey = (Option<u32>, MergeKey);
+
+/// What a filter made of a piece of an input, read apart from the rest by another filter of
+/// the same options (see [`parallel`]): added to the filter that reads the input, it gives
+/// what that filter would have made reading the piece itself.
+pub(crate) struct Part {
+    kept: Vec<ErrorRecord>,
+    /// The rows of `kept` that `-v` repeats may find, by PID ([`Filter::text_rows`]).
+    rows: Vec<(Option<u32>, usize)>,
+    rows_unmerged: Vec<(PidKey, Vec<usize>)>,
+    suppressed: Vec<(ErrorRecord, String)>,
+    fatal_signals: Vec<FatalSignalRecord>,
+    panics: Vec<PanicRecord>,
+    summary: Summary,
+    shape: InputShape,
+    source: Option<SuppressionSource>,
     fingerprints: HashSet<String>,
 }
 
@@ -263,6 +288,104 @@ impl Filter {
             shape: InputShape::default(),
             baseline: None,
             fingerprints: HashSet::new(),
+            jobs: 1,
+            piece: parallel::PIECE,
+        }
+    }
+
+    /// Reads text logs with `jobs` threads (1: in this thread only). The records, their
+    /// order and the summary are the same whatever the number.
+    pub fn set_jobs(&mut self, jobs: usize) {
+        self.jobs = jobs.max(1);
+    }
+
+    /// Cuts text logs into pieces of about `piece` bytes (tests cut them small).
+    #[cfg(test)]
+    pub(crate) fn set_piece(&mut self, piece: usize) {
+        self.piece = piece;
+    }
+
+    /// Threads a text log is read with.
+    pub(crate) fn jobs(&self) -> usize {
+        self.jobs
+    }
+
+    /// An empty filter of the same options and baseline, to read a piece of an input apart
+    /// ([`Filter::take_part`]).
+    pub(crate) fn worker(&self) -> Filter {
+        let mut w = Filter::new(self.opts.clone());
+        w.baseline = self.baseline.clone();
+        w
+    }
+
+    /// What this filter made since it was made or last asked, taken out of it.
+    pub(crate) fn take_part(&mut self) -> Part {
+        let kept = std::mem::take(&mut self.kept);
+        let suppressed = std::mem::take(&mut self.suppressed);
+        let names = std::mem::take(&mut self.suppressed_by);
+        Part {
+            kept: kept.order,
+            rows: self.text_rows.drain().collect(),
+            rows_unmerged: self.text_rows_unmerged.drain().collect(),
+            suppressed: suppressed.order.into_iter().zip(names).collect(),
+            fatal_signals: std::mem::take(&mut self.fatal_signals),
+            panics: std::mem::take(&mut self.panics),
+            summary: std::mem::take(&mut self.summary),
+            shape: std::mem::take(&mut self.shape),
+            source: self.source.as_mut().map(std::mem::take),
+            fingerprints: std::mem::take(&mut self.fingerprints),
+        }
+    }
+
+    /// Adds what another filter made of the next piece of the input being read.
+    pub(crate) fn add_part(&mut self, part: Part) {
+        let merge = self.opts.merge;
+        let rows: Vec<usize> = part
+            .kept
+            .into_iter()
+            .map(|r| self.kept.add(r, merge).0)
+            .collect();
+        for (pid, i) in part.rows {
+            self.text_rows.insert((pid, rows[i]));
+        }
+        for (key, local) in part.rows_unmerged {
+            let global = local.into_iter().map(|i| rows[i]);
+            self.text_rows_unmerged
+                .entry(key)
+                .or_default()
+                .extend(global);
+        }
+        for (r, name) in part.suppressed {
+            if self.suppressed.add(r, merge).1 {
+                self.suppressed_by.push(name);
+            }
+        }
+        self.fatal_signals.extend(part.fatal_signals);
+        self.panics.extend(part.panics);
+        self.fingerprints.extend(part.fingerprints);
+        self.shape.add(part.shape);
+        if let (Some(mine), Some(theirs)) = (&mut self.source, part.source) {
+            for r in theirs.others {
+                if mine.seen.insert(merge_key(&r.kind, &r.stack)) {
+                    mine.others.push(r);
+                }
+            }
+            mine.project.extend(theirs.project);
+        }
+        let (sum, s) = (&mut self.summary, &part.summary);
+        sum.records = sum.records.saturating_add(s.records);
+        sum.kept = sum.kept.saturating_add(s.kept);
+        sum.suppressed = sum.suppressed.saturating_add(s.suppressed);
+        sum.not_project = sum.not_project.saturating_add(s.not_project);
+        sum.failing = sum.failing.saturating_add(s.failing);
+        sum.module_init = sum.module_init.saturating_add(s.module_init);
+        sum.kept_bytes = sum.kept_bytes.saturating_add(s.kept_bytes);
+        sum.fatal_signals = sum.fatal_signals.saturating_add(s.fatal_signals);
+        sum.valgrind_panics = sum.valgrind_panics.saturating_add(s.valgrind_panics);
+        sum.new = sum.new.saturating_add(s.new);
+        sum.known = sum.known.saturating_add(s.known);
+        for (name, n) in &s.suppressions_used {
+            *sum.suppressions_used.entry(name.clone()).or_default() += n;
         }
     }
 
@@ -330,10 +453,18 @@ impl Filter {
         self.text_rows.clear();
         self.text_rows_unmerged.clear();
         self.shape = InputShape::default();
-        let mut sink = |event: Event| self.event(input, event);
         let result = match memcheck::detect(&head) {
-            memcheck::Format::Text => memcheck::text::parse(input, reader, &mut stats, &mut sink),
-            memcheck::Format::Xml => memcheck::xml::parse(input, reader, &mut stats, &mut sink),
+            memcheck::Format::Text if self.jobs > 1 => {
+                parallel::read_text(self, input, reader, &mut stats, self.piece)
+            }
+            memcheck::Format::Text => {
+                let mut sink = |event: Event| self.event(input, event);
+                memcheck::text::parse(input, reader, &mut stats, &mut sink)
+            }
+            memcheck::Format::Xml => {
+                let mut sink = |event: Event| self.event(input, event);
+                memcheck::xml::parse(input, reader, &mut stats, &mut sink)
+            }
         };
         self.summary.inputs += 1;
         self.summary.parse.add(&stats);
@@ -479,7 +610,7 @@ impl Filter {
     }
 
     /// What a parser reported.
-    fn event(&mut self, input: &str, event: Event) {
+    pub(crate) fn event(&mut self, input: &str, event: Event) {
         match event {
             Event::Record(rec) => self.record(input, rec, None),
             Event::Repeat { record, count } => self.repeat(input, record, count),

@@ -106,6 +106,24 @@ impl InputShape {
         depths
     }
 
+    /// Adds what another piece of the same input showed.
+    pub fn add(&mut self, other: InputShape) {
+        self.files += other.files;
+        self.bare_files += other.bare_files;
+        self.project_hits += other.project_hits;
+        for (depth, n) in other.not_project_depths {
+            *self.not_project_depths.entry(depth).or_default() += n;
+        }
+        match other.deepest.cmp(&self.deepest) {
+            std::cmp::Ordering::Greater => {
+                self.deepest = other.deepest;
+                self.deepest_stacks = other.deepest_stacks;
+            }
+            std::cmp::Ordering::Equal => self.deepest_stacks += other.deepest_stacks,
+            std::cmp::Ordering::Less => {}
+        }
+    }
+
     /// A fatal signal's stack: its frames' files.
     pub fn see_stack(&mut self, stack: &[Frame]) {
         self.see_files(stack);

@@ -11,6 +11,7 @@
 pub mod filter;
 pub mod header;
 pub mod hints;
+mod parallel;
 pub mod print;
 pub mod records;
 pub mod suppressions;

@@ -14,7 +14,7 @@ use super::{
 use crate::input::MAX_LINE;
 use crate::{Error, Frame};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, BufRead};
 
 /// Parses one text input, calling `on_event` for each record (and fatal signal, Valgrind
@@ -29,17 +29,172 @@ pub fn parse<R: BufRead>(
 ) -> Result<(), Error> {
     let mut parser = TextParser::default();
     let read = for_each_line(reader, |line, end| {
-        stats.lines += 1;
-        if end.cut {
-            stats.long_lines += 1;
-        }
-        parser.line(line, end.newline, stats, on_event);
+        parser.counted_line(line, end, stats, on_event)
     });
     if let Err(e) = read {
         return Err(Error::at(input, Some(stats.lines + 1), e.to_string()));
     }
     parser.finish(stats, on_event);
     Ok(())
+}
+
+/// Parses a text log a piece at a time: what [`parse`] does, for a caller that reads the
+/// input itself and may hand pieces of it to several parsers (see
+/// [`super::parallel`]).
+#[derive(Default)]
+pub(crate) struct Pieces {
+    lines: LineSplitter,
+    parser: TextParser,
+}
+
+impl Pieces {
+    /// For a piece that starts a line of a prefixed log after lines that left no record open
+    /// and `carry` behind (what [`Pieces::settled`] of a parser that read them gives).
+    pub(crate) fn after(carry: &Carry) -> Self {
+        let mut parser = TextParser {
+            prefixed_log: true,
+            touched: Some(HashSet::new()),
+            ..TextParser::default()
+        };
+        for (&pid, &tid) in &carry.tids {
+            let state = PidState {
+                tid: Some(tid),
+                ..PidState::default()
+            };
+            parser.states.insert(pid, state);
+        }
+        Pieces {
+            lines: LineSplitter::default(),
+            parser,
+        }
+    }
+
+    /// The lines `piece` ends; an unfinished last line waits for the next piece.
+    pub(crate) fn feed(
+        &mut self,
+        piece: &[u8],
+        stats: &mut ParseStats,
+        out: &mut dyn FnMut(Event),
+    ) {
+        let parser = &mut self.parser;
+        self.lines.feed(piece, &mut |line, end| {
+            parser.counted_line(line, end, stats, out)
+        });
+    }
+
+    /// The end of the input.
+    pub(crate) fn finish(mut self, stats: &mut ParseStats, out: &mut dyn FnMut(Event)) {
+        let parser = &mut self.parser;
+        self.lines
+            .finish(&mut |line, end| parser.counted_line(line, end, stats, out));
+        parser.finish(stats, out);
+    }
+
+    /// What the lines read so far leave for the lines after them, when a parser made
+    /// [`Pieces::after`] its carry reads what follows as this one does, provided that what
+    /// follows has no line of the processes it names as open. `None` when a line is held,
+    /// a paste's quotes or indentation are in force, or Valgrind's failure report is open.
+    pub(crate) fn settled(&self) -> Option<Settled> {
+        let p = &self.parser;
+        if self.lines.carrying
+            || p.held.is_some()
+            || p.panic.is_some()
+            || p.in_suppression
+            || p.quotes
+            || p.base_indent != 0
+            || !p.prefixed_log
+        {
+            return None;
+        }
+        let mut settled = Settled::default();
+        let states = p.current.iter().map(|(pid, s)| (pid, s));
+        for (pid, state) in states.chain(&p.states) {
+            if state.orphan {
+                return None;
+            }
+            if let Some(tid) = state.tid {
+                settled.carry.tids.insert(*pid, tid);
+            }
+            let quiet = state.record.is_none()
+                && state.last_unknown.is_none()
+                && !state.in_other_block
+                && !state.aux_dropped
+                && !state.soft
+                && !state.last_frame_cut
+                && state.next_repeats.is_none()
+                && state.repeats.is_none();
+            if !quiet {
+                settled.open.push(*pid);
+            }
+        }
+        Some(settled)
+    }
+
+    /// Whether the lines this parser read ([`Pieces::after`]) named one of `pids`.
+    pub(crate) fn touched_any(&self, pids: &[Option<u32>]) -> bool {
+        let touched = self.parser.touched.as_ref();
+        pids.iter()
+            .any(|pid| touched.map_or(true, |t| t.contains(pid)))
+    }
+
+    /// Takes over `before`'s states of `pids` (which this parser's lines did not name), so
+    /// that this parser stands where one that read `before`'s lines and then these would.
+    pub(crate) fn adopt(&mut self, before: &mut Pieces, pids: &[Option<u32>]) {
+        let b = &mut before.parser;
+        if let Some((pid, state)) = b.current.take() {
+            b.states.insert(pid, state);
+        }
+        if let Some((pid, state)) = self.parser.current.take() {
+            self.parser.states.insert(pid, state);
+        }
+        for pid in pids {
+            if let Some(state) = b.states.remove(pid) {
+                self.parser.states.insert(*pid, state);
+            }
+        }
+        self.parser.touched = None;
+    }
+}
+
+/// What a parser leaves for the lines after it ([`Pieces::settled`]).
+#[derive(Debug, Default)]
+pub(crate) struct Settled {
+    /// What a parser for the lines after needs to start from.
+    pub carry: Carry,
+    /// Processes in the middle of something (a record, a block, a line of prose): the lines
+    /// after may go on with it, so a parser that did not see it reads their lines only if
+    /// there are none.
+    pub open: Vec<Option<u32>>,
+}
+
+/// What the lines before a piece of a prefixed log leave for its lines when no record is
+/// open at the cut: the thread each process was last in (`Thread N:` names the thread of the
+/// records below it, across blank lines).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Carry {
+    tids: BTreeMap<Option<u32>, u32>,
+}
+
+impl Carry {
+    /// Takes in the `==PID== Thread N:` lines of `bytes` (whole lines), as a parser reading a
+    /// Valgrind log does. A paste or a damaged log may make a parser read them otherwise:
+    /// [`Pieces::settled`] tells.
+    pub(crate) fn see(&mut self, bytes: &[u8]) {
+        for at in memchr::memmem::find_iter(bytes, b"Thread ") {
+            let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+            let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+            let Ok(line) = std::str::from_utf8(&bytes[start..end]) else {
+                continue;
+            };
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            let Some(p) = exact_prefix(line).filter(|p| p.tool_message) else {
+                continue;
+            };
+            if let Some(tid) = thread_line(trim_indent(p.body)) {
+                self.tids.insert(p.pid, tid);
+            }
+        }
+    }
 }
 
 /// How a line handed out by [`for_each_line`] ended.
@@ -53,16 +208,8 @@ struct LineEnd {
 
 /// Calls `each` with every line of `reader` (without `\n` or `\r\n`, invalid UTF-8 replaced,
 /// cut at [`MAX_LINE`] bytes), as [`crate::input::read_line`] would give them.
-///
-/// This is the hot loop of the largest inputs (a test suite's Memcheck log runs to
-/// gigabytes), so it does not copy each line into a buffer as `read_line` does: the lines of
-/// each buffer the reader fills are validated as UTF-8 in one pass and handed out as slices
-/// of it. Only a line that spans two fills, or is invalid UTF-8, is copied.
 fn for_each_line<R: BufRead>(mut reader: R, mut each: impl FnMut(&str, LineEnd)) -> io::Result<()> {
-    // The start of a line whose end is in a later fill; `carry_cut` once it passed MAX_LINE.
-    let mut carry: Vec<u8> = Vec::new();
-    let mut carry_cut = false;
-    let mut carrying = false;
+    let mut lines = LineSplitter::default();
     loop {
         let chunk = match reader.fill_buf() {
             Ok(c) => c,
@@ -73,26 +220,52 @@ fn for_each_line<R: BufRead>(mut reader: R, mut each: impl FnMut(&str, LineEnd))
             break;
         }
         let used = chunk.len();
-        let mut rest = chunk;
-        if carrying {
-            match rest.iter().position(|&b| b == b'\n') {
+        lines.feed(chunk, &mut each);
+        reader.consume(used);
+    }
+    lines.finish(&mut each);
+    Ok(())
+}
+
+/// Cuts bytes handed in pieces into lines, whatever the pieces: the lines (and their
+/// [`LineEnd`]) do not depend on where one piece ends and the next begins.
+///
+/// This is the hot loop of the largest inputs (a test suite's Memcheck log runs to
+/// gigabytes), so it does not copy each line into a buffer as `read_line` does: the whole
+/// lines of each piece are validated as UTF-8 in one pass and handed out as slices of it.
+/// Only a line that spans two pieces, or is invalid UTF-8, is copied.
+#[derive(Default)]
+pub(crate) struct LineSplitter {
+    /// The start of a line whose end is in a later piece; `carry_cut` once it passed
+    /// MAX_LINE.
+    carry: Vec<u8>,
+    carry_cut: bool,
+    carrying: bool,
+}
+
+impl LineSplitter {
+    /// The lines that `piece` ends; the start of an unfinished last line is kept for the
+    /// next piece.
+    fn feed(&mut self, piece: &[u8], each: &mut impl FnMut(&str, LineEnd)) {
+        let mut rest = piece;
+        if self.carrying {
+            match memchr::memchr(b'\n', rest) {
                 Some(i) => {
-                    carry_cut |= append_capped(&mut carry, &rest[..i]);
-                    emit_bytes(&mut each, &carry, carry_cut, true);
-                    carry.clear();
-                    (carrying, carry_cut) = (false, false);
+                    self.carry_cut |= append_capped(&mut self.carry, &rest[..i]);
+                    emit_bytes(each, &self.carry, self.carry_cut, true);
+                    self.carry.clear();
+                    (self.carrying, self.carry_cut) = (false, false);
                     rest = &rest[i + 1..];
                 }
                 None => {
-                    carry_cut |= append_capped(&mut carry, rest);
-                    reader.consume(used);
-                    continue;
+                    self.carry_cut |= append_capped(&mut self.carry, rest);
+                    return;
                 }
             }
         }
-        // The whole lines of this fill, checked as UTF-8 at once: valid logs take the fast
-        // path, and a fill with a bad byte falls back to line by line.
-        let whole = rest.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        // The whole lines of this piece, checked as UTF-8 at once: valid logs take the fast
+        // path, and a piece with a bad byte falls back to line by line.
+        let whole = memchr::memrchr(b'\n', rest).map_or(0, |i| i + 1);
         let (lines, tail) = rest.split_at(whole);
         match std::str::from_utf8(lines) {
             Ok(text) => {
@@ -103,7 +276,7 @@ fn for_each_line<R: BufRead>(mut reader: R, mut each: impl FnMut(&str, LineEnd))
                     let line = &text[start..end];
                     start = end + 1;
                     if line.len() > MAX_LINE {
-                        emit_bytes(&mut each, &line.as_bytes()[..MAX_LINE], true, true);
+                        emit_bytes(each, &line.as_bytes()[..MAX_LINE], true, true);
                     } else {
                         let line = line.strip_suffix('\r').unwrap_or(line);
                         each(
@@ -121,20 +294,24 @@ fn for_each_line<R: BufRead>(mut reader: R, mut each: impl FnMut(&str, LineEnd))
                 lines.next_back();
                 for line in lines {
                     let cut = line.len() > MAX_LINE;
-                    emit_bytes(&mut each, &line[..line.len().min(MAX_LINE)], cut, true);
+                    emit_bytes(each, &line[..line.len().min(MAX_LINE)], cut, true);
                 }
             }
         }
         if !tail.is_empty() {
-            carrying = true;
-            carry_cut |= append_capped(&mut carry, tail);
+            self.carrying = true;
+            self.carry_cut |= append_capped(&mut self.carry, tail);
         }
-        reader.consume(used);
     }
-    if carrying {
-        emit_bytes(&mut each, &carry, carry_cut, false);
+
+    /// The end of the input: an unfinished last line is handed out (`newline` false).
+    fn finish(&mut self, each: &mut impl FnMut(&str, LineEnd)) {
+        if std::mem::take(&mut self.carrying) {
+            emit_bytes(each, &self.carry, self.carry_cut, false);
+            self.carry.clear();
+            self.carry_cut = false;
+        }
     }
-    Ok(())
 }
 
 /// Hands one line given as bytes to `each`: a trailing `\r` dropped, invalid UTF-8 replaced.
@@ -439,12 +616,17 @@ struct TextParser {
     /// A header without a PID may be open (see [`TextParser::adopt_orphan`]); false when
     /// none is, so that the check costs nothing on other lines.
     maybe_orphan: bool,
+    /// The processes whose lines were read, for a parser of a piece ([`Pieces::after`]).
+    touched: Option<HashSet<Option<u32>>>,
 }
 
 impl TextParser {
     /// The state of `pid`'s part of the stream, made current.
     fn state(&mut self, pid: Option<u32>) -> &mut PidState {
         if !matches!(&self.current, Some((p, _)) if *p == pid) {
+            if let Some(touched) = &mut self.touched {
+                touched.insert(pid);
+            }
             let next = self.states.remove(&pid).unwrap_or_default();
             if let Some((p, state)) = self.current.replace((pid, next)) {
                 self.states.insert(p, state);
@@ -454,6 +636,21 @@ impl TextParser {
             .current
             .get_or_insert_with(|| (pid, PidState::default()))
             .1
+    }
+
+    /// One line as [`LineSplitter`] hands it out, counted.
+    fn counted_line(
+        &mut self,
+        line: &str,
+        end: LineEnd,
+        stats: &mut ParseStats,
+        out: &mut dyn FnMut(Event),
+    ) {
+        stats.lines += 1;
+        if end.cut {
+            stats.long_lines += 1;
+        }
+        self.line(line, end.newline, stats, out);
     }
 
     /// One line of the input; `newline` is false for an unterminated last line.

@@ -1,0 +1,520 @@
+//! A text log read on several cores: cut into pieces between records, each piece parsed and
+//! filtered by a worker thread on its own, and what the workers made added up in input order.
+//!
+//! The output is the one a single thread gives, record for record and count for count:
+//! - A piece is cut after a blank `==PID== ` line that a `==` line follows, where a record
+//!   has just ended. A worker reads it with a parser made [`Pieces::after`] what the lines
+//!   before it left behind when they left no record open: the thread each process was last
+//!   in, which the cutter reads off the `Thread N:` lines. Whether they left nothing else is
+//!   known once the piece before has been read: unless its parser is [`Pieces::settled`]
+//!   into that same carry (another process was in the middle of a record, a paste's state
+//!   was open, …), the piece is read again here by the parser that read the one before. A
+//!   paste, or a log whose processes interleave line by line, is read right, only slower.
+//! - A worker's filter has the options and baseline of the one reading the input, so it
+//!   judges every record as that one would; what it made of a piece ([`Part`]) is added to
+//!   that filter in input order, which keeps the merged records in first-seen order.
+//! - A piece holding a `-v` log's repeated errors is read again here: a repeat finds the
+//!   record it repeats among all of the input's.
+//! - A piece grows until it ends at a record boundary; one of [`MAX_PIECE`] bytes without
+//!   one (a single line of that length, or a log without `==PID==` prefixes) sends the rest of
+//!   the input to this thread.
+
+use super::filter::{Filter, Part};
+use super::text::{Carry, Pieces};
+use super::{Event, ParseStats};
+use crate::Error;
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+use std::sync::mpsc;
+
+/// Bytes a piece starts at: small enough that the pieces in flight stay a few MiB, large
+/// enough that handing them around costs nothing next to reading them.
+pub(crate) const PIECE: usize = 256 << 10;
+
+/// Most bytes a piece grows to while looking for a record boundary.
+const MAX_PIECE: usize = 16 << 20;
+
+/// A piece of the input for a worker.
+struct Piece {
+    seq: usize,
+    bytes: Vec<u8>,
+    /// What the lines before it leave behind, if they leave no record open.
+    carry: Carry,
+}
+
+/// What a worker made of a piece.
+struct Done {
+    seq: usize,
+    bytes: Vec<u8>,
+    carry: Carry,
+    /// The parser after the piece: the one the next piece is checked against.
+    pieces: Pieces,
+    stats: ParseStats,
+    part: Part,
+    /// The piece must be read again in input order (it holds a `-v` repeat).
+    again: bool,
+}
+
+/// Reads a text log with `filter`'s jobs, as [`super::text::parse`] would with `filter`
+/// as its sink; `piece` is the size pieces start at ([`PIECE`]; tests make it small).
+pub(crate) fn read_text<R: Read>(
+    filter: &mut Filter,
+    input: &str,
+    reader: R,
+    stats: &mut ParseStats,
+    piece: usize,
+) -> Result<(), Error> {
+    let jobs = filter.jobs();
+    std::thread::scope(|scope| {
+        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        let mut work = Vec::with_capacity(jobs);
+        for _ in 0..jobs {
+            let (tx, rx) = mpsc::channel::<Piece>();
+            let mut worker = filter.worker();
+            let done_tx = done_tx.clone();
+            scope.spawn(move || {
+                for p in rx {
+                    if done_tx.send(read_piece(&mut worker, input, p)).is_err() {
+                        break;
+                    }
+                }
+            });
+            work.push(tx);
+        }
+        drop(done_tx);
+
+        let mut cutter = Cutter::new(reader, piece.max(1));
+        let mut order = InOrder::default();
+        let mut sent = 0usize;
+        let read = loop {
+            let next = match cutter.next() {
+                Ok(Some(p)) => p,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            };
+            match next {
+                Next::Piece(p) => {
+                    let w = p.seq % jobs;
+                    // A worker gone (it cannot be: it only ends when its queue closes) would
+                    // leave its piece unread: read it here instead.
+                    if let Err(mpsc::SendError(p)) = work[w].send(p) {
+                        order.wait_for(p.seq, &done_rx, filter, input, stats);
+                        order.redo(&p.bytes, filter, input, stats);
+                        continue;
+                    }
+                    sent += 1;
+                    // Keep at most two pieces per worker in flight: memory stays flat.
+                    while sent - order.next >= 2 * jobs {
+                        order.take(&done_rx, filter, input, stats);
+                    }
+                }
+                Next::Rest(bytes) => {
+                    order.wait_for(sent, &done_rx, filter, input, stats);
+                    order.redo(&bytes, filter, input, stats);
+                }
+            }
+        };
+        drop(work);
+        order.wait_for(sent, &done_rx, filter, input, stats);
+        if let Err(e) = read {
+            return Err(Error::at(input, Some(stats.lines + 1), e.to_string()));
+        }
+        let last = order.parser.take().unwrap_or_default();
+        last.finish(stats, &mut |event| filter.event(input, event));
+        Ok(())
+    })
+}
+
+/// A worker's reading of one piece.
+fn read_piece(worker: &mut Filter, input: &str, p: Piece) -> Done {
+    let mut pieces = if p.seq == 0 {
+        Pieces::default()
+    } else {
+        Pieces::after(&p.carry)
+    };
+    let mut stats = ParseStats::default();
+    let mut again = false;
+    pieces.feed(&p.bytes, &mut stats, &mut |event| {
+        if matches!(event, Event::Repeat { .. }) {
+            again = true;
+        }
+        if !again {
+            worker.event(input, event);
+        }
+    });
+    Done {
+        seq: p.seq,
+        bytes: p.bytes,
+        carry: p.carry,
+        pieces,
+        stats,
+        part: worker.take_part(),
+        again,
+    }
+}
+
+/// The workers' results, added to the filter in input order.
+#[derive(Default)]
+struct InOrder {
+    /// The next piece to add.
+    next: usize,
+    /// Pieces read ahead of it.
+    waiting: BTreeMap<usize, Done>,
+    /// The parser that read the input up to `next`.
+    parser: Option<Pieces>,
+}
+
+impl InOrder {
+    /// Waits for one result and adds what is in order.
+    fn take(
+        &mut self,
+        done: &mpsc::Receiver<Done>,
+        filter: &mut Filter,
+        input: &str,
+        stats: &mut ParseStats,
+    ) {
+        if let Ok(d) = done.recv() {
+            self.waiting.insert(d.seq, d);
+        }
+        while let Some(d) = self.waiting.remove(&self.next) {
+            self.add(d, filter, input, stats);
+        }
+    }
+
+    /// Adds every piece before `seq`.
+    fn wait_for(
+        &mut self,
+        seq: usize,
+        done: &mpsc::Receiver<Done>,
+        filter: &mut Filter,
+        input: &str,
+        stats: &mut ParseStats,
+    ) {
+        while self.next < seq {
+            let before = self.next;
+            self.take(done, filter, input, stats);
+            if self.next == before && self.waiting.is_empty() {
+                // Every worker is gone: nothing more will come.
+                break;
+            }
+        }
+    }
+
+    /// One piece, in order: what the worker made of it when it started where the piece
+    /// before left off, else the piece read again.
+    fn add(&mut self, d: Done, filter: &mut Filter, input: &str, stats: &mut ParseStats) {
+        self.next += 1;
+        let open = match &self.parser {
+            None => (d.seq == 0).then(Vec::new),
+            Some(before) => before
+                .settled()
+                .filter(|s| s.carry == d.carry && !d.pieces.touched_any(&s.open))
+                .map(|s| s.open),
+        };
+        if let (Some(open), false) = (open, d.again) {
+            filter.add_part(d.part);
+            stats.add(&d.stats);
+            if d.stats.num_callers.is_some() {
+                stats.num_callers = d.stats.num_callers;
+            }
+            let mut after = d.pieces;
+            if let Some(before) = &mut self.parser {
+                after.adopt(before, &open);
+            }
+            self.parser = Some(after);
+        } else {
+            self.redo(&d.bytes, filter, input, stats);
+        }
+    }
+
+    /// Reads `bytes` here, with the parser that read what came before.
+    fn redo(&mut self, bytes: &[u8], filter: &mut Filter, input: &str, stats: &mut ParseStats) {
+        let parser = self.parser.get_or_insert_with(Pieces::default);
+        parser.feed(bytes, stats, &mut |event| filter.event(input, event));
+    }
+}
+
+/// What the cutter gives.
+enum Next {
+    /// A piece for a worker.
+    Piece(Piece),
+    /// Bytes to read here, in order.
+    Rest(Vec<u8>),
+}
+
+/// Cuts the input into pieces at record boundaries.
+struct Cutter<R> {
+    reader: R,
+    piece: usize,
+    /// Read past the last cut.
+    pending: Vec<u8>,
+    eof: bool,
+    seq: usize,
+    /// What the lines before the next piece leave behind.
+    carry: Carry,
+    /// No boundary was found within [`MAX_PIECE`] bytes: the rest goes to this thread.
+    rest: bool,
+}
+
+impl<R: Read> Cutter<R> {
+    fn new(reader: R, piece: usize) -> Self {
+        Cutter {
+            reader,
+            piece,
+            pending: Vec::new(),
+            eof: false,
+            seq: 0,
+            carry: Carry::default(),
+            rest: false,
+        }
+    }
+
+    /// Reads until `buf` holds `want` bytes or the input ends.
+    fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<()> {
+        while buf.len() < want && !self.eof {
+            let need = (want - buf.len()) as u64;
+            let got = (&mut self.reader).take(need).read_to_end(buf)?;
+            if got == 0 {
+                self.eof = true;
+            }
+        }
+        Ok(())
+    }
+
+    fn next(&mut self) -> io::Result<Option<Next>> {
+        let mut buf = Vec::with_capacity(self.piece + self.pending.len());
+        buf.append(&mut self.pending);
+        self.fill(&mut buf, self.piece)?;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        if self.rest {
+            return Ok(Some(Next::Rest(buf)));
+        }
+        // Bytes searched already, but for the pattern's length.
+        let mut from = self.piece / 2;
+        let cut = loop {
+            if self.eof {
+                break buf.len();
+            }
+            if let Some(at) = boundary(&buf, from) {
+                break at;
+            }
+            from = buf.len().saturating_sub(BOUNDARY.len());
+            if buf.len() >= MAX_PIECE {
+                self.rest = true;
+                return Ok(Some(Next::Rest(buf)));
+            }
+            let want = buf.len() + self.piece;
+            self.fill(&mut buf, want)?;
+        };
+        self.pending = buf[cut..].to_vec();
+        buf.truncate(cut);
+        let carry = self.carry.clone();
+        self.carry.see(&buf);
+        let seq = self.seq;
+        self.seq += 1;
+        Ok(Some(Next::Piece(Piece {
+            seq,
+            bytes: buf,
+            carry,
+        })))
+    }
+}
+
+/// Where to cut `buf`: after its last blank `==PID== ` line that a `==` line follows (a
+/// record of that process has just ended), looked for from `from` on.
+fn boundary(buf: &[u8], from: usize) -> Option<usize> {
+    let from = from.min(buf.len());
+    memchr::memmem::rfind(&buf[from..], BOUNDARY).map(|i| from + i + 4)
+}
+
+/// The end of a blank `==PID== ` line and the start of the next `==PID==` line.
+const BOUNDARY: &[u8] = b"== \n==";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memcheck::filter::{FailOn, Options};
+    use crate::memcheck::records::Record;
+    use crate::memcheck::suppressions;
+    use crate::output::Printer;
+    use crate::project::Project;
+    use std::path::{Path, PathBuf};
+
+    /// Keeps what a filter prints, as JSON lines.
+    #[derive(Default)]
+    struct Lines(Vec<String>);
+
+    impl Printer<Record> for Lines {
+        fn record(&mut self, r: &Record) -> io::Result<()> {
+            self.0
+                .push(serde_json::to_string(r).map_err(io::Error::other)?);
+            Ok(())
+        }
+        fn finish(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn data() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
+    }
+
+    fn options(project: Project, suppressions: Vec<suppressions::Suppression>) -> Options {
+        Options {
+            project,
+            suppressions,
+            show_suppressed: true,
+            fail_on: FailOn::Default,
+            merge: true,
+            gen_suppressions: true,
+        }
+    }
+
+    /// Everything a filter gives for `log`: records, summary, notes, generated suppressions.
+    fn run(log: &[u8], opts: Options, jobs: usize, piece: usize) -> Vec<String> {
+        let mut filter = Filter::new(opts);
+        filter.set_jobs(jobs);
+        filter.set_piece(piece);
+        let mut out = Lines::default();
+        if let Err(e) = filter.read("log", log, &mut out) {
+            out.0.push(format!("error: {e}"));
+        }
+        out.0.extend(filter.take_notes());
+        out.0.push(filter.generated_suppressions("x"));
+        let _ = filter.finish(&mut out);
+        out.0
+    }
+
+    fn text_logs() -> Vec<(String, Vec<u8>)> {
+        let mut logs = Vec::new();
+        let mut dirs = vec![
+            data().join("pasted/valgrind"),
+            data().join("valgrind/memcheck"),
+        ];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let name = path.display().to_string();
+                let bytes = std::fs::read(&path).unwrap();
+                if bytes.starts_with(b"<?xml") || name.ends_with(".xml") {
+                    continue;
+                }
+                logs.push((name, bytes));
+            }
+        }
+        logs.sort();
+        logs
+    }
+
+    fn gunzip(path: &Path) -> Vec<u8> {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    fn shipped_suppressions() -> Vec<suppressions::Suppression> {
+        let path = data().join("../../suppressions/python3.11.supp");
+        let text = std::fs::read_to_string(path).unwrap();
+        suppressions::parse("python3.11.supp", &text).unwrap()
+    }
+
+    /// Two processes' logs interleaved `n` lines at a time, as processes that write into one
+    /// stream unbuffered (n = 1) or in blocks do: a record of one is open across pieces that
+    /// hold only the other's lines.
+    fn interleaved(a: &[u8], b: &[u8], n: usize) -> Vec<u8> {
+        let lines = |x: &[u8]| {
+            x.split_inclusive(|&c| c == b'\n')
+                .map(<[u8]>::to_vec)
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (lines(a), lines(b));
+        let mut out = Vec::new();
+        let (mut a, mut b) = (a.chunks(n), b.chunks(n));
+        loop {
+            match (a.next(), b.next()) {
+                (None, None) => break,
+                (x, y) => {
+                    out.extend(x.unwrap_or_default().concat());
+                    out.extend(y.unwrap_or_default().concat());
+                }
+            }
+        }
+        out
+    }
+
+    fn with_pid(log: &[u8], pid: &str) -> Vec<u8> {
+        let text = String::from_utf8_lossy(log);
+        let mut out = String::new();
+        for line in text.lines() {
+            match line.split_once("== ").filter(|(p, _)| p.starts_with("==")) {
+                Some((_, rest)) => out.push_str(&format!("=={pid}== {rest}\n")),
+                None => out.push_str(&format!("{line}\n")),
+            }
+        }
+        out.into_bytes()
+    }
+
+    /// `log` with a `Thread N:` line before its first record.
+    fn in_thread(log: &[u8], tid: u32) -> Vec<u8> {
+        let text = String::from_utf8_lossy(log);
+        let at = text.find("== Conditional jump").expect("a record");
+        let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let prefix = &text[start..at + 3];
+        let mut out = text[..start].to_string();
+        out.push_str(&format!("{prefix}Thread {tid}:\n"));
+        out.push_str(&text[start..]);
+        out.into_bytes()
+    }
+
+    #[test]
+    fn pieces_read_on_two_threads_give_what_one_thread_gives() {
+        let supps = shipped_suppressions();
+        for (name, log) in text_logs() {
+            for project in [Project::Everything, Project::Patterns(vec!["leak".into()])] {
+                let one = run(&log, options(project.clone(), supps.clone()), 1, PIECE);
+                for piece in [64, 1000] {
+                    let two = run(&log, options(project.clone(), supps.clone()), 2, piece);
+                    assert_eq!(one, two, "{name}, pieces of {piece} bytes");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn real_logs_interleaved_and_cut_small_read_the_same() {
+        let dir = data().join("memcheck-logs");
+        let leaky = gunzip(&dir.join("py311-leaky-malloc-all.log.gz"));
+        let big = gunzip(&dir.join("py311-big-malloc-all.log.gz"));
+        // Threads named once, before the first records: the records of later pieces are
+        // theirs too.
+        let (a, b) = (
+            in_thread(&with_pid(&leaky, "7"), 2),
+            in_thread(&with_pid(&big, "8"), 3),
+        );
+        let mut one_after_other = leaky.clone();
+        one_after_other.extend(&big);
+        let supps = shipped_suppressions();
+        let logs = [
+            ("by lines", interleaved(&a, &b, 1)),
+            ("by blocks", interleaved(&a, &b, 150)),
+            ("one after the other", one_after_other),
+        ];
+        for (what, log) in logs {
+            let project = || Project::Patterns(vec!["leaky".into()]);
+            let one = run(&log, options(project(), supps.clone()), 1, PIECE);
+            assert!(one.len() > 3, "{what}: {one:?}");
+            for (jobs, piece) in [(2, 4096), (3, 20_000)] {
+                let many = run(&log, options(project(), supps.clone()), jobs, piece);
+                assert_eq!(one, many, "{what}: {jobs} jobs, pieces of {piece} bytes");
+            }
+        }
+    }
+}
