@@ -147,7 +147,7 @@ fn matches_a_pattern(patterns: &[String], frame: &Frame) -> bool {
                 let base = path.rsplit('/').next().unwrap_or(path);
                 wildcard::matches(p, path) || wildcard::matches(p, base)
             } else {
-                path.contains(p.as_str())
+                memchr::memmem::find(path.as_bytes(), p.as_bytes()).is_some()
             }
         })
     })

@@ -23,7 +23,7 @@ use crate::memcheck::records::{
     FixedRecord, MergeKey, PanicRecord, ProjectFrame, Record, Summary, SuppressedRecord,
 };
 use crate::memcheck::suppressions::{self, GenerateOptions, Suppression};
-use crate::memcheck::{self, header, parallel, Event, ParseStats};
+use crate::memcheck::{self, header, parallel, spare, Event, ParseStats};
 use crate::output::Printer;
 use crate::project::Project;
 use crate::{demangle, Error};
@@ -642,7 +642,7 @@ impl Filter {
             occurrences,
             ..ErrorRecord::new(rec, input, pf)
         };
-        match self.judge(rec, make) {
+        match self.judge(rec, 1, make) {
             Verdict::Kept(i) => {
                 if self.kept.order[i].project_frame.is_some() {
                     self.shape.project_hit();
@@ -827,7 +827,8 @@ impl Filter {
     fn record_back(&mut self, r: ErrorRecord) {
         let parsed = r.as_parsed();
         let recompute = !self.opts.project.is_everything();
-        let _ = self.judge(parsed, move |_, pf| ErrorRecord {
+        let count = r.count;
+        let _ = self.judge(parsed, count, move |_, pf| ErrorRecord {
             project_frame: if recompute {
                 pf
             } else {
@@ -860,11 +861,13 @@ impl Filter {
         (suppression, pf)
     }
 
-    /// Suppressed, not the project's, or kept; `make` builds the record to keep (its
-    /// `module_init` is set here, from its kind and stack).
+    /// Suppressed, not the project's, or kept, `count` times; `make` builds the record to
+    /// keep or list (its `module_init` and fingerprint are set here). Nearly every record of
+    /// a log is the interpreter's: those are counted, not built.
     fn judge(
         &mut self,
         rec: memcheck::Record,
+        count: u64,
         make: impl FnOnce(memcheck::Record, Option<ProjectFrame>) -> ErrorRecord,
     ) -> Verdict {
         let (suppression, pf) = self.classify(&rec);
@@ -878,32 +881,30 @@ impl Filter {
                 }
             }
         }
-        let module_init = hints::module_init(&rec.kind, &rec.stack);
-        let mut kept = make(rec, pf);
-        kept.module_init = module_init;
-        let main_index = kept
-            .project_frame
-            .as_ref()
-            .filter(|p| p.aux.is_none())
-            .map(|p| p.index);
-        let written = std::mem::take(&mut kept.fingerprint);
-        kept.fingerprint = self.fingerprint(&kept.kind, &kept.stack, main_index, written);
-        kept.baseline = None;
-        let n = kept.count;
         let sum = &mut self.summary;
-        sum.records = sum.records.saturating_add(n);
+        sum.records = sum.records.saturating_add(count);
         if let Some(name) = suppression {
-            sum.suppressed = sum.suppressed.saturating_add(n);
-            *sum.suppressions_used.entry(name.clone()).or_default() += n;
-            if self.opts.show_suppressed && self.suppressed.add(kept, self.opts.merge).1 {
-                self.suppressed_by.push(name);
+            sum.suppressed = sum.suppressed.saturating_add(count);
+            *sum.suppressions_used.entry(name.clone()).or_default() += count;
+            if self.opts.show_suppressed {
+                let listed = self.build(rec, pf, make);
+                if self.suppressed.add(listed, self.opts.merge).1 {
+                    self.suppressed_by.push(name);
+                }
+            } else {
+                spare::recycle(rec);
             }
             return Verdict::Suppressed;
         }
         if !is_project {
-            sum.not_project = sum.not_project.saturating_add(n);
+            sum.not_project = sum.not_project.saturating_add(count);
+            spare::recycle(rec);
             return Verdict::NotProject;
         }
+        let mut kept = self.build(rec, pf, make);
+        let n = kept.count;
+        let module_init = kept.module_init;
+        let sum = &mut self.summary;
         sum.kept = sum.kept.saturating_add(n);
         sum.kept_bytes = sum.kept_bytes.saturating_add(kept.bytes.unwrap_or(0));
         if module_init {
@@ -915,6 +916,27 @@ impl Filter {
             self.summary.failing = self.summary.failing.saturating_add(n);
         }
         Verdict::Kept(self.kept.add(kept, self.opts.merge).0)
+    }
+
+    /// The record to keep or list: `make`'s, with its `module_init` and fingerprint.
+    fn build(
+        &mut self,
+        rec: memcheck::Record,
+        pf: Option<ProjectFrame>,
+        make: impl FnOnce(memcheck::Record, Option<ProjectFrame>) -> ErrorRecord,
+    ) -> ErrorRecord {
+        let module_init = hints::module_init(&rec.kind, &rec.stack);
+        let mut built = make(rec, pf);
+        built.module_init = module_init;
+        let main_index = built
+            .project_frame
+            .as_ref()
+            .filter(|p| p.aux.is_none())
+            .map(|p| p.index);
+        let written = std::mem::take(&mut built.fingerprint);
+        built.fingerprint = self.fingerprint(&built.kind, &built.stack, main_index, written);
+        built.baseline = None;
+        built
     }
 
     /// Hands the records and the summary to the printer and finishes it; returns the summary

@@ -14,6 +14,7 @@ pub mod hints;
 mod parallel;
 pub mod print;
 pub mod records;
+mod spare;
 pub mod suppressions;
 pub mod text;
 pub mod xml;

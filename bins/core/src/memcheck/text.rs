@@ -9,7 +9,8 @@
 //! state of the record being assembled is kept per PID.
 
 use super::{
-    header, AuxStack, Event, FatalSignal, ParseStats, Record, ValgrindPanic, MAX_AUX, MAX_FRAMES,
+    header, spare, AuxStack, Event, FatalSignal, ParseStats, Record, ValgrindPanic, MAX_AUX,
+    MAX_FRAMES,
 };
 use crate::input::MAX_LINE;
 use crate::{Error, Frame};
@@ -1384,7 +1385,7 @@ fn thread_line(body: &str) -> Option<u32> {
 fn frame_line(body: &str) -> Option<Frame> {
     let (rest, addr) = frame_head(body)?;
     let mut frame = frame_location(rest.trim_end());
-    frame.addr = (!addr.is_empty()).then(|| addr.to_string());
+    frame.addr = (!addr.is_empty()).then(|| spare::string(addr));
     Some(frame)
 }
 
@@ -1440,21 +1441,21 @@ fn frame_location(rest: &str) -> Frame {
     };
     frame.function = match func {
         "???" | "" => None,
-        f => Some(f.to_string()),
+        f => Some(spare::string(f)),
     };
     if let Some(loc) = location {
         if let Some(obj) = loc.strip_prefix("in ") {
-            frame.object = Some(obj.to_string());
+            frame.object = Some(spare::string(obj));
         } else {
             // By byte: `rsplit_once` searches with memrchr, slow to start for a short
             // `file.c:12`. A ':' byte is always a character boundary.
             let colon = loc.bytes().rposition(|b| b == b':');
             match colon.map(|i| (&loc[..i], &loc[i + 1..])) {
                 Some((file, line)) if line == "..." || line.bytes().all(|b| b.is_ascii_digit()) => {
-                    frame.file = Some(file.to_string());
+                    frame.file = Some(spare::string(file));
                     frame.line = line.parse().ok();
                 }
-                _ => frame.file = Some(loc.to_string()),
+                _ => frame.file = Some(spare::string(loc)),
             }
         }
     }
