@@ -27,9 +27,9 @@ use crate::memcheck::{self, header, parallel, spare, Event, ParseStats};
 use crate::output::Printer;
 use crate::project::Project;
 use crate::{demangle, Error};
-use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, BufRead};
+use std::sync::Arc;
 
 /// Everything vg-filter is told.
 #[derive(Clone)]
@@ -215,8 +215,9 @@ pub struct Filter {
     text_rows_unmerged: HashMap<PidKey, Vec<usize>>,
     source: Option<SuppressionSource>,
     summary: Summary,
-    /// Demangled forms of suppression patterns, computed once each.
-    demangled: RefCell<HashMap<String, Option<String>>>,
+    /// The suppressions, ready to match (shared with the workers of [`parallel`]).
+    suppressions: Arc<suppressions::Index>,
+    scratch: suppressions::Scratch,
     /// One-line notes for a person (standard error), taken by [`Filter::take_notes`].
     notes: Vec<String>,
     /// The frames of the log being read, for the hints said about it.
@@ -271,6 +272,13 @@ enum Verdict {
 impl Filter {
     /// A filter with these options.
     pub fn new(opts: Options) -> Self {
+        // Generated suppressions name functions mangled (`fun:_Znwm`), text logs print them
+        // demangled: both are tried.
+        let index = suppressions::Index::new(opts.suppressions.clone(), &demangle::demangle);
+        Filter::with_index(opts, Arc::new(index))
+    }
+
+    fn with_index(opts: Options, suppressions: Arc<suppressions::Index>) -> Self {
         Filter {
             source: opts.gen_suppressions.then(SuppressionSource::default),
             opts,
@@ -282,7 +290,8 @@ impl Filter {
             uniques: HashMap::new(),
             text_rows: HashSet::new(),
             text_rows_unmerged: HashMap::new(),
-            demangled: RefCell::default(),
+            suppressions,
+            scratch: suppressions::Scratch::default(),
             summary: Summary::default(),
             notes: Vec::new(),
             shape: InputShape::default(),
@@ -313,7 +322,7 @@ impl Filter {
     /// An empty filter of the same options and baseline, to read a piece of an input apart
     /// ([`Filter::take_part`]).
     pub(crate) fn worker(&self) -> Filter {
-        let mut w = Filter::new(self.opts.clone());
+        let mut w = Filter::with_index(self.opts.clone(), self.suppressions.clone());
         w.baseline = self.baseline.clone();
         w
     }
@@ -841,18 +850,10 @@ impl Filter {
     /// The name of the suppression that matches a record, else its first project frame
     /// (none without `--project`). Counts nothing.
     fn classify(&mut self, rec: &memcheck::Record) -> (Option<String>, Option<ProjectFrame>) {
-        // Generated suppressions name functions mangled (`fun:_Znwm`), text logs print them
-        // demangled: try both.
-        let names = &self.demangled;
-        let alt = |p: &str| {
-            names
-                .borrow_mut()
-                .entry(p.to_string())
-                .or_insert_with(|| demangle::demangle(p))
-                .clone()
-        };
-        let suppression =
-            suppressions::find_with(&self.opts.suppressions, rec, &alt).map(|s| s.name.clone());
+        let suppression = self
+            .suppressions
+            .find(rec, &mut self.scratch)
+            .map(|s| s.name.clone());
         let pf = if suppression.is_none() {
             project_frame(&mut self.opts.project, rec)
         } else {

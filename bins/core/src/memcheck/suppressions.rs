@@ -50,7 +50,7 @@
 
 use crate::memcheck::{header, Record};
 use crate::{wildcard, Error, Frame};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 /// One entry of a suppression file.
@@ -524,19 +524,39 @@ impl Suppression {
     /// returns the demangled form, which is then compared with the frame's name exactly (it is
     /// not a pattern: `char*` in a signature is a pointer, not a wildcard).
     pub fn matches_with(&self, rec: &Record, alt_name: &dyn Fn(&str) -> Option<String>) -> bool {
-        self.kind_matches(rec) && self.frames_match(&rec.stack, alt_name)
+        self.kind_matches(rec)
+            && self.frames_match(
+                &rec.stack,
+                &self.alternatives(alt_name),
+                &mut Scratch::default(),
+            )
     }
 
+    /// Whether this entry's tool and kind (with its extra line) fit the record, frames aside.
     fn kind_matches(&self, rec: &Record) -> bool {
-        if !has_tool(&self.tool, "Memcheck") {
-            return false;
-        }
         let Some(rk) = record_kind(rec) else {
             return false;
         };
-        if self.kind != rk.kind && Some(self.kind.as_str()) != rk.alias {
-            return false;
-        }
+        has_tool(&self.tool, "Memcheck")
+            && (self.kind == rk.kind || Some(self.kind.as_str()) == rk.alias)
+            && self.details_match(&rk)
+    }
+
+    /// Each frame pattern's other name ([`Suppression::matches_with`]): for a `fun:` without
+    /// wildcards, what `alt_name` gives for it.
+    fn alternatives(&self, alt_name: &dyn Fn(&str) -> Option<String>) -> Vec<Option<String>> {
+        self.frames
+            .iter()
+            .map(|pat| match pat {
+                SuppFrame::Fun(p) if !wildcard::has_wildcard(p) => alt_name(p),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The checks of its kind's extra line: the syscall parameter, the fishy argument, the
+    /// leak kinds.
+    fn details_match(&self, rk: &RecordKind) -> bool {
         match self.kind.as_str() {
             // Valgrind compares these strings exactly; a pattern with wildcards is honoured
             // here too (a superset: a literal pattern behaves the same).
@@ -563,7 +583,26 @@ impl Suppression {
     /// Does the frame list match a prefix of `stack`? A dynamic programme over (pattern
     /// position, frames consumed): O(patterns × frames) comparisons whatever the `...` layout,
     /// where naive backtracking is exponential in the number of `...`.
-    fn frames_match(&self, stack: &[Frame], alt_name: &dyn Fn(&str) -> Option<String>) -> bool {
+    ///
+    /// `alts` are the patterns' other names ([`Suppression::alternatives`]); `scratch` holds
+    /// the programme's rows, kept from call to call so that matching allocates nothing.
+    fn frames_match(
+        &self,
+        stack: &[Frame],
+        alts: &[Option<String>],
+        scratch: &mut Scratch,
+    ) -> bool {
+        let alt = |i: usize| alts.get(i).and_then(|a| a.as_deref());
+        if !self.frames.contains(&SuppFrame::Ellipsis) {
+            // Without `...`, frame i matches pattern i: no programme needed.
+            return self.frames.len() <= stack.len()
+                && self
+                    .frames
+                    .iter()
+                    .zip(stack)
+                    .enumerate()
+                    .all(|(i, (pat, frame))| frame_matches(pat, alt(i), frame));
+        }
         let needed = self
             .frames
             .iter()
@@ -574,10 +613,13 @@ impl Suppression {
         }
         let n = stack.len();
         // reach[j]: the patterns so far can account for exactly the first j frames.
-        let mut reach = vec![false; n + 1];
-        let mut next = vec![false; n + 1];
+        let Scratch { reach, next } = scratch;
+        reach.clear();
+        reach.resize(n + 1, false);
+        next.clear();
+        next.resize(n + 1, false);
         reach[0] = true;
-        for pat in &self.frames {
+        for (i, pat) in self.frames.iter().enumerate() {
             if *pat == SuppFrame::Ellipsis {
                 let mut any = false;
                 for j in 0..=n {
@@ -585,16 +627,12 @@ impl Suppression {
                     next[j] = any;
                 }
             } else {
-                let alt = match pat {
-                    SuppFrame::Fun(p) if !wildcard::has_wildcard(p) => alt_name(p),
-                    _ => None,
-                };
                 next[0] = false;
                 for j in 0..n {
-                    next[j + 1] = reach[j] && frame_matches(pat, alt.as_deref(), &stack[j]);
+                    next[j + 1] = reach[j] && frame_matches(pat, alt(i), &stack[j]);
                 }
             }
-            std::mem::swap(&mut reach, &mut next);
+            std::mem::swap(reach, next);
             if !reach.contains(&true) {
                 return false;
             }
@@ -650,6 +688,80 @@ fn frame_matches(pat: &SuppFrame, alt: Option<&str>, frame: &Frame) -> bool {
 /// Finds the first suppression matching a record.
 pub fn find<'a>(supps: &'a [Suppression], rec: &Record) -> Option<&'a Suppression> {
     supps.iter().find(|s| s.matches(rec))
+}
+
+/// Suppressions made ready to be matched against many records, as vg-filter does against
+/// every record of a log: [`find`]'s answer, without its cost per record. Each record's
+/// suppression kind is worked out once, and only the entries of that kind are tried (in file
+/// order, so the first match is the one [`find`] gives); each `fun:` pattern's demangled
+/// name is worked out once, when the index is made; and stacks are matched without
+/// allocating.
+#[derive(Debug, Default)]
+pub struct Index {
+    supps: Vec<Suppression>,
+    /// Memcheck entries by kind: indices into `supps`, in file order.
+    by_kind: HashMap<String, Vec<usize>>,
+    /// Each entry's patterns' other names ([`Suppression::alternatives`]).
+    alts: Vec<Vec<Option<String>>>,
+}
+
+/// The rows of [`Suppression::frames_match`]'s programme, reused.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    reach: Vec<bool>,
+    next: Vec<bool>,
+}
+
+impl Index {
+    /// An index of `supps`; `alt_name` gives a `fun:` pattern's other name (see
+    /// [`Suppression::matches_with`]).
+    pub fn new(supps: Vec<Suppression>, alt_name: &dyn Fn(&str) -> Option<String>) -> Index {
+        let mut by_kind: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, s) in supps.iter().enumerate() {
+            if has_tool(&s.tool, "Memcheck") {
+                by_kind.entry(s.kind.clone()).or_default().push(i);
+            }
+        }
+        let alts = supps.iter().map(|s| s.alternatives(alt_name)).collect();
+        Index {
+            supps,
+            by_kind,
+            alts,
+        }
+    }
+
+    /// The first suppression matching a record, as [`find_with`] gives it.
+    pub fn find(&self, rec: &Record, scratch: &mut Scratch) -> Option<&Suppression> {
+        if self.supps.is_empty() {
+            return None;
+        }
+        let rk = record_kind(rec)?;
+        let empty: &[usize] = &[];
+        let of = |kind: &str| self.by_kind.get(kind).map_or(empty, Vec::as_slice);
+        let (mut a, mut b) = (of(&rk.kind), rk.alias.map_or(empty, of));
+        // The two kinds' entries merged back into file order.
+        loop {
+            let i = match (a.first(), b.first()) {
+                (None, None) => return None,
+                (Some(&x), Some(&y)) if y < x => {
+                    b = &b[1..];
+                    y
+                }
+                (Some(&x), _) => {
+                    a = &a[1..];
+                    x
+                }
+                (None, Some(&y)) => {
+                    b = &b[1..];
+                    y
+                }
+            };
+            let s = &self.supps[i];
+            if s.details_match(&rk) && s.frames_match(&rec.stack, &self.alts[i], scratch) {
+                return Some(s);
+            }
+        }
+    }
 }
 
 /// [`find`] with an alternative-name hook for mangled `fun:` patterns (see
@@ -980,6 +1092,65 @@ mod tests {
     use super::*;
     use crate::memcheck::{text, ParseStats};
     use std::path::{Path, PathBuf};
+
+    /// The index gives the suppression the plain search gives, for every record of the real
+    /// logs against every real suppression file (mangled names demangled both ways).
+    #[test]
+    fn the_index_finds_what_the_search_finds() {
+        let mut records = Vec::new();
+        for log in [
+            "py311-leaky-malloc-all.log.gz",
+            "py311-big-malloc-all.log.gz",
+        ] {
+            let file = std::fs::File::open(corpus().join("memcheck-logs").join(log)).unwrap();
+            let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(file));
+            let mut stats = ParseStats::default();
+            text::parse("log", reader, &mut stats, &mut |e| {
+                if let crate::memcheck::Event::Record(r) = e {
+                    records.push(r);
+                }
+            })
+            .unwrap();
+        }
+        // A sample of every kind: the plain search is slow in a debug build.
+        let step = (records.len() / 1500).max(1);
+        let records: Vec<Record> = records.into_iter().step_by(step).collect();
+        assert!(records.len() > 1000, "{}", records.len());
+        let mut files: Vec<PathBuf> = std::fs::read_dir(corpus().join("suppressions"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .chain(
+                std::fs::read_dir(corpus().join("../../suppressions"))
+                    .unwrap()
+                    .map(|e| e.unwrap().path()),
+            )
+            .filter(|p| p.extension().is_some_and(|x| x == "supp"))
+            .collect();
+        files.sort();
+        let names = std::cell::RefCell::new(HashMap::new());
+        let alt = |p: &str| {
+            let mut names = names.borrow_mut();
+            let name = names
+                .entry(p.to_string())
+                .or_insert_with(|| crate::demangle::demangle(p));
+            name.clone()
+        };
+        let mut found = 0;
+        for file in files {
+            let supps = parse("f.supp", &read(&file)).unwrap();
+            let index = Index::new(supps.clone(), &alt);
+            let mut scratch = Scratch::default();
+            // Fewer against the largest file (a project's generated half megabyte).
+            let step = if supps.len() > 1000 { 20 } else { 1 };
+            for r in records.iter().step_by(step) {
+                let want = find_with(&supps, r, &alt).map(|s| s.line);
+                let got = index.find(r, &mut scratch).map(|s| s.line);
+                assert_eq!(got, want, "{}: {}", file.display(), r.what);
+                found += usize::from(got.is_some());
+            }
+        }
+        assert!(found > 100, "{found}");
+    }
 
     /// The repository's real inputs (`tests/data`, see its README).
     fn corpus() -> PathBuf {
