@@ -235,12 +235,10 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
         args.line_buffered,
         Some(root_text),
     );
-    for input in cli::open_inputs(&args.inputs)? {
-        filter.read(&input.name, input.reader, out.as_mut())?;
-        for note in filter.take_notes() {
-            eprintln!("vg-filter: {note}");
-        }
-    }
+    let inputs = cli::open_inputs(&args.inputs)?;
+    filter.read_all(inputs, out.as_mut(), &mut |note| {
+        eprintln!("vg-filter: {note}")
+    })?;
     if let Some(dest) = &args.gen_suppressions {
         let text = filter.generated_suppressions(&args.supp_name);
         if dest == "-" {

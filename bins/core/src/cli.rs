@@ -126,8 +126,8 @@ pub fn check_project_spacing(args: &[std::ffi::OsString]) -> Result<(), crate::E
 pub struct Input {
     /// The name to use in messages (`-` is shown as `<stdin>`).
     pub name: String,
-    /// Its reader.
-    pub reader: Box<dyn BufRead>,
+    /// Its reader (`Send`: inputs may be read on other threads).
+    pub reader: Box<dyn BufRead + Send>,
 }
 
 /// Opens the inputs named on the command line; none means standard input. A directory or

@@ -382,6 +382,12 @@ impl Filter {
             mine.project.extend(theirs.project);
         }
         let (sum, s) = (&mut self.summary, &part.summary);
+        // A piece's filter read no input itself (these are 0); a whole input's did.
+        sum.inputs = sum.inputs.saturating_add(s.inputs);
+        sum.foreign_records = sum.foreign_records.saturating_add(s.foreign_records);
+        sum.cut_at_depth = sum.cut_at_depth.saturating_add(s.cut_at_depth);
+        sum.hints = sum.hints.saturating_add(s.hints);
+        sum.parse.add(&s.parse);
         sum.records = sum.records.saturating_add(s.records);
         sum.kept = sum.kept.saturating_add(s.kept);
         sum.suppressed = sum.suppressed.saturating_add(s.suppressed);
@@ -509,6 +515,26 @@ impl Filter {
         }
         self.summary.hints += said.len() as u64;
         self.notes.extend(said);
+    }
+
+    /// Reads inputs one after the other, as [`Filter::read`] does, calling `notes` with each
+    /// one's notes; several at a time on [`Filter::set_jobs`] threads, each by a filter of
+    /// the same options, what each made added in input order (the output is the same). The
+    /// first input that fails ends the reading with its error.
+    pub fn read_all(
+        &mut self,
+        inputs: Vec<crate::cli::Input>,
+        out: &mut dyn Printer<Record>,
+        notes: &mut dyn FnMut(String),
+    ) -> Result<(), Error> {
+        if self.jobs < 2 || inputs.len() < 2 {
+            for input in inputs {
+                self.read(&input.name, input.reader, out)?;
+                self.take_notes().into_iter().for_each(&mut *notes);
+            }
+            return Ok(());
+        }
+        parallel::read_inputs(self, inputs, out, notes)
     }
 
     /// Notes for a person gathered so far (an input with nothing recognised in it).

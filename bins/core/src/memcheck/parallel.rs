@@ -15,17 +15,23 @@
 //!   that filter in input order, which keeps the merged records in first-seen order.
 //! - A piece holding a `-v` log's repeated errors is read again here: a repeat finds the
 //!   record it repeats among all of the input's.
+//! - Several inputs are read several at a time instead ([`read_inputs`]), each whole by a
+//!   worker, and added in input order the same way.
 //! - A piece grows until it ends at a record boundary; one of [`MAX_PIECE`] bytes without
 //!   one (a single line of that length, or a log without `==PID==` prefixes) sends the rest of
 //!   the input to this thread.
 
 use super::filter::{Filter, Part};
+use super::records::Record;
 use super::text::{Carry, Pieces};
 use super::{Event, ParseStats};
+use crate::cli::Input;
+use crate::output::Printer;
 use crate::Error;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::sync::mpsc;
+use std::sync::Mutex;
 
 /// Bytes a piece starts at: small enough that the pieces in flight stay a few MiB, large
 /// enough that handing them around costs nothing next to reading them.
@@ -123,6 +129,103 @@ pub(crate) fn read_text<R: Read>(
         last.finish(stats, &mut |event| filter.event(input, event));
         Ok(())
     })
+}
+
+/// What a worker made of a whole input.
+struct InputDone {
+    index: usize,
+    result: Result<(), Error>,
+    part: Part,
+    notes: Vec<String>,
+    /// Lines the input passed through (JSON lines of other tools), for the printer.
+    passed: Vec<Vec<u8>>,
+}
+
+/// Keeps the lines an input passes through; records are printed only at the end, by the
+/// filter that adds them up.
+#[derive(Default)]
+struct Passed(Vec<Vec<u8>>);
+
+impl Printer<Record> for Passed {
+    fn record(&mut self, _: &Record) -> io::Result<()> {
+        Ok(())
+    }
+    fn passthrough(&mut self, line: &[u8]) -> io::Result<()> {
+        self.0.push(line.to_vec());
+        Ok(())
+    }
+    fn finish(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Reads `inputs` with `filter`'s jobs, each whole by a worker, as [`Filter::read_all`]
+/// does one after the other.
+pub(crate) fn read_inputs(
+    filter: &mut Filter,
+    inputs: Vec<Input>,
+    out: &mut dyn Printer<Record>,
+    notes: &mut dyn FnMut(String),
+) -> Result<(), Error> {
+    let jobs = filter.jobs().min(inputs.len());
+    let count = inputs.len();
+    let queue = Mutex::new(inputs.into_iter().enumerate());
+    std::thread::scope(|scope| {
+        let (done_tx, done_rx) = mpsc::channel::<InputDone>();
+        for _ in 0..jobs {
+            let mut worker = filter.worker();
+            let (queue, done_tx) = (&queue, done_tx.clone());
+            scope.spawn(move || loop {
+                // A poisoned queue (a worker panicked) ends this worker too.
+                let next = match queue.lock() {
+                    Ok(mut q) => q.next(),
+                    Err(_) => None,
+                };
+                let Some((index, input)) = next else { break };
+                let mut passed = Passed::default();
+                let result = worker.read(&input.name, input.reader, &mut passed);
+                let done = InputDone {
+                    index,
+                    result,
+                    part: worker.take_part(),
+                    notes: worker.take_notes(),
+                    passed: passed.0,
+                };
+                if done_tx.send(done).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(done_tx);
+        let mut waiting = BTreeMap::new();
+        let mut next = 0;
+        while next < count {
+            let Ok(done) = done_rx.recv() else { break };
+            waiting.insert(done.index, done);
+            while let Some(done) = waiting.remove(&next) {
+                next += 1;
+                for line in &done.passed {
+                    out.passthrough(line)?;
+                }
+                if let Err(e) = done.result {
+                    // Ends the reading: the workers stop once the queue is dropped with
+                    // the scope, after the inputs they are reading.
+                    drain(&queue);
+                    return Err(e);
+                }
+                filter.add_part(done.part);
+                done.notes.into_iter().for_each(&mut *notes);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Takes the inputs no worker has started, so that the workers stop after their current one.
+fn drain<I: Iterator>(queue: &Mutex<I>) {
+    if let Ok(mut q) = queue.lock() {
+        q.by_ref().for_each(drop);
+    }
 }
 
 /// A worker's reading of one piece.
@@ -352,6 +455,10 @@ mod tests {
                 .push(serde_json::to_string(r).map_err(io::Error::other)?);
             Ok(())
         }
+        fn passthrough(&mut self, line: &[u8]) -> io::Result<()> {
+            self.0.push(String::from_utf8_lossy(line).into_owned());
+            Ok(())
+        }
         fn finish(&mut self) -> io::Result<()> {
             Ok(())
         }
@@ -460,6 +567,69 @@ mod tests {
             }
         }
         out.into_bytes()
+    }
+
+    /// What [`Filter::read_all`] gives for these inputs (name, bytes) with `jobs` threads:
+    /// passed-through lines, records, summary, notes, an error.
+    fn run_all(inputs: &[(String, Vec<u8>)], jobs: usize) -> Vec<String> {
+        let mut filter = Filter::new(options(
+            Project::Patterns(vec!["leak".into()]),
+            shipped_suppressions(),
+        ));
+        filter.set_jobs(jobs);
+        let inputs = inputs
+            .iter()
+            .map(|(name, bytes)| Input {
+                name: name.clone(),
+                reader: Box::new(io::Cursor::new(bytes.clone())),
+            })
+            .collect();
+        let mut out = Lines::default();
+        let mut notes = Vec::new();
+        let read = filter.read_all(inputs, &mut out, &mut |n| notes.push(n));
+        out.0.extend(notes);
+        match read {
+            Ok(()) => {
+                out.0.push(filter.generated_suppressions("x"));
+                let _ = filter.finish(&mut out);
+            }
+            Err(e) => out.0.push(format!("error: {e}")),
+        }
+        out.0
+    }
+
+    #[test]
+    fn inputs_read_at_once_give_what_one_after_the_other_gives() {
+        let dir = data().join("memcheck-logs");
+        let xml = gunzip(&dir.join("py311-leaky-malloc-all.xml.gz"));
+        let text = gunzip(&dir.join("py311-leaky-malloc-all.log.gz"));
+        let small = std::fs::read(dir.join("py311-leaky-gensupp.log")).unwrap();
+        // vg-filter's own output of one log, read back, with another tool's line in it.
+        let lines = run_all(&[("small".into(), small.clone())], 1);
+        let json = lines.iter().filter(|l| l.starts_with('{'));
+        let mut back = json.cloned().collect::<Vec<_>>().join("\n");
+        back.push_str("\n{\"type\":\"frame\",\"tool\":\"bt-demangle\"}\n");
+        let inputs: Vec<(String, Vec<u8>)> = vec![
+            ("xml".into(), xml.clone()),
+            ("back".into(), back.into_bytes()),
+            ("text".into(), text),
+            ("small".into(), small),
+            ("prose".into(), b"nothing of Valgrind's\n".to_vec()),
+            ("xml again".into(), xml.clone()),
+        ];
+        let one = run_all(&inputs, 1);
+        assert!(
+            one.iter().any(|l| l.contains("\"type\":\"frame\"")),
+            "{one:?}"
+        );
+        assert_eq!(one, run_all(&inputs, 3));
+        // A malformed input ends the reading with its error, as it does in order.
+        let mut bad = inputs.clone();
+        let malformed = b"<valgrindoutput>\n<error>\n</stack>\n</valgrindoutput>\n";
+        bad.insert(2, ("bad".into(), malformed.to_vec()));
+        let one = run_all(&bad, 1);
+        assert!(one.last().unwrap().starts_with("error: bad"), "{one:?}");
+        assert_eq!(one, run_all(&bad, 2));
     }
 
     /// `log` with a `Thread N:` line before its first record.

@@ -37,8 +37,8 @@ use quick_xml::errors::IllFormedError;
 use quick_xml::events::Event as XmlEvent;
 use quick_xml::Reader;
 
-use super::Event;
 use super::{header, AuxStack, FatalSignal, ParseStats, Record, MAX_AUX, MAX_FRAMES};
+use super::{spare, Event};
 use crate::frame::Frame;
 use crate::input::MAX_LINE;
 use crate::Error;
@@ -715,12 +715,13 @@ impl State {
             }
             Field::LeakedBytes => p.leaked_bytes = text.parse().ok(),
             Field::LeakedBlocks => p.leaked_blocks = text.parse().ok(),
-            Field::Ip => p.frame.addr = non_empty(text),
-            Field::Obj => p.frame.object = non_empty(text),
+            // A frame's texts go into strings of the records dropped before ([`spare`]).
+            Field::Ip => p.frame.addr = frame_text(text),
+            Field::Obj => p.frame.object = frame_text(text),
             // `???` is how the text log spells a missing name; keep both formats alike.
-            Field::Fn => p.frame.function = non_empty(text).filter(|f| f != "???"),
-            Field::Dir => p.dir = non_empty(text),
-            Field::File => p.frame.file = non_empty(text),
+            Field::Fn => p.frame.function = frame_text(text).filter(|f| f != "???"),
+            Field::Dir => p.dir = frame_text(text),
+            Field::File => p.frame.file = frame_text(text),
             // `...` in Valgrind's filtered test outputs, like any non-number, is no line.
             Field::Line => p.frame.line = text.parse().ok(),
             Field::Unique => p.rec.unique = non_empty(text),
@@ -739,9 +740,13 @@ impl State {
         };
         let mut frame = std::mem::take(&mut p.frame);
         // The text log prints one path (whole with --fullpath-after=); the XML splits it.
-        if let (Some(dir), Some(file)) = (p.dir.take(), &frame.file) {
+        if let (Some(mut dir), Some(file)) = (p.dir.take(), &frame.file) {
             if !file.starts_with('/') {
-                frame.file = Some(format!("{}/{file}", dir.trim_end_matches('/')));
+                // In the directory's string: one allocation fewer per frame.
+                dir.truncate(dir.trim_end_matches('/').len());
+                dir.push('/');
+                dir.push_str(file);
+                frame.file = Some(dir);
             }
         }
         if p.stack.len() < MAX_FRAMES {
@@ -969,6 +974,11 @@ fn shown(name: &[u8]) -> String {
 
 fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
+}
+
+/// [`non_empty`] for a frame's texts, in a spare string.
+fn frame_text(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| spare::string(s))
 }
 
 #[cfg(test)]
