@@ -281,6 +281,8 @@ fn demo_exits_0_and_would_fail_on_a_missed_defect() {
         suppressions: Vec::new(),
         baseline: None,
         notes: Vec::new(),
+        valgrind_time: std::time::Duration::ZERO,
+        filter_time: std::time::Duration::ZERO,
     };
     let clean = run(Vec::new());
     assert_eq!(

@@ -19,7 +19,7 @@
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::example::{self, repo_root};
 use super::flags;
@@ -126,6 +126,10 @@ pub struct Outcome {
     pub baseline: Option<Baseline>,
     /// What the user should know about the run (one line each, also said on stderr).
     pub notes: Vec<String>,
+    /// Wall time of the program under valgrind (the bench weighs vg-filter's against it).
+    pub valgrind_time: Duration,
+    /// Wall time of vg-filter on its logs.
+    pub filter_time: Duration,
 }
 
 /// The program a Valgrind log says ran: the first word of its `Command:` line.
@@ -253,6 +257,7 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
         place.describe()
     );
     let logs_dir = dir.clone();
+    let started = Instant::now();
     let status = tools::run_with_progress(
         "valgrind",
         vg,
@@ -260,6 +265,7 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
         Duration::from_secs(10),
     )?;
     tools::check_ran("valgrind", place.is_image(), &status)?;
+    let valgrind_time = started.elapsed();
     eprintln!("memcheck: the program exited with {status}");
     let logs = tools::files_starting(&dir, "vg.");
     if logs.is_empty() {
@@ -319,12 +325,14 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
     if let Some(baseline) = &opts.baseline {
         filter.arg("--baseline").arg(baseline);
     }
+    let started = Instant::now();
     let filtered = filter
         .args(&opts.filter_args)
         .args(&logs)
         .stdout(out)
         .status()
         .context("running vg-filter")?;
+    let filter_time = started.elapsed();
     let status = Status::of_code(filtered.code().unwrap_or(2));
     if status == Status::CouldNotRun {
         bail!("vg-filter failed with {filtered}");
@@ -342,6 +350,8 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
         suppressions: supps,
         baseline,
         notes,
+        valgrind_time,
+        filter_time,
     })
 }
 
@@ -390,6 +400,8 @@ fn empty(dir: &Path, vg_filter: &Path, root: &Path, place: String) -> anyhow::Re
         suppressions: Vec::new(),
         baseline: None,
         notes: vec!["this shard holds none of the collected tests: nothing ran".into()],
+        valgrind_time: Duration::ZERO,
+        filter_time: Duration::ZERO,
     })
 }
 
