@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
-use dbgpipe_core::cli::{self, Outcome};
+use dbgpipe_core::cli::{self, Outcome, ProjectArgs};
 use dbgpipe_core::output::Format;
 use dbgpipe_core::rounds::filter::{self, Baseline, Filter, Options};
 use dbgpipe_core::rounds::harness::{self, RunOptions, Target};
@@ -289,6 +289,10 @@ struct Common {
     /// Flush output after every line.
     #[arg(long, global = true)]
     line_buffered: bool,
+
+    /// Massif files: which frames of the heap trees are the project's.
+    #[command(flatten)]
+    project: ProjectArgs,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -442,6 +446,7 @@ fn options(c: &Common) -> anyhow::Result<Options> {
         baselines,
         trend,
         plot: c.plot.clone(),
+        project: c.project.clone(),
     })
 }
 
