@@ -217,14 +217,18 @@ pub fn massif(opts: &Options) -> anyhow::Result<Outcome> {
             path.push(old);
         }
         env.push(("PYTHONPATH".into(), path));
+        // A file rather than `python -c SCRIPT`: Massif writes the command line into its
+        // file as it is, and ms_print reads a `cmd:` of one line only.
+        let script = dir.join("rss-rounds-harness.py");
+        std::fs::write(&script, harness::HARNESS)
+            .with_context(|| format!("cannot write {}", script.display()))?;
         for target in &targets {
             let name = file_name(target);
             let prefix = dir.join(format!("{name}.round"));
             let mut argv = valgrind(&format!("{name}.whole.massif.out"));
             argv.extend([
                 python.clone().into_os_string(),
-                "-c".into(),
-                harness::HARNESS.into(),
+                script.clone().into_os_string(),
                 target.into(),
                 opts.rounds.to_string().into(),
                 opts.calls.to_string().into(),

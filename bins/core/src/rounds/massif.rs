@@ -729,13 +729,16 @@ fn series_name(f: &Frame) -> String {
 /// Puts per-round snapshot files (each holding the one snapshot Massif's
 /// `detailed_snapshot` monitor command writes) into one Massif file at `out`, in the order
 /// given, renumbered from 0: the header of the first, then each file's snapshot. The parts
-/// are left in place. `ms_print` reads the result like any Massif file.
+/// are left in place. `ms_print` reads the result like any Massif file: a `cmd:` line that
+/// an argument's newlines broke (`python -c SCRIPT`) is joined with spaces, as `ms_print`
+/// reads one line.
 pub fn combine(parts: &[PathBuf], out: &Path) -> io::Result<()> {
     let mut w = io::BufWriter::new(std::fs::File::create(out)?);
     let mut line = Vec::new();
     for (i, part) in parts.iter().enumerate() {
         let mut r = io::BufReader::new(std::fs::File::open(part)?);
         let mut in_header = true;
+        let mut in_cmd = false;
         loop {
             line.clear();
             if r.read_until(b'\n', &mut line)? == 0 {
@@ -746,7 +749,21 @@ pub fn combine(parts: &[PathBuf], out: &Path) -> io::Result<()> {
             }
             if in_header {
                 if i == 0 {
-                    w.write_all(&line)?;
+                    let text = line.strip_suffix(b"\n").unwrap_or(&line);
+                    if in_cmd && !text.starts_with(b"time_unit:") {
+                        // A continuation of `cmd:`, joined to it.
+                        w.write_all(b" ")?;
+                        w.write_all(text)?;
+                    } else {
+                        if in_cmd {
+                            w.write_all(b"\n")?;
+                        }
+                        in_cmd = text.starts_with(b"cmd:");
+                        w.write_all(text)?;
+                        if !in_cmd {
+                            w.write_all(b"\n")?;
+                        }
+                    }
                 }
             } else if line.starts_with(b"snapshot=") {
                 writeln!(w, "snapshot={i}")?;
@@ -987,7 +1004,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let one = |n: u64| {
             format!(
-                "desc: --time-unit=i\ncmd: python3\ntime_unit: i\n#-----------\nsnapshot=0\n\
+                "desc: --time-unit=i\ncmd: python3 -c 1\n2\ntime_unit: i\n#-----------\nsnapshot=0\n\
                  #-----------\ntime={}\nmem_heap_B={}\nmem_heap_extra_B=0\nmem_stacks_B=0\n\
                  heap_tree=detailed\nn0: {} (heap allocation functions) malloc/new/new[], --alloc-fns, etc.\n",
                 n * 10,
@@ -1008,7 +1025,7 @@ mod tests {
         assert_eq!(unmatched, 0);
         let got: Vec<(u64, u64)> = snapshots.iter().map(|s| (s.n, s.heap)).collect();
         assert_eq!(got, [(0, 0), (1, 64), (2, 128)]);
-        assert_eq!(r.cmd.as_deref(), Some("python3"));
+        assert_eq!(r.cmd.as_deref(), Some("python3 -c 1 2"), "joined for ms_print");
         std::fs::write(&parts[1], "desc: x\n").unwrap();
         let e = combine(&parts, &out).unwrap_err();
         assert!(e.to_string().ends_with("round.1: holds no snapshot"), "{e}");
