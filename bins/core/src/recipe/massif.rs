@@ -425,10 +425,8 @@ pub fn report(o: &Outcome) -> String {
                 what.extend(heap);
                 format!("LEAK     {}", what.join("; "))
             }
-            Verdict::NoLeak => match heap {
-                Some(h) => format!("no leak  ({h})"),
-                None => "no leak".to_string(),
-            },
+            // The heap's growth of a clean run is noise around 0, not worth a line.
+            Verdict::NoLeak => "no leak".to_string(),
             other => other.as_str().to_string(),
         };
         s.push_str(&format!("  {:<width$}  {verdict}\n", j.name));

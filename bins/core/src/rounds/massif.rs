@@ -1025,7 +1025,11 @@ mod tests {
         assert_eq!(unmatched, 0);
         let got: Vec<(u64, u64)> = snapshots.iter().map(|s| (s.n, s.heap)).collect();
         assert_eq!(got, [(0, 0), (1, 64), (2, 128)]);
-        assert_eq!(r.cmd.as_deref(), Some("python3 -c 1 2"), "joined for ms_print");
+        assert_eq!(
+            r.cmd.as_deref(),
+            Some("python3 -c 1 2"),
+            "joined for ms_print"
+        );
         std::fs::write(&parts[1], "desc: x\n").unwrap();
         let e = combine(&parts, &out).unwrap_err();
         assert!(e.to_string().ends_with("round.1: holds no snapshot"), "{e}");
