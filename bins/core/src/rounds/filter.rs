@@ -962,6 +962,38 @@ mod tests {
         );
     }
 
+    /// A Massif file's lines count as massif_lines, or unmatched; its values come from its
+    /// snapshots, and the line counts still add up.
+    #[test]
+    fn massif_lines_add_up() {
+        let mut input = String::from("desc: --stacks=yes\ncmd: ./a\ntime_unit: B\n");
+        for n in 0..12 {
+            input.push_str(&format!(
+                "#-----------\nsnapshot={n}\n#-----------\ntime={n}\nmem_heap_B={}\n\
+                 mem_heap_extra_B=8\nmem_stacks_B=100\nheap_tree=empty\n",
+                n * 64
+            ));
+        }
+        input.push_str("not Massif's\n");
+        let (records, s) = run(&input, Options::default());
+        assert_eq!((s.snapshots, s.unmatched, s.massif_values), (12, 1, 36));
+        assert_eq!(
+            s.lines,
+            s.values - s.massif_values
+                + s.unmatched
+                + s.own_lines
+                + s.foreign_records
+                + s.massif_lines
+        );
+        let names: Vec<&str> = verdicts(&records)
+            .iter()
+            .map(|v| v.series.as_str())
+            .collect();
+        assert_eq!(names, ["heap_b", "heap_extra_b", "stacks_b"]);
+        assert_eq!(verdicts(&records)[0].verdict, Verdict::Leak);
+        assert_eq!(verdicts(&records)[0].growth_per_round, Some(64.0));
+    }
+
     #[test]
     fn executables_and_binary_data_are_refused() {
         let mut f = Filter::new(Options::default());

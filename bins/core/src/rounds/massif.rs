@@ -559,9 +559,15 @@ impl Sites {
     /// the correction). Every node is judged by `cfg`'s rules at `alpha / m`.
     pub fn growing(&self, cfg: &Config, project: &mut Project) -> (Vec<Growing>, usize) {
         let rounds: Vec<f64> = self.rounds.iter().map(|&r| r as f64).collect();
-        let dense: Vec<Vec<f64>> = self.nodes.iter().map(|n| self.dense(n)).collect();
+        // A node changes when it is absent from a detailed snapshot (0 there) while present
+        // with bytes in another, or its bytes differ between two.
+        let changes = |n: &NodeData| {
+            let absent = n.points.len() < self.rounds.len();
+            n.points.windows(2).any(|w| w[0].1 != w[1].1)
+                || (absent && n.points.iter().any(|p| p.1 > 0))
+        };
         let changing: Vec<usize> = (0..self.nodes.len())
-            .filter(|&i| dense[i].windows(2).any(|w| w[0] != w[1]))
+            .filter(|&i| changes(&self.nodes[i]))
             .collect();
         let m = changing.len();
         if m == 0 || rounds.len() < cfg.min_points {
@@ -575,7 +581,7 @@ impl Sites {
         let mut grows = vec![false; self.nodes.len()];
         let mut slope = vec![0.0; self.nodes.len()];
         for &i in &changing {
-            let v = &dense[i];
+            let v = &self.dense(&self.nodes[i]);
             // Most nodes are not larger at the end than after warm-up: no test needed.
             if v[v.len() - 1] <= v[warmup] {
                 continue;
@@ -616,7 +622,7 @@ impl Sites {
             let points: Vec<(u64, u64)> = self
                 .rounds
                 .iter()
-                .zip(&dense[i])
+                .zip(&self.dense(&self.nodes[i]))
                 .map(|(&r, &b)| (r, b as u64))
                 .collect();
             match by_site.iter_mut().find(|g| g.series == series) {
