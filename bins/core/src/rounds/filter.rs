@@ -208,7 +208,8 @@ impl Filter {
             self.summary.lines += 1;
             self.this_input.lines += 1;
             if lineno == 1 {
-                run.stacks = buf.windows(13).any(|w| w == b"--stacks=yes");
+                const STACKS: &[u8] = b"--stacks=yes";
+                run.stacks = buf.windows(STACKS.len()).any(|w| w == STACKS);
             }
             let step = if cut {
                 self.summary.long_lines += 1;
