@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
-use dbgpipe_core::cli::{self, Outcome};
+use dbgpipe_core::cli::{self, Outcome, ProjectArgs};
 use dbgpipe_core::output::Format;
 use dbgpipe_core::rounds::filter::{self, Baseline, Filter, Options};
 use dbgpipe_core::rounds::harness::{self, RunOptions, Target};
@@ -30,6 +30,22 @@ INPUT (rss-rounds [LOG...]):
   in jsonl. A line without a round number takes the next number of its series. An input in
   which no line is recognised gets a one-line hint on stderr; an executable or binary data
   is refused.
+
+MASSIF FILES (rss-rounds massif.out.1234; one per run):
+  An input that starts with `desc:` is Valgrind Massif's output. Its snapshots are ordered
+  samples: the round of a snapshot's values is its number (snapshot=N). Massif keeps its
+  snapshots evenly spaced on its time axis (--time-unit i, ms or B), so a round is a snapshot
+  interval; a workload that asks Massif for a snapshot at the end of each round (the massif
+  recipe's harness does, through a client request) makes snapshot N round N. Series, levels
+  in bytes: heap_b (mem_heap_B, the useful heap), heap_extra_b (mem_heap_extra_B) and, with
+  --stacks=yes, stacks_b. Every node of the detailed snapshots' trees (an allocation stack)
+  is judged too, at --alpha divided by the number of stacks whose bytes changed; the deepest
+  growing ones are named by their site frame (the first under --root or matching --project,
+  else of a third-party library, else the first that is not an allocator), summed per site
+  into series site:FUNCTION:FILE:LINE, and described by `site` records whose frames are
+  classed project/python/system/unknown as bt-demangle classes them (at most 10, the largest
+  growth first). ms_print's report is not read: give the massif.out file it read. Only the
+  callers Massif writes are seen: one below its --threshold is summed into `in N places`.
 
 THE VERDICT, per series (the rules in full: `cargo doc`, dbgpipe_core::rounds::trend):
   The series is judged as a net level: a delta series as the running sum of (delta - baseline),
@@ -61,15 +77,21 @@ OUTPUT (schema 2; SCHEMA.md has every key):
     \"statement\":…,\"growth_per_round\":…,\"growth_per_1000\":…,\"ci_low\":…,\"ci_high\":…,
     \"p_value\":…,\"legacy_half_pct\":…,…} per series and
     {\"type\":\"summary\",\"tool\":\"rss-rounds\",\"schema\":2,\"verdict\":…,\"series\":…,\"leaks\":…,…}.
-  text: the verdicts for a person.
+  jsonl from a Massif file: also {\"type\":\"site\",\"series\":\"site:leak_definite:ext.c:50\",
+    \"input\":…,\"bytes\":…,\"growth_per_round\":64.0,\"stacks\":1,\"site_frame\":0,\"frames\":[{\"addr\":…,
+    \"function\":…,\"file\":…,\"line\":…,\"object\":…,\"class\":\"project\"},…]} per growing site,
+    before the verdicts; CSV has them as notes on stderr.
+  text: the verdicts for a person (and the growing sites with their stacks).
   --plot FILE.svg|FILE.png draws each series (net level, warm-up shaded, fitted line).
 
 LIMITS (memory stays bounded whatever the input; the summary counts each cut):
   lines over 1 MiB are cut and counted (long_lines, also unmatched); at most 1000 series with
-  names of up to 256 bytes and 8,000,000 points in all are kept (128 MB); values past these
-  are neither written nor judged (dropped_values). Reading inputs, lines = values +
-  unmatched + own_lines + foreign_records (own_lines: rss-rounds' own header and records read
-  back; foreign_records: records of other tools).
+  names of up to 256 bytes and 8,000,000 points in all are kept (128 MB), and 8,000,000 tree
+  points of a Massif file; values past these are neither written nor judged (dropped_values).
+  Reading inputs, lines = values - massif_values + unmatched + own_lines + foreign_records +
+  massif_lines (own_lines: rss-rounds' own header and records read back; foreign_records:
+  records of other tools; massif_lines: the lines of a Massif file, whose massif_values come
+  from its snapshots, not from one line each).
 
 EXAMPLES:
   python3.11 scripts/leak_test.py --iterations 100000 | rss-rounds --format text
@@ -77,6 +99,7 @@ EXAMPLES:
   rss-rounds --refs --baseline clean.log leaky.log
   rss-rounds --pattern 'iter (?P<round>\\d+) heap=(?P<value>[0-9.]+)' --unit MiB heap.log
   rss-rounds --format jsonl rounds.log > rounds.jsonl; rss-rounds --format text rounds.jsonl
+  rss-rounds --format text --plot heap.svg --root ~/src/mypkg massif.out.1234
   rss-rounds run --rounds 2000 mymod.tests:roundtrip
   rss-rounds run --script workload.py --format text --plot rounds.svg
   rss-rounds watch --format text -- python3.11 scripts/leak_test.py
@@ -289,6 +312,10 @@ struct Common {
     /// Flush output after every line.
     #[arg(long, global = true)]
     line_buffered: bool,
+
+    /// Massif files: which frames of the heap trees are the project's.
+    #[command(flatten)]
+    project: ProjectArgs,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -442,6 +469,7 @@ fn options(c: &Common) -> anyhow::Result<Options> {
         baselines,
         trend,
         plot: c.plot.clone(),
+        project: c.project.clone(),
     })
 }
 

@@ -21,7 +21,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use xtask::place::PlaceOpts;
 use xtask::records::{self, VgFilter, VgSummary};
-use xtask::{demo, memcheck, memray, refs, rss, segv, Status};
+use xtask::{demo, massif, memcheck, memray, refs, rss, segv, Status};
 
 /// One recipe at a time: they share `target/dbgpipe/`.
 fn turn() -> MutexGuard<'static, ()> {
@@ -165,6 +165,86 @@ fn rss_flags_leak_definite_and_not_clean() {
         let plot = std::fs::read_to_string(dir.join(format!("{name}.svg"))).unwrap();
         assert!(plot.contains("<svg"), "{name}.svg is not an SVG");
     }
+}
+
+/// The massif recipe on the example: leak_definite called once a round loses 64 bytes a
+/// round, named at its allocation site; clean grows nowhere.
+#[test]
+fn massif_names_the_64_byte_leak_and_passes_clean() {
+    let _turn = turn();
+    let outcome = massif::massif(&massif::Options {
+        place: host(),
+        ..massif::Options::default()
+    })
+    .expect("cargo xtask massif");
+    assert_eq!(outcome.status(), Status::Findings);
+    let leaky = outcome.get("leak_definite").expect("leak_definite was run");
+    assert!(leaky.leaks());
+    let site = &leaky.sites[0];
+    assert_eq!(leaky.sites.len(), 1, "{:?}", leaky.sites);
+    assert_eq!(
+        site.frame().unwrap().function.as_deref(),
+        Some("leak_definite")
+    );
+    assert_eq!(site.frame().unwrap().class, "project");
+    assert_eq!(site.growth_per_round, 64.0);
+    let clean = outcome.get("clean").expect("clean was run");
+    assert!(!clean.leaks() && clean.sites.is_empty(), "{clean:?}");
+    let report = massif::report(&outcome);
+    assert!(
+        report.contains("LEAK     leak_definite (dbgpipe_example.c:50) +64 B/round"),
+        "{report}"
+    );
+    for j in &outcome.judged {
+        let plot = std::fs::read_to_string(&j.plot).unwrap();
+        assert!(plot.contains("<svg"), "{}", j.plot.display());
+        // ms_print reads the combined file.
+        let ms = std::process::Command::new("ms_print")
+            .arg(&j.massif)
+            .output()
+            .unwrap();
+        assert!(
+            ms.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ms.stderr)
+        );
+        assert!(String::from_utf8_lossy(&ms.stdout).contains("Number of snapshots: 200"));
+    }
+}
+
+/// The same leak, 64 bytes a round, under the rss recipe: RSS moves by pages and the
+/// allocator keeps its own reserve, so it is not seen; this is what massif is for.
+#[test]
+fn rss_does_not_see_a_64_byte_leak_a_round() {
+    let _turn = turn();
+    let python = xtask::example::debug_python().expect("python3.11-dbg");
+    let built = xtask::example::build(&python, &out_dir("rss-small-example")).unwrap();
+    let driver = xtask::example::source_dir().join("rounds.py");
+    let outcome = rss::rss(&rss::Options {
+        place: host(),
+        command: vec![
+            "env".into(),
+            format!("DBGPIPE_EXAMPLE_DIR={}", built.dir.display()),
+            python.display().to_string(),
+            driver.display().to_string(),
+            "leak_definite".into(),
+            "--rounds".into(),
+            "200".into(),
+            "--calls".into(),
+            "1".into(),
+        ],
+        task: "rss-small".into(),
+        ..rss::Options::default()
+    })
+    .expect("cargo xtask rss -- rounds.py leak_definite --calls 1");
+    let run = outcome.get("command").expect("the command ran");
+    assert_ne!(
+        run.summary.verdict,
+        records::Verdict::Leak,
+        "{:?}",
+        run.verdicts
+    );
+    assert!(run.series("max_rss_mib").is_some(), "{:?}", run.verdicts);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Round lines (rss-rounds' input): any bytes give values or counted lines, or are refused
 //! whole as binary data naming the input, never a panic, and
 //! - every value read is finite;
-//! - conservation: lines = values + unmatched + own_lines + foreign_records, and rows
+//! - conservation: lines = values - massif_values + unmatched + own_lines + foreign_records
+//!   + massif_lines (an input starting with `desc:` is read as a Massif file), and rows
 //!   written = values kept, after the header;
 //! - rss-rounds reads its own output back to the same data: its CSV rows, read again, are
 //!   written out identically, and so are its JSON lines (round, baseline and verdict records
@@ -102,7 +103,7 @@ fuzz_target!(|data: &[u8]| {
     let (csv, s, names) = (&first.out, &first.summary, &first.names);
     assert_eq!(
         s.lines,
-        s.values + s.unmatched + s.own_lines + s.foreign_records,
+        s.values - s.massif_values + s.unmatched + s.own_lines + s.foreign_records + s.massif_lines,
         "{s:?}"
     );
     let rows = csv.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count() as u64;

@@ -22,7 +22,7 @@ pub mod flags;
 pub mod fuzz;
 
 pub use dbgpipe_core::recipe::{
-    image, memcheck, memray, place, records, refs, rss, segv, suppressions, tools, Status,
+    image, massif, memcheck, memray, place, records, refs, rss, segv, suppressions, tools, Status,
     Workspace,
 };
 

@@ -204,6 +204,51 @@ EXIT STATUS:
     ))]
     Rss(Rss),
 
+    /// The heap over time: valgrind --tool=massif | rss-rounds, the growing allocation sites
+    ///
+    /// Runs under Valgrind's Massif (PYTHONMALLOC=malloc, --time-unit=i, --threshold, full
+    /// source paths) and judges the Massif file with rss-rounds: the heap series (heap_b,
+    /// heap_extra_b) and every allocation stack of the detailed snapshots; the stacks that grow
+    /// are named by their site frame (the project's first, under --root) and judged as series
+    /// site:FUNCTION:FILE:LINE. Massif counts the program's own heap bytes, without the
+    /// allocator's caching and RSS's pages, so it finds leaks of tens of bytes a round that
+    /// the rss recipe cannot see. Each MODULE:FN (default: the debug interpreter, the root
+    /// first on PYTHONPATH) runs in rss-rounds' harness for --rounds rounds of --calls calls,
+    /// with a detailed snapshot at the end of each round (a Valgrind client request, x86-64
+    /// only), so a round is a round. A command after `--` runs as it is, every snapshot
+    /// detailed, one Massif file per process: its rounds are Massif's snapshots, evenly
+    /// spaced in time, and start-up counts as growth, so give it a long-running workload. A
+    /// site smaller than --threshold percent of the heap is not in Massif's trees: a leak of
+    /// B bytes a round shows after about threshold/100 x heap / B rounds. In a dbgpipe
+    /// checkout, `cargo xtask massif` without either judges the bundled example's
+    /// leak_definite (64 bytes a round) and clean.
+    #[command(after_help = concat!(
+        "OUTPUTS:
+  .dbgpipe/massif/<name>.massif.out        the Massif file judged (MODULE:FN: one detailed
+                                           snapshot per round; ms_print reads it)
+  .dbgpipe/massif/<name>.whole.massif.out  MODULE:FN: Massif's own file of the whole run
+  .dbgpipe/massif/<name>.jsonl             rss-rounds' rounds, sites, verdicts and summary
+  .dbgpipe/massif/<name>.svg               the plot
+  stdout                                   a line per run: LEAK and the growing sites
+  (name: MODULE.FN, or massif.out.<pid> for a command)
+
+",
+        crate::where_it_runs!(),
+        "
+
+EXAMPLES:
+  dbgpipe massif mymod.tests:roundtrip
+  dbgpipe massif --rounds 500 --threshold 0.05 mymod.tests:roundtrip
+  dbgpipe massif -- python3.11-dbg scripts/leak_test.py --iterations 1000
+
+EXIT STATUS:
+  0  nothing grows
+  1  a run leaks (a growing site, or a growing heap)
+",
+        crate::could_not_run!()
+    ))]
+    Massif(Massif),
+
     /// Native leaks: memray run --native, the --leaks flamegraph, the leaking functions
     ///
     /// Runs the script under `memray run --native --trace-python-allocators`, writes the
@@ -343,6 +388,7 @@ impl Recipe {
             Recipe::Memcheck(_) => "memcheck",
             Recipe::Refs(_) => "refs",
             Recipe::Rss(_) => "rss",
+            Recipe::Massif(_) => "massif",
             Recipe::Memray(_) => "memray",
             Recipe::Segv(_) => "segv",
             Recipe::Suppressions(_) => "suppressions",
@@ -355,6 +401,7 @@ impl Recipe {
         match self {
             Recipe::Memcheck(f) => Some(&f.command),
             Recipe::Rss(f) => Some(&f.command),
+            Recipe::Massif(f) => Some(&f.command),
             Recipe::Memray(f) => Some(&f.command),
             Recipe::Segv(f) => Some(&f.command),
             Recipe::Suppressions(f) => Some(&f.command),
@@ -368,6 +415,7 @@ impl Recipe {
             Recipe::Memcheck(f) => Some(&f.dirs),
             Recipe::Refs(f) => Some(&f.dirs),
             Recipe::Rss(f) => Some(&f.dirs),
+            Recipe::Massif(f) => Some(&f.dirs),
             Recipe::Memray(f) => Some(&f.dirs),
             Recipe::Segv(f) => Some(&f.dirs),
             Recipe::Suppressions(f) => Some(&f.dirs),
@@ -550,6 +598,47 @@ pub struct Rss {
     /// The program.
     #[command(flatten)]
     pub command: Command,
+}
+
+/// `dbgpipe massif`.
+#[derive(Args, Debug, Clone)]
+pub struct Massif {
+    /// Where valgrind runs.
+    #[command(flatten)]
+    pub place: PlaceOpts,
+    /// The project (first on PYTHONPATH, its frames the project's), and the outputs.
+    #[command(flatten)]
+    pub dirs: Dirs,
+    /// The interpreter of the harness.
+    #[command(flatten)]
+    pub python: Python,
+    /// More of the project's code.
+    #[command(flatten)]
+    pub project: Patterns,
+    /// Measured rounds of each MODULE:FN
+    #[arg(long, value_name = "N", default_value_t = super::massif::DEFAULT_ROUNDS, value_parser = positive::<u32>)]
+    pub rounds: u32,
+    /// Calls of the function per round
+    #[arg(long, value_name = "N", default_value_t = super::massif::DEFAULT_CALLS, value_parser = positive::<u32>)]
+    pub calls: u32,
+    /// Massif's --threshold: callers below this percent of the heap are not named
+    #[arg(long, value_name = "PCT", default_value_t = super::massif::DEFAULT_THRESHOLD, value_parser = threshold)]
+    pub threshold: f64,
+    /// A function to run in rounds, as MODULE:FN (not with a command)
+    #[arg(value_name = "MODULE:FN", value_parser = module_fn)]
+    pub targets: Vec<String>,
+    /// The program.
+    #[command(flatten)]
+    pub command: Command,
+}
+
+/// Massif's `--threshold`: a percentage from 0 to 100.
+fn threshold(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        Ok(_) => Err("a percentage from 0 to 100".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// `dbgpipe memray`.

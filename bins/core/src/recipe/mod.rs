@@ -8,6 +8,8 @@
 //!   with the interpreter's suppression baseline ([`suppressions`]);
 //! - [`refs`]: reference-count leaks, `rss-rounds run` on the debug interpreter;
 //! - [`rss`]: RSS in rounds, `rss-rounds watch`, with a plot;
+//! - [`massif`]: the heap over time under Valgrind's Massif, judged by rss-rounds, with the
+//!   growing allocation sites;
 //! - [`memray`]: `memray run --native`, the `--leaks` flamegraph and the leaking functions;
 //! - [`segv`]: `gdb -batch -ex run -ex bt | bt-demangle`, and `ptrace-fix` when gdb is refused;
 //! - [`suppressions`]: baseline suppression files for an interpreter;
@@ -26,6 +28,7 @@ use std::process::ExitCode;
 pub mod example;
 pub mod flags;
 pub mod image;
+pub mod massif;
 pub mod memcheck;
 pub mod memray;
 pub mod place;
@@ -95,6 +98,7 @@ pub fn run(recipe: flags::Recipe, ws: Workspace) -> anyhow::Result<Status> {
         Recipe::Memcheck(f) => memcheck::run(f, ws),
         Recipe::Refs(f) => refs::run(f, ws),
         Recipe::Rss(f) => rss::run(f, ws),
+        Recipe::Massif(f) => massif::run(f, ws),
         Recipe::Memray(f) => memray::run(f, ws),
         Recipe::Segv(f) => segv::run(f, ws),
         Recipe::Suppressions(f) => suppressions::run(f, ws),

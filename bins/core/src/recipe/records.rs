@@ -441,6 +441,90 @@ pub struct RoundsSummary {
 }
 summary!(RoundsSummary);
 
+/// rss-rounds' output on a Massif file: the verdicts and the growing allocation sites.
+pub struct RssRoundsMassif;
+
+impl Tool for RssRoundsMassif {
+    const NAME: &'static str = "rss-rounds";
+    const SCHEMA: u32 = SCHEMA;
+    type Line = RssRoundsMassifLine;
+    type Record = MassifRecord;
+    type Summary = RoundsSummary;
+}
+
+/// A line of rss-rounds' output on a Massif file.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RssRoundsMassifLine {
+    /// One series' verdict.
+    Verdict(SeriesVerdict),
+    /// A growing allocation site.
+    Site(GrowingSite),
+    /// The summary.
+    Summary(RoundsSummary),
+    /// Rounds, baselines, and any other type.
+    #[serde(other)]
+    Other,
+}
+
+/// A record of rss-rounds' output on a Massif file that the recipe reads.
+#[derive(Debug, Clone)]
+pub enum MassifRecord {
+    /// One series' verdict.
+    Verdict(SeriesVerdict),
+    /// A growing allocation site.
+    Site(GrowingSite),
+}
+
+impl From<RssRoundsMassifLine> for Line<MassifRecord, RoundsSummary> {
+    fn from(line: RssRoundsMassifLine) -> Self {
+        match line {
+            RssRoundsMassifLine::Verdict(r) => Line::Record(MassifRecord::Verdict(r)),
+            RssRoundsMassifLine::Site(r) => Line::Record(MassifRecord::Site(r)),
+            RssRoundsMassifLine::Summary(s) => Line::Summary(s),
+            RssRoundsMassifLine::Other => Line::Other,
+        }
+    }
+}
+
+/// A `site` record of rss-rounds. swap: `dbgpipe_core::rounds::records::Site`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GrowingSite {
+    /// Its series (`site:FUNCTION:FILE:LINE`).
+    pub series: String,
+    /// Bytes at the last detailed snapshot.
+    pub bytes: u64,
+    /// Growth per round.
+    pub growth_per_round: f64,
+    /// Index of the site frame in `frames`.
+    pub site_frame: usize,
+    /// The stack, innermost first.
+    pub frames: Vec<SiteFrame>,
+}
+
+impl GrowingSite {
+    /// The frame that names the site.
+    pub fn frame(&self) -> Option<&SiteFrame> {
+        self.frames.get(self.site_frame)
+    }
+}
+
+/// A frame of a site's stack, with the keys the recipe shows.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SiteFrame {
+    /// Function, demangled.
+    #[serde(deserialize_with = "nullable")]
+    pub function: Option<String>,
+    /// Source file.
+    #[serde(deserialize_with = "nullable")]
+    pub file: Option<String>,
+    /// Source line.
+    #[serde(deserialize_with = "nullable")]
+    pub line: Option<u32>,
+    /// `project`, `python`, `system` or `unknown`.
+    pub class: String,
+}
+
 // ---------------------------------------------------------------------------------------
 // ptrace-fix
 

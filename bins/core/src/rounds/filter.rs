@@ -13,11 +13,13 @@
 //! [`MAX_POINTS`] points in all (128 MiB). Values beyond these caps are counted
 //! (`dropped_values`), neither written nor judged.
 
+use crate::cli::NoProject;
 use crate::input::{read_line_capped, Content, MAX_LINE};
 use crate::output::Printer;
 use crate::rounds::lines::{self, Line, Pattern};
+use crate::rounds::massif;
 use crate::rounds::print::Discard;
-use crate::rounds::records::{CommandStatus, Record, Round, Summary};
+use crate::rounds::records::{CommandStatus, Record, Round, Site, SiteFrame, Summary};
 pub use crate::rounds::series::{Baseline, Series};
 use crate::rounds::trend::{self, Analysis, Config, Kind, SeriesRef, Verdict};
 use crate::Error;
@@ -55,6 +57,9 @@ pub struct Options {
     pub trend: Config,
     /// Draw the series here (`.svg` or `.png`).
     pub plot: Option<PathBuf>,
+    /// Which frames of Massif's trees are the project's (`--project`, `--root`; without
+    /// `--project`, those under the root).
+    pub project: crate::cli::ProjectArgs,
 }
 
 /// What the input being read gave so far, for the hint when it gave nothing.
@@ -66,6 +71,17 @@ struct ThisInput {
     recognised: u64,
     /// The first line that was noise and not blank, as text.
     sample: Option<String>,
+    /// Whether it looked like `ms_print`'s report rather than Massif's file.
+    ms_print: bool,
+}
+
+/// The Massif file read (one per run: its snapshot numbers are the rounds).
+#[derive(Debug)]
+struct MassifRun {
+    input: String,
+    reader: massif::Reader,
+    /// Whether Massif measured stacks (`--stacks=yes` in its `desc:` line).
+    stacks: bool,
 }
 
 /// The filter's state.
@@ -83,6 +99,9 @@ pub struct Filter {
     /// A line passed on, with its newline.
     passed: Vec<u8>,
     this_input: ThisInput,
+    massif: Option<MassifRun>,
+    /// `site` records read back from a saved report, written again at the end.
+    sites_read: Vec<Site>,
 }
 
 impl Filter {
@@ -98,6 +117,8 @@ impl Filter {
             row: Round::default(),
             passed: Vec::new(),
             this_input: ThisInput::default(),
+            massif: None,
+            sites_read: Vec::new(),
         }
     }
 
@@ -126,7 +147,9 @@ impl Filter {
             name: input.to_string(),
             ..ThisInput::default()
         };
-        refuse_unreadable(input, &mut reader)?;
+        if refuse_unreadable(input, &mut reader)? {
+            return self.read_massif(input, reader, out);
+        }
         let mut buf = Vec::new();
         let mut lineno = 0u64;
         loop {
@@ -149,6 +172,131 @@ impl Filter {
         }
     }
 
+    /// Reads a Massif file: each snapshot's values become the heap series (round: the
+    /// snapshot's number), each detailed snapshot's tree goes to the sites, judged at the end.
+    fn read_massif<R: BufRead>(
+        &mut self,
+        input: &str,
+        mut reader: R,
+        out: &mut dyn Printer<Record>,
+    ) -> Result<(), Error> {
+        if let Some(first) = &self.massif {
+            return Err(Error::at(
+                input,
+                None,
+                format!(
+                    "a second Massif file (after {}): give rss-rounds one Massif file per run, \
+                     as its snapshot numbers are the rounds",
+                    first.input
+                ),
+            ));
+        }
+        let mut run = MassifRun {
+            input: input.to_string(),
+            reader: massif::Reader::default(),
+            stacks: false,
+        };
+        let mut buf = Vec::new();
+        let mut lineno = 0u64;
+        let result = loop {
+            let cut = match read_line_capped(&mut reader, &mut buf, MAX_LINE) {
+                Ok(Some(cut)) => cut,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(Error::at(input, Some(lineno + 1), e.to_string())),
+            };
+            lineno += 1;
+            self.summary.lines += 1;
+            self.this_input.lines += 1;
+            if lineno == 1 {
+                const STACKS: &[u8] = b"--stacks=yes";
+                run.stacks = buf.windows(STACKS.len()).any(|w| w == STACKS);
+            }
+            let step = if cut {
+                self.summary.long_lines += 1;
+                massif::Step::Unmatched
+            } else {
+                run.reader.line(&buf)
+            };
+            match step {
+                massif::Step::Unmatched => {
+                    self.summary.unmatched += 1;
+                    self.noise(&buf);
+                }
+                massif::Step::Read => {
+                    self.summary.massif_lines += 1;
+                    self.this_input.recognised += 1;
+                }
+                massif::Step::Snapshot(snapshot) => {
+                    self.summary.massif_lines += 1;
+                    self.this_input.recognised += 1;
+                    if let Err(e) = self.snapshot(&snapshot, run.stacks, out) {
+                        break Err(e);
+                    }
+                }
+            }
+        };
+        if let Some(snapshot) = run.reader.finish() {
+            self.snapshot(&snapshot, run.stacks, out)?;
+        }
+        self.summary.snapshots += run.reader.snapshots;
+        self.summary.dropped_values += run.reader.sites.dropped;
+        self.massif = Some(run);
+        result
+    }
+
+    /// One Massif snapshot's values.
+    fn snapshot(
+        &mut self,
+        s: &massif::Snapshot,
+        stacks: bool,
+        out: &mut dyn Printer<Record>,
+    ) -> Result<(), Error> {
+        let values = [
+            (massif::HEAP, Some(s.heap)),
+            (massif::EXTRA, s.extra),
+            (massif::STACKS, s.stacks.filter(|_| stacks)),
+        ];
+        for (name, value) in values {
+            if let Some(v) = value {
+                self.summary.massif_values += 1;
+                self.observe(name, Kind::Level, "B", Some(s.n), v as f64, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The Massif file's growing sites: each (up to [`massif::MAX_SITES`]) becomes a series,
+    /// whose values are written now, and a `site` record.
+    fn sites(&mut self, out: &mut dyn Printer<Record>) -> Result<Vec<Site>, Error> {
+        let Some(run) = self.massif.take() else {
+            return Ok(Vec::new());
+        };
+        let mut project = self.opts.project.project(NoProject::UnderRoot)?;
+        let (growing, _) = run.reader.sites.growing(&self.opts.trend, &mut project);
+        self.summary.sites = growing.len() as u64;
+        let mut records = Vec::new();
+        for g in growing.into_iter().take(massif::MAX_SITES) {
+            for &(round, bytes) in &g.points {
+                self.summary.massif_values += 1;
+                self.observe(&g.series, Kind::Level, "B", Some(round), bytes as f64, out)?;
+            }
+            records.push(Site {
+                series: g.series,
+                input: run.input.clone(),
+                bytes: g.points.last().map_or(0, |p| p.1),
+                growth_per_round: g.growth_per_round,
+                stacks: g.stacks,
+                site_frame: g.site_frame,
+                frames: g
+                    .frames
+                    .into_iter()
+                    .map(|(frame, class)| SiteFrame { frame, class })
+                    .collect(),
+            });
+        }
+        Ok(records)
+    }
+
     /// A one-line hint when the last input read had lines but rss-rounds recognised none of
     /// them (no value, none of its own records): what it expected and what it saw. Records
     /// of other tools alone are a pipeline passing through, and get none.
@@ -157,6 +305,13 @@ impl Filter {
         let sample = t.sample.as_ref()?;
         if t.recognised > 0 {
             return None;
+        }
+        if t.ms_print {
+            return Some(format!(
+                "{}: this is ms_print's report; give rss-rounds the massif.out file that \
+                 ms_print read",
+                t.name
+            ));
         }
         let lines = match t.lines {
             1 => "its line is not a round line".to_string(),
@@ -171,6 +326,9 @@ impl Filter {
 
     /// Keeps the first noise line of the input, for [`Filter::unrecognised`].
     fn noise(&mut self, line: &[u8]) {
+        if line.starts_with(b"Massif arguments:") || line.starts_with(b"ms_print arguments:") {
+            self.this_input.ms_print = true;
+        }
         if self.this_input.sample.is_some() || line.trim_ascii().is_empty() {
             return;
         }
@@ -217,6 +375,12 @@ impl Filter {
             Line::Own => {
                 self.this_input.recognised += 1;
                 self.summary.own_lines += 1;
+                Ok(())
+            }
+            Line::Site(site) => {
+                self.this_input.recognised += 1;
+                self.summary.own_lines += 1;
+                self.sites_read.push(*site);
                 Ok(())
             }
             Line::Foreign => {
@@ -346,6 +510,11 @@ impl Filter {
     /// Judges every series, draws the plot, hands the verdicts and the summary to `out`,
     /// and ends the output ([`Printer::finish`]). Returns the summary.
     pub fn finish(mut self, out: &mut dyn Printer<Record>) -> Result<Summary, Error> {
+        let mut sites = self.sites(out)?;
+        sites.append(&mut self.sites_read);
+        for site in sites {
+            out.record(&Record::Site(Box::new(site)))?;
+        }
         let analyses = self.analyze();
         let count = |v: Verdict| analyses.iter().filter(|(_, a)| a.verdict == v).count();
         let s = &mut self.summary;
@@ -390,8 +559,8 @@ fn kind_and_unit<'a>(series: &str, kind: Option<Kind>, unit: Option<&'a str>) ->
 }
 
 /// Refuses an input that no round line can come from: an executable or binary data, told
-/// from its first bytes (which stay in the reader's buffer).
-fn refuse_unreadable<R: BufRead>(input: &str, reader: &mut R) -> Result<(), Error> {
+/// from its first bytes (which stay in the reader's buffer). True when it is a Massif file.
+fn refuse_unreadable<R: BufRead>(input: &str, reader: &mut R) -> Result<bool, Error> {
     let head = loop {
         match reader.fill_buf() {
             Ok(head) => break head,
@@ -407,7 +576,8 @@ fn refuse_unreadable<R: BufRead>(input: &str, reader: &mut R) -> Result<(), Erro
             None,
             "is an executable or shared object, not a log of rounds",
         )),
-        content => content.refuse(input).map_or(Ok(()), Err),
+        _ if massif::is_massif(head) => Ok(true),
+        content => content.refuse(input).map_or(Ok(false), Err),
     }
 }
 
@@ -791,6 +961,38 @@ mod tests {
             hint.ends_with(&format!("\"{}…\"", "x".repeat(60))),
             "{hint}"
         );
+    }
+
+    /// A Massif file's lines count as massif_lines, or unmatched; its values come from its
+    /// snapshots, and the line counts still add up.
+    #[test]
+    fn massif_lines_add_up() {
+        let mut input = String::from("desc: --stacks=yes\ncmd: ./a\ntime_unit: B\n");
+        for n in 0..12 {
+            input.push_str(&format!(
+                "#-----------\nsnapshot={n}\n#-----------\ntime={n}\nmem_heap_B={}\n\
+                 mem_heap_extra_B=8\nmem_stacks_B=100\nheap_tree=empty\n",
+                n * 64
+            ));
+        }
+        input.push_str("not Massif's\n");
+        let (records, s) = run(&input, Options::default());
+        assert_eq!((s.snapshots, s.unmatched, s.massif_values), (12, 1, 36));
+        assert_eq!(
+            s.lines,
+            s.values - s.massif_values
+                + s.unmatched
+                + s.own_lines
+                + s.foreign_records
+                + s.massif_lines
+        );
+        let names: Vec<&str> = verdicts(&records)
+            .iter()
+            .map(|v| v.series.as_str())
+            .collect();
+        assert_eq!(names, ["heap_b", "heap_extra_b", "stacks_b"]);
+        assert_eq!(verdicts(&records)[0].verdict, Verdict::Leak);
+        assert_eq!(verdicts(&records)[0].growth_per_round, Some(64.0));
     }
 
     #[test]

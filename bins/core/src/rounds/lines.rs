@@ -95,6 +95,9 @@ pub enum Line<'a> {
     /// rss-rounds' own CSV header or a record of its own that is judged anew (`verdict`,
     /// `summary`): not data, not noise.
     Own,
+    /// rss-rounds' own `site` record read back (a growing allocation site of a Massif
+    /// file), written again at the end.
+    Site(Box<crate::rounds::records::Site>),
     /// A JSON record of another tool or of a type rss-rounds does not know.
     Foreign,
     /// Anything else.
@@ -387,6 +390,10 @@ fn own_json(line: &[u8]) -> Line<'_> {
             _ => Line::Other,
         },
         "verdict" => Line::Own,
+        "site" => match serde_json::from_str::<crate::rounds::records::Site>(line) {
+            Ok(site) => Line::Site(Box::new(site)),
+            Err(_) => Line::Other,
+        },
         "summary" => match serde_json::from_str::<SummaryHead<'_>>(line) {
             Ok(SummaryHead { tool: Some(t) }) if t == TOOL => Line::Own,
             _ => Line::Foreign,

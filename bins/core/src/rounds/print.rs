@@ -50,6 +50,7 @@ impl<W: Write> Printer<Record> for Text<W> {
     fn record(&mut self, record: &Record) -> io::Result<()> {
         match record {
             Record::Round(_) | Record::Baseline(_) => Ok(()),
+            Record::Site(site) => self.sink.text(&words::site_text(site)),
             Record::Verdict(v) => self.sink.text(&words::text(v)),
             Record::Summary(s) => self.sink.text(&format!("{}\n", words::summary_line(s))),
         }

@@ -6,15 +6,19 @@
 //! - `round` per value read ([`Round`]), as it is read;
 //! - `baseline` when a series' per-round baseline is set ([`Baseline`]), before its first
 //!   `round`;
+//! - `site` per growing allocation site of a Massif file ([`Site`]), after the `round`
+//!   records of its series;
 //! - `verdict` per series at the end ([`Verdict`]);
 //! - `summary` last ([`Summary`]).
 //!
 //! In CSV a `round` is a row `round,series,value,net_value`; verdicts and the summary are
 //! notes, one line each on standard error, as a CSV file holds rows of one shape.
 
+use crate::backtrace::classify::Class;
 use crate::output::{CsvLine, CsvRow, SCHEMA};
 use crate::rounds::trend::{self, Kind};
 use crate::rounds::words;
+use crate::Frame;
 use serde::{Deserialize, Serialize};
 
 /// The name in the summary's `tool`.
@@ -28,6 +32,8 @@ pub enum Record {
     Round(Round),
     /// A series' per-round baseline.
     Baseline(Baseline),
+    /// A growing allocation site of a Massif file (boxed: it holds a stack).
+    Site(Box<Site>),
     /// One series' verdict (boxed: it is five times the size of the `round` records that
     /// make up most of a run, and every record is as large as the largest).
     Verdict(Box<Verdict>),
@@ -69,6 +75,37 @@ pub struct Baseline {
     /// Where it came from: `--baseline`, a clean run's file name, or
     /// `harness noise (N rounds of an empty workload)`.
     pub source: String,
+}
+
+/// A frame of a site's stack: the shared frame keys, then its class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteFrame {
+    /// The frame.
+    #[serde(flatten)]
+    pub frame: Frame,
+    /// `project`, `python`, `system` or `unknown`, as bt-demangle classes frames.
+    pub class: Class,
+}
+
+/// A growing allocation site of a Massif file: where the heap grows. Its series
+/// (`site:FUNCTION[:FILE:LINE]`) has the `round` records and the `verdict`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Site {
+    /// Its series.
+    pub series: String,
+    /// The Massif file.
+    pub input: String,
+    /// Its bytes in the last detailed snapshot.
+    pub bytes: u64,
+    /// Theil–Sen growth per round (snapshot) of its bytes.
+    pub growth_per_round: f64,
+    /// Growing stacks with this site frame, summed into the series.
+    pub stacks: usize,
+    /// Index in `frames` of the frame that names the site.
+    pub site_frame: usize,
+    /// The stack (of the largest growing one), innermost first: from the allocation
+    /// function's caller outwards.
+    pub frames: Vec<SiteFrame>,
 }
 
 /// One series' verdict, with the numbers it rests on ([`trend::Analysis`]).
@@ -191,8 +228,24 @@ pub struct Summary {
     pub foreign_records: u64,
     /// Lines cut at 1 MiB (also counted as unmatched: a cut value would be a guess).
     pub long_lines: u64,
-    /// Values beyond the caps (series, name length, points): neither written nor judged.
+    /// Values beyond the caps (series, name length, points, Massif tree points): neither
+    /// written nor judged.
     pub dropped_values: u64,
+    /// Lines of Massif files (`massif.out`): every line of such an input counts here and in
+    /// no other line count.
+    #[serde(default)]
+    pub massif_lines: u64,
+    /// Values taken from Massif's snapshots (heap series and sites), which come from no
+    /// single line; they are counted in `values` too.
+    #[serde(default)]
+    pub massif_values: u64,
+    /// Massif snapshots read.
+    #[serde(default)]
+    pub snapshots: u64,
+    /// Growing allocation sites found in Massif's detailed snapshots (at most 10 become
+    /// series and `site` records).
+    #[serde(default)]
+    pub sites: u64,
     /// The command `watch` or `run` ran.
     pub command: Option<CommandStatus>,
     /// The plot written.
@@ -217,6 +270,10 @@ impl Default for Summary {
             foreign_records: 0,
             long_lines: 0,
             dropped_values: 0,
+            massif_lines: 0,
+            massif_values: 0,
+            snapshots: 0,
+            sites: 0,
             command: None,
             plot: None,
         }
@@ -244,6 +301,7 @@ impl CsvRow for Record {
             ]),
             // The verdict line says the baseline and where it came from.
             Record::Baseline(_) => CsvLine::Skip,
+            Record::Site(site) => CsvLine::Note(format!("{TOOL}: {}", words::site_line(site))),
             Record::Verdict(v) => CsvLine::Note(format!("{TOOL}: {}", words::verdict_line(v))),
             Record::Summary(s) => CsvLine::Note(format!("{TOOL}: {}", words::summary_line(s))),
         }

@@ -7,7 +7,7 @@
 //! the run that judged them did.
 
 use crate::rounds::filter::{MAX_POINTS, MAX_SERIES};
-use crate::rounds::records::{Summary, Verdict};
+use crate::rounds::records::{Site, SiteFrame, Summary, Verdict};
 use crate::rounds::trend::{self, fmt_num, fmt_p, fmt_signed as signed, Analysis};
 
 fn per_round_unit(unit: &str) -> String {
@@ -140,6 +140,70 @@ pub fn text(v: &Verdict) -> String {
     t
 }
 
+/// A frame as a person reads it: `leak_definite (dbgpipe_example.c:50) [project]`.
+fn frame_text(f: &SiteFrame) -> String {
+    let fr = &f.frame;
+    let mut t = fr.identity().to_string();
+    match (fr.file_name(), fr.line, &fr.object) {
+        (Some(file), Some(line), _) => t.push_str(&format!(" ({file}:{line})")),
+        (Some(file), None, _) => t.push_str(&format!(" ({file})")),
+        (None, _, Some(object)) => t.push_str(&format!(
+            " (in {})",
+            object.rsplit('/').next().unwrap_or(object)
+        )),
+        _ => {}
+    }
+    t.push_str(&format!(" [{}]", f.class.as_str()));
+    t
+}
+
+/// A growing allocation site as one line: the note CSV output writes on standard error.
+pub fn site_line(site: &Site) -> String {
+    let named = site
+        .frames
+        .get(site.site_frame)
+        .map_or_else(|| site.series.clone(), frame_text);
+    format!(
+        "growing allocation site {named}: {} B/round, {} B at the last detailed snapshot \
+         ({} stack{}; series {})",
+        signed(site.growth_per_round),
+        site.bytes,
+        site.stacks,
+        if site.stacks == 1 { "" } else { "s" },
+        site.series
+    )
+}
+
+/// Frames of a site's stack shown in text, from its site frame on.
+const SITE_FRAMES_SHOWN: usize = 6;
+
+/// A growing allocation site for a person: the line, then its stack from the allocation
+/// outwards, cut after a few frames past the site frame.
+pub fn site_text(site: &Site) -> String {
+    let mut t = format!(
+        "{}
+",
+        site_line(site)
+    );
+    let end = (site.site_frame + SITE_FRAMES_SHOWN).min(site.frames.len());
+    for (i, f) in site.frames[..end].iter().enumerate() {
+        let mark = if i == site.site_frame {
+            "  <- site"
+        } else {
+            ""
+        };
+        t.push_str(&format!(
+            "  {} {}{mark}\n",
+            if i == 0 { "at" } else { "by" },
+            frame_text(f)
+        ));
+    }
+    if end < site.frames.len() {
+        t.push_str(&format!("  … {} more frames\n", site.frames.len() - end));
+    }
+    t
+}
+
 /// The summary as one line.
 pub fn summary_line(s: &Summary) -> String {
     let mut line = format!(
@@ -162,6 +226,12 @@ pub fn summary_line(s: &Summary) -> String {
         }
         if s.own_lines > 0 {
             line.push_str(&format!(", {} from its own report", s.own_lines));
+        }
+        if s.massif_lines > 0 {
+            line.push_str(&format!(
+                ", {} of Massif's: {} snapshots, {} growing sites",
+                s.massif_lines, s.snapshots, s.sites
+            ));
         }
         if s.foreign_records > 0 {
             line.push_str(&format!(
