@@ -216,7 +216,7 @@ fn source_steps(py: &str, tarball: &Tarball) -> String {
     );
     let record = |source: &str, name: &str, sha: &str| {
         format!(
-            "mkdir -p {dir} \\\n && echo \"{source} {name} {sha}\" > {SOURCE_FILE} \\\n",
+            "mkdir -p {dir} \\\n && echo \"{source} {name} {sha}\" > {SOURCE_FILE} \\\n && ",
             dir = SOURCE_FILE.rsplit_once('/').map_or("/", |(d, _)| d)
         )
     };
@@ -274,8 +274,8 @@ fn source_steps(py: &str, tarball: &Tarball) -> String {
                  s && $3 == f {{print $1}}' python{py}_*.dsc) \\\n \
                  && echo \"$sha  $orig\" | sha256sum -c - \\\n\
                  {check_version} \
-                 && {} \
-                 && mv \"$orig\" /tmp/Python.tar \\\n \
+                 && {}\
+                 mv \"$orig\" /tmp/Python.tar \\\n \
                  && rm -f python{py}_* \\\n && ",
                 record("debian-orig", "$orig", "$sha")
             ));

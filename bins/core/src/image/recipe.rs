@@ -873,6 +873,40 @@ mod tests {
         assert!(source(Some("3.13"), Some("mine:latest"), &Fetch::Debian).is_ok());
     }
 
+    /// Every continued line of every recipe's text goes on with an indented line (`&&`, a
+    /// pipe, a package list), never with a bare command that the shell would take as an
+    /// argument of the line before.
+    #[test]
+    fn continued_lines_go_on_indented() {
+        let dir = std::env::temp_dir().join(format!("dbgpipe-continued-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // A release dbg-image knows no checksum for: the file's own goes into the text.
+        let file = dir.join("Python-3.12.3.tgz");
+        std::fs::write(&file, b"x").unwrap();
+        let recipes = [
+            Recipe::default(),
+            source(None, None, &Fetch::PythonOrg).unwrap(),
+            source(None, None, &Fetch::Debian).unwrap(),
+            source(Some("3.11.2"), None, &Fetch::Debian).unwrap(),
+            source(None, None, &Fetch::File(file)).unwrap(),
+        ];
+        std::fs::remove_dir_all(&dir).unwrap();
+        for r in &recipes {
+            let text = r.dockerfile();
+            let lines: Vec<&str> = text.lines().collect();
+            for pair in lines.windows(2) {
+                if pair[0].ends_with('\\') {
+                    assert!(
+                        pair[1].starts_with(' '),
+                        "{:?} goes on with {:?}",
+                        pair[0],
+                        pair[1]
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn tarball_names_give_the_release() {
         for (name, release, official) in [
