@@ -324,9 +324,10 @@ impl Default for Recipe {
 impl Recipe {
     /// The recipe for the command-line choices; `None` takes the default. `--from` defaults to
     /// `debian` where a Debian release ships the version (and no tarball is chosen), else
-    /// `source`; the source recipe's tarball defaults to python.org's (the command line
-    /// chooses between python.org and Debian by whether python.org answers:
-    /// [`crate::image::source::choose`]). A `--tarball` file is read here, for its SHA-256.
+    /// `source`; the source recipe's tarball defaults to python.org's (`dbg-image` chooses
+    /// between python.org and Debian by whether python.org answers:
+    /// [`crate::image::python_org::reachable`]). A `--tarball` file is read here, for its
+    /// SHA-256.
     pub fn new(
         python: Option<&str>,
         origin: Option<Origin>,
