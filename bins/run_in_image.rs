@@ -51,7 +51,8 @@ EXAMPLES:
 
 EXIT STATUS:
   The command's own status (128+N when a signal N ended it, e.g. 139 for SIGSEGV); 125 the
-  engine failed (or the env expander inside); 126/127 the command could not be run or found.
+  engine failed (or the env expander inside); 126/127 the command could not be run or found
+  (with podman 1, and catatonit, its --init, says `failed to exec pid1`).
   2  run-in-image's own errors: bad usage, an unreadable or malformed env file, no engine, no
      image. 0 for --dry-run.";
 

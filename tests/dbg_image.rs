@@ -2,8 +2,8 @@
 //! tag, and, with the real engine, the debootstrap base, the build, its check and its cache.
 //!
 //! The engine tests need root, a running docker and debootstrap (`.ci/run` provides them) and
-//! fail without. The `--from source` recipe is tested as far as its Dockerfile: building it
-//! fetches a release from python.org, which this project's machines cannot reach.
+//! fail without. The `--from source` recipe's image is built and run in
+//! `tests/image_source.rs`.
 
 #[path = "image_fixture.rs"]
 mod image_fixture;
@@ -19,7 +19,14 @@ use std::time::Instant;
 /// --regenerate`).
 const DOCKERFILES: &[(&str, &[&str])] = &[
     ("Dockerfile.debian", &["--from", "debian"]),
-    ("Dockerfile.source", &["--from", "source"]),
+    (
+        "Dockerfile.source",
+        &["--from", "source", "--source", "python.org"],
+    ),
+    (
+        "Dockerfile.source-debian",
+        &["--from", "source", "--source", "debian"],
+    ),
 ];
 
 fn run(args: &[&str], stdin: Option<&str>) -> Output {
@@ -78,10 +85,13 @@ fn the_recipes_dockerfiles() {
         debian.contains("python3.11-dbg python3.11-dev gcc"),
         "{debian}"
     );
-    let source = stdout(&run(&["dockerfile", "--python", "3.12"], None));
+    let source = stdout(&run(
+        &["dockerfile", "--python", "3.12", "--source", "python.org"],
+        None,
+    ));
     for needle in [
         "https://www.python.org/ftp/python/3.12.12/Python-3.12.12.tar.xz",
-        "fb85a13414b028c49ba18bbd523c2d055a30b56b18b92ce454ea2c51edc656c4  /tmp/Python.tar.xz",
+        "fb85a13414b028c49ba18bbd523c2d055a30b56b18b92ce454ea2c51edc656c4  /tmp/Python.tar\"",
         "--with-pydebug --with-valgrind --without-pymalloc OPT=-g",
         "ln -s python3.12 /usr/local/bin/python3.12-dbg",
         "org.dbgpipe.interpreter=\"/usr/local/bin/python3.12-dbg\"",
@@ -135,9 +145,26 @@ fn the_tag_follows_the_content() {
         ])
     );
     assert_ne!(default, tag(&["--base", "dbgpipe/debootstrap:bookworm"]));
+    let python_org = tag(&["--python", "3.12", "--source", "python.org"]);
+    assert!(
+        python_org.starts_with("dbgpipe/python-dbg:3.12-"),
+        "{python_org}"
+    );
     assert_eq!(
-        tag(&["--python", "3.12"]),
-        tag(&["--python", "3.12.12", "--from", "source"])
+        python_org,
+        tag(&[
+            "--python",
+            "3.12.12",
+            "--from",
+            "source",
+            "--source",
+            "python.org"
+        ])
+    );
+    // Debian's source package and python.org's tarball are two recipes, so two tags.
+    assert_ne!(
+        tag(&["--from", "source", "--source", "debian"]),
+        tag(&["--from", "source", "--source", "python.org"])
     );
     // run-in-image's default image is this tag.
     let dry = Command::new(env!("CARGO_BIN_EXE_run-in-image"))
@@ -175,6 +202,40 @@ fn bad_input_is_exit_2_with_one_line() {
         &["dockerfile", "--python", "3.7"],
         None,
         "no checksum known for CPython 3.7",
+    );
+    fails_with(
+        &["dockerfile", "--python", "3.12", "--source", "debian"],
+        None,
+        "no Debian release has a python3.12 source package",
+    );
+    fails_with(
+        &["dockerfile", "--from", "debian", "--source", "debian"],
+        None,
+        "--source and --tarball choose the source recipe's tarball",
+    );
+    fails_with(
+        &[
+            "dockerfile",
+            "--tarball",
+            "/nonexistent/Python-3.12.3.tar.xz",
+        ],
+        None,
+        "/nonexistent/Python-3.12.3.tar.xz: No such file",
+    );
+    fails_with(
+        &["dockerfile", "--tarball", "/nonexistent/python.tgz"],
+        None,
+        "cannot tell the CPython release from the name",
+    );
+    fails_with(
+        &["dockerfile", "--tarball", "x.tgz", "--source", "debian"],
+        None,
+        "cannot be used with",
+    );
+    fails_with(
+        &["build", "-", "--tarball", "Python-3.12.3.tar.xz"],
+        Some("FROM x\n"),
+        "cannot change a given Dockerfile",
     );
     fails_with(
         &["dockerfile", "--base", "x y"],
@@ -270,7 +331,7 @@ fn the_image_is_a_checked_debug_build() {
     assert_eq!(r["problems"], Value::Array(vec![]));
     let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
-        keys[..11],
+        keys[..13],
         [
             "type",
             "tag",
@@ -279,12 +340,23 @@ fn the_image_is_a_checked_debug_build() {
             "interpreter",
             "version",
             "debug_build",
+            "pymalloc",
+            "with_valgrind",
             "valgrind",
             "gdb",
             "memray",
             "memray_path"
         ]
     );
+    // Debian's debug build keeps pymalloc (PYTHONMALLOC=malloc is set in the image), and was
+    // built --with-valgrind; the record of a recipe with no tarball names none.
+    assert_eq!(
+        (&r["pymalloc"], &r["with_valgrind"]),
+        (&Value::Bool(true), &Value::Bool(true))
+    );
+    for key in ["source", "source_file", "source_sha256"] {
+        assert_eq!(r[key], Value::Null, "{key}: {r}");
+    }
     let tag = stdout(&run(&["tag", "--base", images.base_tag()], None));
     assert_eq!(tag.trim(), images.tag());
 }

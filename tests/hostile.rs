@@ -583,7 +583,8 @@ fn sigpipe_in_a_shell_pipeline_is_not_an_error() {
     }
     let out = Command::new("bash")
         .arg("-c")
-        .arg(r#"set -o pipefail; "$0" dockerfile --from source | head -n 1 >/dev/null"#)
+        // --source named: without it dbg-image says on stderr where the tarball comes from.
+        .arg(r#"set -o pipefail; "$0" dockerfile --from source --source python.org | head -n 1 >/dev/null"#)
         .arg(DBG_IMAGE)
         .output()
         .expect("bash runs");

@@ -74,8 +74,9 @@ pub fn build(
         Some(list) => list.split(',').map(str::to_string).collect(),
         None => vec!["valgrind".into(), "gdb".into()],
     };
+    let recipe = label("org.dbgpipe.recipe");
     let answer = probe::run(engine, &tag, &interpreter)?;
-    let problems = answer.problems(&interpreter, &wanted);
+    let problems = answer.problems(&interpreter, &wanted, recipe.as_deref());
     Ok(Image {
         tag,
         id,
@@ -83,12 +84,17 @@ pub fn build(
         interpreter: answer.executable.unwrap_or(interpreter),
         version: answer.version,
         debug_build: answer.debug_build,
+        pymalloc: answer.pymalloc,
+        with_valgrind: answer.with_valgrind,
         valgrind: answer.valgrind,
         gdb: answer.gdb,
         memray: answer.memray,
         memray_path: answer.memray_path,
         memray_python: answer.memray_python,
-        recipe: label("org.dbgpipe.recipe"),
+        recipe,
+        source: answer.source,
+        source_file: answer.source_file,
+        source_sha256: answer.source_sha256,
         engine: engine.name().into(),
         built,
         seconds: seconds(start.elapsed()),
@@ -96,10 +102,17 @@ pub fn build(
     })
 }
 
-/// Writes the context into `dir`: `Dockerfile` and `ca-certificates/` (empty when the host
-/// added no authorities: the template's `COPY` needs the directory).
+/// Writes the context into `dir`: `Dockerfile`, `ca-certificates/` (empty when the host
+/// added no authorities: the template's `COPY` needs the directory) and the source recipe's
+/// tarball file, when it has one (hard-linked where it can be, else copied).
 fn write_context(context: &Context, dir: &Path) -> Result<(), Error> {
     let io = |p: &Path, e: std::io::Error| Error::io(&p.display().to_string(), &e);
+    if let Some((source, name)) = &context.tarball {
+        let dest = dir.join(name);
+        if std::fs::hard_link(source, &dest).is_err() {
+            std::fs::copy(source, &dest).map_err(|e| io(source, e))?;
+        }
+    }
     let certs = dir.join("ca-certificates");
     std::fs::create_dir_all(&certs).map_err(|e| io(&certs, e))?;
     let file = dir.join("Dockerfile");
@@ -186,6 +199,7 @@ mod tests {
         let context = Context {
             dockerfile: "FROM x\n".into(),
             certificates: vec![("corp-a.crt".into(), b"A".to_vec())],
+            tarball: None,
         };
         let kept;
         {

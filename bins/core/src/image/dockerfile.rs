@@ -1,15 +1,20 @@
 //! The one Dockerfile template: [`render`] turns a [`Recipe`] into the text that `dbg-image
-//! dockerfile` prints and `dbg-image build` builds (and tags by). `docker/Dockerfile.debian`
-//! and `docker/Dockerfile.source` are its output for the default Python with `--from debian`
-//! and `--from source`; a test checks that they still are.
+//! dockerfile` prints and `dbg-image build` builds (and tags by). `docker/Dockerfile.debian`,
+//! `docker/Dockerfile.source` and `docker/Dockerfile.source-debian` are its output for the
+//! default Python with `--from debian`, `--from source --source python.org` and `--from
+//! source --source debian`; a test checks that they still are.
 //!
 //! Two shapes, one per [`Origin`]:
 //! - `debian`: the distribution's `python3.X-dbg` (built with `--with-pydebug`) and
 //!   `python3.X-dev`, with `PYTHONMALLOC=malloc` set in the image, since Debian's debug build
 //!   keeps pymalloc and Valgrind must see every allocation;
-//! - `source`: a CPython release tarball from python.org, checked against its SHA-256,
-//!   configured `--with-pydebug --with-valgrind --without-pymalloc OPT=-g` and installed with
-//!   `make altinstall` as `/usr/local/bin/python3.X-dbg`.
+//! - `source`: a CPython release tarball, configured `--with-pydebug --with-valgrind
+//!   --without-pymalloc OPT=-g`, built with `make -j"$(nproc)"` and installed with `make
+//!   altinstall` as `/usr/local/bin/python3.X-dbg`. The tarball is python.org's (fetched and
+//!   checked against its SHA-256), the orig tarball of Debian's `python3.X` source package
+//!   (fetched from the base's own mirror with `apt-get source --download-only`, checked
+//!   against the `.dsc`), or a file from the build context (checked against its SHA-256).
+//!   Which, its name and its SHA-256 are written to [`SOURCE_FILE`] for the check to read.
 //!
 //! Both install gcc and the headers, so extensions are built inside the image for its
 //! interpreter, and memray from PyPI into a venv of the distribution's *release* interpreter:
@@ -18,7 +23,11 @@
 //! The text is a pure function of the recipe: equal recipes give equal text, and so equal
 //! tags ([`crate::image::recipe::Context::tag`]).
 
-use crate::image::recipe::{Origin, Recipe, MEMRAY_VERSION};
+use crate::image::recipe::{Origin, Recipe, Source, Tarball, MEMRAY_VERSION};
+
+/// Where the source recipe's image says which tarball it was built from: one line, `SOURCE
+/// NAME SHA256` (`debian-orig python3.11_3.11.2.orig.tar.gz 2411c74b…`).
+pub const SOURCE_FILE: &str = "/usr/local/share/dbgpipe/python-source";
 
 /// The Dockerfile of `recipe`.
 pub fn render(recipe: &Recipe) -> String {
@@ -30,16 +39,29 @@ pub fn render(recipe: &Recipe) -> String {
          # `cargo xtask image --regenerate`, and `dbg-image build` tags the image by this text.\n#\n",
         recipe.canonical_args()
     ));
-    match &recipe.release {
+    match &recipe.tarball {
         None => s.push_str(&format!(
             "# CPython {py} as a debug build (Py_DEBUG: sys.gettotalrefcount) from the distribution's\n\
              # python{py}-dbg, for finding leaks and crashes in native extensions.\n"
         )),
-        Some((version, _)) => s.push_str(&format!(
-            "# CPython {version} built from python.org's release tarball as a debug build (Py_DEBUG:\n\
-             # sys.gettotalrefcount, Valgrind client requests, no pymalloc, no optimisation), for\n\
-             # finding leaks and crashes in native extensions.\n"
-        )),
+        Some(t) => {
+            let what = match (&t.version, t.source) {
+                (Some(v), Source::PythonOrg) => format!("CPython {v} built from python.org's release tarball"),
+                (Some(v), Source::DebianOrig) => format!(
+                    "CPython {v} built from the orig tarball of Debian's python{py} source package"
+                ),
+                (None, _) => format!(
+                    "CPython {py} (the release the base's Debian has) built from the orig tarball\n\
+                     # of Debian's python{py} source package"
+                ),
+                (Some(v), Source::File) => format!("CPython {v} built from a release tarball given to dbg-image"),
+            };
+            s.push_str(&format!(
+                "# {what} as a debug build (Py_DEBUG:\n\
+                 # sys.gettotalrefcount, Valgrind client requests, no pymalloc, no optimisation), for\n\
+                 # finding leaks and crashes in native extensions.\n"
+            ));
+        }
     }
     if !recipe.tools.is_empty() {
         s.push_str(&format!("# With {}.\n", recipe.tools.join(", ")));
@@ -86,14 +108,24 @@ pub fn render(recipe: &Recipe) -> String {
             ]);
         }
         Origin::Source => {
-            comment.push(
-                "curl and xz fetch and unpack the release; the -dev packages are CPython's".into(),
-            );
+            // Only python.org's tarball is fetched with curl.
+            let python_org = recipe
+                .tarball
+                .as_ref()
+                .is_some_and(|t| t.source == Source::PythonOrg);
+            if python_org {
+                comment.push(
+                    "curl and xz fetch and unpack the release; the -dev packages are CPython's"
+                        .into(),
+                );
+                packages.push("curl".into());
+            } else {
+                comment.push("xz unpacks the release; the -dev packages are CPython's".into());
+            }
             comment
                 .push("optional modules; valgrind's headers are needed by --with-valgrind;".into());
             packages.extend(
                 [
-                    "curl",
                     "xz-utils",
                     "gcc",
                     "make",
@@ -154,28 +186,8 @@ pub fn render(recipe: &Recipe) -> String {
          RUN update-ca-certificates\n\n",
     );
 
-    if let Some((version, sha)) = &recipe.release {
-        s.push_str(&format!(
-            "# The release tarball, checked against the SHA-256 python.org publishes. The tree stays\n\
-             # in /usr/src/python (objects removed) so that gdb can list the interpreter's source.\n\
-             # `make altinstall` leaves the distribution's python3 alone; python{py}-dbg names the\n\
-             # debug interpreter as Debian does; python-gdb.py, auto-loaded for both of the names\n\
-             # `make altinstall` gives it, gives gdb py-bt.\n\
-             RUN curl -fsSL -o /tmp/Python.tar.xz https://www.python.org/ftp/python/{version}/Python-{version}.tar.xz \\\n \
-             && echo \"{sha}  /tmp/Python.tar.xz\" | sha256sum -c - \\\n \
-             && mkdir -p /usr/src/python \\\n \
-             && tar -xJf /tmp/Python.tar.xz -C /usr/src/python --strip-components=1 \\\n \
-             && rm /tmp/Python.tar.xz \\\n \
-             && cd /usr/src/python \\\n \
-             && ./configure --prefix=/usr/local --with-pydebug --with-valgrind --without-pymalloc OPT=-g \\\n \
-             && make -j\"$(nproc)\" \\\n \
-             && make altinstall \\\n \
-             && ln -s python{py} /usr/local/bin/python{py}-dbg \\\n \
-             && mkdir -p /usr/share/gdb/auto-load/usr/local/bin \\\n \
-             && for exe in python{py} python{py}d; do \\\n      \
-             cp python-gdb.py \"/usr/share/gdb/auto-load/usr/local/bin/$exe-gdb.py\"; done \\\n \
-             && make clean\n\n"
-        ));
+    if let Some(tarball) = &recipe.tarball {
+        s.push_str(&source_steps(py, tarball));
     }
 
     if recipe.has("memray") {
@@ -189,6 +201,100 @@ pub fn render(recipe: &Recipe) -> String {
              && ln -s /opt/memray/bin/memray /usr/local/bin/memray\n"
         ));
     }
+    s
+}
+
+/// The steps that get the source recipe's tarball, record where it came from in
+/// [`SOURCE_FILE`], and build and install CPython from it.
+fn source_steps(py: &str, tarball: &Tarball) -> String {
+    let mut s = format!(
+        "# CPython from its release tarball. The tree stays in /usr/src/python (objects removed)\n\
+         # so that gdb can list the interpreter's source. `make altinstall` leaves the\n\
+         # distribution's python3 alone; python{py}-dbg names the debug interpreter as Debian\n\
+         # does; python-gdb.py, auto-loaded for both of the names `make altinstall` gives it,\n\
+         # gives gdb py-bt. tar tells the compression from the content.\n#\n",
+    );
+    let record = |source: &str, name: &str, sha: &str| {
+        format!(
+            "mkdir -p {dir} \\\n && echo \"{source} {name} {sha}\" > {SOURCE_FILE} \\\n && ",
+            dir = SOURCE_FILE.rsplit_once('/').map_or("/", |(d, _)| d)
+        )
+    };
+    match (
+        tarball.source,
+        &tarball.version,
+        &tarball.sha256,
+        &tarball.file,
+    ) {
+        (Source::PythonOrg, Some(version), Some(sha), _) => {
+            let name = format!("Python-{version}.tar.xz");
+            s.push_str(&format!(
+                "# The release tarball, checked against the SHA-256 python.org publishes.\n\
+                 RUN curl -fsSL -o /tmp/Python.tar https://www.python.org/ftp/python/{version}/{name} \\\n \
+                 && echo \"{sha}  /tmp/Python.tar\" | sha256sum -c - \\\n && {}",
+                record("python.org", &name, sha)
+            ));
+        }
+        (Source::File, Some(_), Some(sha), Some((_, name))) => {
+            s.push_str(&format!(
+                "# The release tarball given to `dbg-image build --tarball`, checked against its SHA-256.\n\
+                 COPY {name} /tmp/Python.tar\n\
+                 RUN echo \"{sha}  /tmp/Python.tar\" | sha256sum -c - \\\n && {}",
+                record("file", name, sha)
+            ));
+        }
+        _ => {
+            // Debian's: the version is checked when one was asked, the checksum is the .dsc's.
+            let check_version = match &tarball.version {
+                Some(v) => format!(
+                    " && case \"$orig\" in python{py}_{v}.orig.tar.?z) ;; *) \\\n      \
+                     echo \"the base's Debian has $orig, not CPython {v}\" >&2; exit 1;; esac \\\n"
+                ),
+                None => String::new(),
+            };
+            s.push_str(&format!(
+                "# The orig tarball of Debian's python{py} source package (upstream's release tarball)\n\
+                 # from the base's own Debian mirror, where python.org cannot be reached: deb-src\n\
+                 # entries made from the base's deb entries (one-line and deb822 files) for this step\n\
+                 # only; apt checks the .dsc against the signed index, and the tarball is checked\n\
+                 # against the .dsc's SHA-256 here.\n\
+                 RUN cd /tmp \\\n \
+                 && cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \\\n      \
+                 | sed -n 's/^deb /deb-src /p' > /tmp/dbgpipe-src.list \\\n \
+                 && for f in /etc/apt/sources.list.d/*.sources; do \\\n      \
+                 [ ! -e \"$f\" ] || sed 's/^Types:.*/Types: deb-src/' \"$f\"; done > /tmp/dbgpipe-src.sources \\\n \
+                 && for f in /tmp/dbgpipe-src.list /tmp/dbgpipe-src.sources; do \\\n      \
+                 if [ -s \"$f\" ]; then mv \"$f\" /etc/apt/sources.list.d/; else rm \"$f\"; fi; done \\\n \
+                 && apt-get update \\\n \
+                 && apt-get source --download-only python{py} \\\n \
+                 && rm -f /etc/apt/sources.list.d/dbgpipe-src.* \\\n \
+                 && rm -rf /var/lib/apt/lists/* \\\n \
+                 && orig=$(ls python{py}_*.orig.tar.?z) \\\n \
+                 && sha=$(awk -v f=\"$orig\" '/^Checksums-Sha256:/ {{s = 1; next}} /^[^ ]/ {{s = 0}} \\\n      \
+                 s && $3 == f {{print $1}}' python{py}_*.dsc) \\\n \
+                 && echo \"$sha  $orig\" | sha256sum -c - \\\n\
+                 {check_version} \
+                 && {}\
+                 mv \"$orig\" /tmp/Python.tar \\\n \
+                 && rm -f python{py}_* \\\n && ",
+                record("debian-orig", "$orig", "$sha")
+            ));
+        }
+    }
+    s.push_str(&format!(
+        "mkdir -p /usr/src/python \\\n \
+         && tar -xf /tmp/Python.tar -C /usr/src/python --strip-components=1 \\\n \
+         && rm /tmp/Python.tar \\\n \
+         && cd /usr/src/python \\\n \
+         && ./configure --prefix=/usr/local --with-pydebug --with-valgrind --without-pymalloc OPT=-g \\\n \
+         && make -j\"$(nproc)\" \\\n \
+         && make altinstall \\\n \
+         && ln -s python{py} /usr/local/bin/python{py}-dbg \\\n \
+         && mkdir -p /usr/share/gdb/auto-load/usr/local/bin \\\n \
+         && for exe in python{py} python{py}d; do \\\n      \
+         cp python-gdb.py \"/usr/share/gdb/auto-load/usr/local/bin/$exe-gdb.py\"; done \\\n \
+         && make clean\n\n"
+    ));
     s
 }
 

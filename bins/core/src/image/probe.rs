@@ -2,19 +2,25 @@
 //! interpreter, which answers with one JSON object ([`Answer`]), and the judgement of that
 //! answer against what the image should have ([`Answer::problems`]).
 //!
+//! The interpreter's build is read from its own `sysconfig` (pymalloc, Valgrind client
+//! requests), and the source recipe's tarball from the line the build left in
+//! [`SOURCE_FILE`]; the source recipe must be built without pymalloc and with Valgrind
+//! support, from a tarball whose SHA-256, where dbg-image knows python.org's, is that one.
+//!
 //! The check runs tools, not only asks for versions: valgrind must run a program (a missing
 //! `ld.so` redirection only shows then) and gdb must start. It runs with `--network none` in
 //! a throwaway container, so it cannot depend on anything outside the image.
 
+use crate::image::dockerfile::SOURCE_FILE;
 use crate::image::engine::{first_line, Engine};
-use crate::image::recipe::TOOLS;
+use crate::image::recipe::{known_sha256, python_org_name, TOOLS};
 use crate::Error;
 use serde::Deserialize;
 use std::process::Stdio;
 
 /// The check run inside a built image by its debug interpreter (`python3.X-dbg -I -c
 /// SCRIPT`): it prints one JSON object, an [`Answer`].
-pub const SCRIPT: &str = r##"import json, os, platform, shutil, subprocess, sys
+pub const SCRIPT: &str = r##"import json, os, platform, shutil, subprocess, sys, sysconfig
 def run(argv):
     try:
         p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
@@ -26,8 +32,17 @@ def first(text):
     return lines[0] if lines else ""
 out = {"executable": sys.executable, "python": "%d.%d" % sys.version_info[:2],
        "version": platform.python_version(), "debug_build": hasattr(sys, "gettotalrefcount"),
+       "pymalloc": bool(sysconfig.get_config_var("WITH_PYMALLOC")),
+       "with_valgrind": bool(sysconfig.get_config_var("WITH_VALGRIND")),
        "valgrind": None, "gdb": None, "memray": None, "memray_path": None, "memray_python": None,
-       "problems": []}
+       "source": None, "source_file": None, "source_sha256": None, "problems": []}
+try:
+    with open("/usr/local/share/dbgpipe/python-source") as f:
+        fields = f.read().split()
+    if len(fields) == 3:
+        out["source"], out["source_file"], out["source_sha256"] = fields
+except OSError:
+    pass
 if not out["debug_build"]:
     out["problems"].append("not a debug build: sys.gettotalrefcount is missing")
 code, text = run(["valgrind", "--version"])
@@ -79,6 +94,12 @@ pub struct Answer {
     pub version: Option<String>,
     /// `sys.gettotalrefcount` exists: a `--with-pydebug` build.
     pub debug_build: bool,
+    /// `sysconfig`'s `WITH_PYMALLOC`: CPython's small-object allocator is built in.
+    #[serde(default)]
+    pub pymalloc: Option<bool>,
+    /// `sysconfig`'s `WITH_VALGRIND`: Valgrind client requests are compiled in.
+    #[serde(default)]
+    pub with_valgrind: Option<bool>,
     /// valgrind's version when it ran a program, else `None`.
     pub valgrind: Option<String>,
     /// gdb's version when it started, else `None`.
@@ -89,6 +110,15 @@ pub struct Answer {
     pub memray_path: Option<String>,
     /// The interpreter of memray's `#!` line.
     pub memray_python: Option<String>,
+    /// Where the source recipe's tarball came from (`python.org`, `debian-orig`, `file`).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// The tarball's file name.
+    #[serde(default)]
+    pub source_file: Option<String>,
+    /// The tarball's SHA-256.
+    #[serde(default)]
+    pub source_sha256: Option<String>,
     /// What the script found wrong, one sentence each, starting with the tool's name.
     pub problems: Vec<String>,
 }
@@ -101,11 +131,16 @@ impl Answer {
             python: None,
             version: None,
             debug_build: false,
+            pymalloc: None,
+            with_valgrind: None,
             valgrind: None,
             gdb: None,
             memray: None,
             memray_path: None,
             memray_python: None,
+            source: None,
+            source_file: None,
+            source_sha256: None,
             problems: vec![format!(
                 "{interpreter} did not run in the image: {}",
                 first_line(stderr)
@@ -125,16 +160,24 @@ impl Answer {
         })
     }
 
-    /// What is wrong with an image that should have a debug `interpreter` and the tools in
-    /// `wanted` (the `org.dbgpipe.with` label: tools, then extra packages): the script's
-    /// problems, less those about tools the image was not meant to have, with the debug build
-    /// named first.
-    pub fn problems(&self, interpreter: &str, wanted: &[String]) -> Vec<String> {
+    /// What is wrong with an image of `recipe` (the `org.dbgpipe.recipe` label) that should
+    /// have a debug `interpreter` and the tools in `wanted` (the `org.dbgpipe.with` label:
+    /// tools, then extra packages): the script's problems, less those about tools the image
+    /// was not meant to have, with the build's named first.
+    pub fn problems(
+        &self,
+        interpreter: &str,
+        wanted: &[String],
+        recipe: Option<&str>,
+    ) -> Vec<String> {
         let mut problems: Vec<String> = Vec::new();
         if !self.debug_build {
             problems.push(format!(
                 "{interpreter} is not a debug build: sys.gettotalrefcount is missing"
             ));
+        }
+        if recipe == Some("source") && self.executable.is_some() {
+            problems.extend(self.source_problems(interpreter));
         }
         for p in &self.problems {
             // The script names the tool first: `valgrind: …`, `gdb does not start: …`.
@@ -152,6 +195,40 @@ impl Answer {
             if !p.starts_with("not a debug build") {
                 problems.push(p.clone());
             }
+        }
+        problems
+    }
+
+    /// What is wrong with the source recipe's interpreter: pymalloc built in, no Valgrind
+    /// client requests, no record of its tarball, or a tarball whose SHA-256 is not the one
+    /// dbg-image knows for that python.org release.
+    fn source_problems(&self, interpreter: &str) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.pymalloc != Some(false) {
+            problems.push(format!(
+                "{interpreter} has pymalloc (WITH_PYMALLOC): the source recipe configures --without-pymalloc"
+            ));
+        }
+        if self.with_valgrind != Some(true) {
+            problems.push(format!(
+                "{interpreter} has no Valgrind client requests (WITH_VALGRIND): the source recipe configures --with-valgrind"
+            ));
+        }
+        match (&self.source, &self.source_file, &self.source_sha256) {
+            (Some(_), Some(file), Some(sha)) => {
+                let official = python_org_name(file);
+                let known = official.as_deref().and_then(known_sha256);
+                if let (Some(official), Some(known)) = (official, known) {
+                    if known != sha {
+                        problems.push(format!(
+                            "{file}: SHA-256 {sha} is not python.org's for {official} ({known})"
+                        ));
+                    }
+                }
+            }
+            _ => problems.push(format!(
+                "no record of the source tarball in {SOURCE_FILE}: the image was not built by the source recipe"
+            )),
         }
         problems
     }
@@ -198,12 +275,17 @@ mod tests {
         let a = answer(GOOD);
         let with = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert!(a
-            .problems("/usr/bin/python3.11-dbg", &with(&["valgrind", "gdb"]))
+            .problems(
+                "/usr/bin/python3.11-dbg",
+                &with(&["valgrind", "gdb"]),
+                Some("debian")
+            )
             .is_empty());
         assert_eq!(
             a.problems(
                 "/usr/bin/python3.11-dbg",
-                &with(&["gdb", "memray", "strace"])
+                &with(&["gdb", "memray", "strace"]),
+                None
             ),
             ["memray: not on PATH"]
         );
@@ -220,7 +302,7 @@ mod tests {
                 ),
         );
         assert_eq!(
-            a.problems("/x/python3", &[]),
+            a.problems("/x/python3", &[], None),
             ["/x/python3 is not a debug build: sys.gettotalrefcount is missing"]
         );
     }
@@ -230,7 +312,7 @@ mod tests {
         let a = Answer::did_not_run("python3.11-dbg", b"\nexec: no such file\n");
         assert!(!a.debug_build && a.valgrind.is_none());
         assert_eq!(
-            a.problems("python3.11-dbg", &[]),
+            a.problems("python3.11-dbg", &[], Some("source")),
             [
                 "python3.11-dbg is not a debug build: sys.gettotalrefcount is missing",
                 "python3.11-dbg did not run in the image: exec: no such file"
@@ -243,5 +325,60 @@ mod tests {
             "{e}"
         );
         assert!(e.to_string().contains("Traceback"), "{e}");
+    }
+
+    /// What the source recipe's check demands: no pymalloc, Valgrind client requests, a
+    /// record of the tarball, and python.org's bytes where dbg-image knows them.
+    #[test]
+    fn the_source_recipe_is_checked_for_its_build_and_its_tarball() {
+        let good = GOOD
+            .replace(r#""debug_build": true"#, r#""debug_build": true, "pymalloc": false, "with_valgrind": true"#)
+            .replace(
+                r#""problems": ["#,
+                r#""source": "debian-orig", "source_file": "python3.11_3.11.2.orig.tar.gz", "source_sha256": "2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849", "problems": ["#,
+            );
+        let tools = ["valgrind".to_string(), "gdb".to_string()];
+        let interp = "/usr/local/bin/python3.11-dbg";
+        assert!(answer(&good)
+            .problems(interp, &tools, Some("source"))
+            .is_empty());
+        let bad = good
+            .replace(r#""pymalloc": false"#, r#""pymalloc": true"#)
+            .replace(r#""with_valgrind": true"#, r#""with_valgrind": false"#)
+            .replace("2411c74b", "0000c74b");
+        assert_eq!(
+            answer(&bad).problems(interp, &tools, Some("source")),
+            [
+                format!("{interp} has pymalloc (WITH_PYMALLOC): the source recipe configures --without-pymalloc"),
+                format!("{interp} has no Valgrind client requests (WITH_VALGRIND): the source recipe configures --with-valgrind"),
+                "python3.11_3.11.2.orig.tar.gz: SHA-256 0000c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849 is not python.org's for Python-3.11.2.tgz (2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849)".to_string(),
+            ]
+        );
+        // The Debian recipe's interpreter keeps pymalloc (PYTHONMALLOC=malloc is set).
+        assert!(answer(&bad)
+            .problems(interp, &tools, Some("debian"))
+            .is_empty());
+        // An image without the record, and an unknown release (nothing to compare with).
+        let unrecorded = good.replace(r#""source": "debian-orig""#, r#""source": null"#);
+        let p = answer(&unrecorded).problems(interp, &tools, Some("source"));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with(
+                "no record of the source tarball in /usr/local/share/dbgpipe/python-source"
+            ),
+            "{p:?}"
+        );
+        let unknown = good
+            .replace("3.11.2.orig", "3.11.9.orig")
+            .replace("2411c74b", "1111c74b");
+        assert!(answer(&unknown)
+            .problems(interp, &tools, Some("source"))
+            .is_empty());
+    }
+
+    /// The script reads the file the template writes.
+    #[test]
+    fn the_script_reads_the_source_file_the_recipe_writes() {
+        assert!(SCRIPT.contains(&format!("open(\"{SOURCE_FILE}\")")));
     }
 }

@@ -12,6 +12,10 @@
 //! is named, not hashed: a newer `debian:bookworm` under the same name does not change the tag
 //! (`--force` rebuilds).
 //!
+//! The source recipe's tarball is in the text as its SHA-256 (python.org's and a `--tarball`
+//! file's; the build checks the bytes against it), or as the Debian source package it comes
+//! from, whose `.dsc` the build checks it against: the same text builds the same CPython.
+//!
 //! # Certificates
 //! Behind a proxy that intercepts TLS, pip inside the build cannot reach PyPI unless it trusts
 //! the proxy's certificate authority as the host does. The build context therefore carries the
@@ -21,7 +25,7 @@
 
 use crate::Error;
 use sha2::{Digest, Sha256};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The Python version when none is given: the one Debian's stable release ships.
 pub const DEFAULT_PYTHON: &str = "3.11";
@@ -77,12 +81,31 @@ pub const SOURCE_RELEASES: &[(&str, &str)] = &[
     ),
 ];
 
+/// python.org release tarballs outside [`SOURCE_RELEASES`] whose SHA-256 dbg-image knows, by
+/// python.org's file name, to check tarballs that came another way. Debian's orig tarball of
+/// bookworm's python3.11 (`python3.11_3.11.2.orig.tar.gz`) is python.org's
+/// `Python-3.11.2.tgz`, byte for byte (the `.dsc`'s checksum is this one).
+pub const OTHER_TARBALLS: &[(&str, &str)] = &[(
+    "Python-3.11.2.tgz",
+    "2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849",
+)];
+
+/// The SHA-256 dbg-image knows for a python.org tarball's file name (`Python-X.Y.Z.tar.xz`
+/// from [`SOURCE_RELEASES`], or one of [`OTHER_TARBALLS`]).
+pub fn known_sha256(python_org_name: &str) -> Option<&'static str> {
+    SOURCE_RELEASES
+        .iter()
+        .find(|(v, _)| python_org_name == format!("Python-{v}.tar.xz"))
+        .or_else(|| OTHER_TARBALLS.iter().find(|(n, _)| *n == python_org_name))
+        .map(|(_, sha)| *sha)
+}
+
 /// Where the interpreter comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     /// The distribution's `python3.X-dbg` package.
     Debian,
-    /// A python.org release tarball, built in the image.
+    /// A CPython release tarball, built in the image ([`Tarball`] says which and whence).
     Source,
 }
 
@@ -96,13 +119,64 @@ impl Origin {
     }
 }
 
+/// Where the source recipe's CPython tarball comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// python.org's release tarball, fetched in the build and checked against
+    /// [`SOURCE_RELEASES`].
+    PythonOrg,
+    /// The orig tarball of Debian's `pythonX.Y` source package, fetched in the build from the
+    /// base's own Debian mirror (`apt-get source --download-only`) and checked against its
+    /// `.dsc`: the way to the source where only the package registries can be reached.
+    DebianOrig,
+    /// A release tarball on this machine (`--tarball FILE`), copied into the build context.
+    File,
+}
+
+impl Source {
+    /// The name in the image record and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::PythonOrg => "python.org",
+            Source::DebianOrig => "debian-orig",
+            Source::File => "file",
+        }
+    }
+}
+
+/// The source recipe's tarball.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tarball {
+    /// Where it comes from.
+    pub source: Source,
+    /// The release, `X.Y.Z`; `None` for Debian's when no patch release was asked: whichever
+    /// the base's Debian release ships.
+    pub version: Option<String>,
+    /// Its SHA-256 when known before the build (python.org's and a file's); Debian's is
+    /// read from the `.dsc` in the build.
+    pub sha256: Option<String>,
+    /// For [`Source::File`]: the file, and the name it has in the build context.
+    pub file: Option<(PathBuf, String)>,
+}
+
+/// How the source recipe is to get its tarball: the `--source` and `--tarball` choices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetch {
+    /// From python.org.
+    PythonOrg,
+    /// From Debian's source package.
+    Debian,
+    /// This file.
+    File(PathBuf),
+}
+
 /// What to build: everything the Dockerfile depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipe {
     /// `X.Y`.
     pub python: String,
-    /// For the source recipe: the release built (`X.Y.Z`) and its tarball's SHA-256.
-    pub release: Option<(String, String)>,
+    /// For the source recipe: the tarball built and where it comes from.
+    pub tarball: Option<Tarball>,
     /// Where the interpreter comes from.
     pub origin: Origin,
     /// The `FROM` image.
@@ -130,6 +204,99 @@ fn split_version(version: &str) -> Option<(String, Option<String>)> {
     }
 }
 
+/// `3.9 (bullseye), 3.11 (bookworm), …`: the versions Debian ships, for messages.
+fn debian_list() -> String {
+    let list: Vec<String> = DEBIAN_RELEASES
+        .iter()
+        .map(|(v, s)| format!("{v} ({s})"))
+        .collect();
+    list.join(", ")
+}
+
+/// python.org's tarball of `asked` (`X.Y`: the release [`SOURCE_RELEASES`] has for it).
+fn python_org(asked: &str, minor: &str, patch: Option<&str>) -> Result<Tarball, Error> {
+    let known = SOURCE_RELEASES.iter().find(|(v, _)| match patch {
+        Some(p) => *v == p,
+        None => split_version(v).is_some_and(|(m, _)| m == minor),
+    });
+    let (v, sha) = known.ok_or_else(|| {
+        let list: Vec<&str> = SOURCE_RELEASES.iter().map(|(v, _)| *v).collect();
+        usage(format!(
+            "no checksum known for CPython {asked}: the source recipe builds {} from python.org (or any release from --tarball FILE)",
+            list.join(", ")
+        ))
+    })?;
+    Ok(Tarball {
+        source: Source::PythonOrg,
+        version: Some(v.to_string()),
+        sha256: Some(sha.to_string()),
+        file: None,
+    })
+}
+
+/// The release (`X.Y.Z`) a tarball's file name names: python.org's `Python-X.Y.Z.tar.xz` or
+/// `Python-X.Y.Z.tgz`, or Debian's `pythonX.Y_X.Y.Z.orig.tar.gz` (or `.xz`).
+pub fn tarball_release(name: &str) -> Option<String> {
+    let version = if let Some(rest) = name.strip_prefix("Python-") {
+        rest.strip_suffix(".tar.xz")
+            .or_else(|| rest.strip_suffix(".tgz"))?
+    } else {
+        let (package, rest) = name.strip_prefix("python")?.split_once('_')?;
+        let version = rest
+            .strip_suffix(".orig.tar.gz")
+            .or_else(|| rest.strip_suffix(".orig.tar.xz"))?;
+        if !version.starts_with(&format!("{package}.")) {
+            return None;
+        }
+        version
+    };
+    match split_version(version)? {
+        (_, Some(patch)) => Some(patch),
+        _ => None,
+    }
+}
+
+/// python.org's name for a tarball named by [`tarball_release`]: Debian's orig tarball of a
+/// release is upstream's, `.tar.gz` python.org's `.tgz`.
+pub fn python_org_name(name: &str) -> Option<String> {
+    let version = tarball_release(name)?;
+    if name.starts_with("Python-") {
+        return Some(name.to_string());
+    }
+    let ext = if name.ends_with(".gz") {
+        "tgz"
+    } else {
+        "tar.xz"
+    };
+    Some(format!("Python-{version}.{ext}"))
+}
+
+/// A `--tarball` file's release and file name, from its name.
+fn file_release(path: &Path) -> Result<(String, String), Error> {
+    let shown = path.display().to_string();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::at(&shown, None, "is not a file name"))?;
+    let version = tarball_release(name).ok_or_else(|| {
+        Error::at(
+            &shown,
+            None,
+            "cannot tell the CPython release from the name: expected python.org's Python-X.Y.Z.tar.xz or .tgz, or Debian's pythonX.Y_X.Y.Z.orig.tar.gz",
+        )
+    })?;
+    Ok((version, name.to_string()))
+}
+
+/// The SHA-256 of a file, in hex.
+pub fn file_sha256(path: &Path) -> Result<String, Error> {
+    let shown = path.display().to_string();
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(&shown, &e))?;
+    let mut hash = Sha256::new();
+    std::io::copy(&mut file, &mut hash).map_err(|e| Error::io(&shown, &e))?;
+    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// True for a plausible image reference: no blanks or quotes that could change the Dockerfile.
 fn is_image_name(name: &str) -> bool {
     !name.is_empty()
@@ -150,29 +317,44 @@ fn is_package_name(name: &str) -> bool {
 
 impl Default for Recipe {
     fn default() -> Self {
-        Recipe::new(None, None, None, None).expect("the default recipe is valid")
+        Recipe::new(None, None, None, None, None).expect("the default recipe is valid")
     }
 }
 
 impl Recipe {
     /// The recipe for the command-line choices; `None` takes the default. `--from` defaults to
-    /// `debian` where a Debian release ships the version, else `source`.
+    /// `debian` where a Debian release ships the version (and no tarball is chosen), else
+    /// `source`; the source recipe's tarball defaults to python.org's (`dbg-image` chooses
+    /// between python.org and Debian by whether python.org answers:
+    /// [`crate::image::python_org::reachable`]). A `--tarball` file is read here, for its
+    /// SHA-256.
     pub fn new(
         python: Option<&str>,
         origin: Option<Origin>,
         base: Option<&str>,
         with: Option<&[String]>,
+        fetch: Option<&Fetch>,
     ) -> Result<Recipe, Error> {
-        let asked = python.unwrap_or(DEFAULT_PYTHON);
+        // A tarball names its release: it is the version when --python is not given.
+        let from_file = match fetch {
+            Some(Fetch::File(path)) => Some(file_release(path)?.0),
+            _ => None,
+        };
+        let asked = python.or(from_file.as_deref()).unwrap_or(DEFAULT_PYTHON);
         let (minor, patch) = split_version(asked)
             .ok_or_else(|| usage(format!("--python {asked:?} is not a version X.Y or X.Y.Z")))?;
         let debian = DEBIAN_RELEASES.iter().find(|(v, _)| *v == minor);
-        let origin = origin.unwrap_or(match (debian, &patch) {
-            (Some(_), None) => Origin::Debian,
+        let origin = origin.unwrap_or(match (debian, &patch, fetch) {
+            (Some(_), None, None) => Origin::Debian,
             _ => Origin::Source,
         });
-        let release = match origin {
+        let tarball = match origin {
             Origin::Debian => {
+                if fetch.is_some() {
+                    return Err(usage(format!(
+                        "--source and --tarball choose the source recipe's tarball; --from debian installs the distribution's python{minor}-dbg"
+                    )));
+                }
                 if patch.is_some() {
                     return Err(usage(format!(
                         "--from debian installs the distribution's python{minor}-dbg; a patch release ({asked}) needs --from source"
@@ -180,35 +362,91 @@ impl Recipe {
                 }
                 None
             }
-            Origin::Source => {
-                let known = SOURCE_RELEASES.iter().find(|(v, _)| match &patch {
-                    Some(p) => v == p,
-                    None => split_version(v).is_some_and(|(m, _)| m == minor),
-                });
-                let (v, sha) = known.ok_or_else(|| {
-                    let list: Vec<&str> = SOURCE_RELEASES.iter().map(|(v, _)| *v).collect();
-                    usage(format!(
-                        "no checksum known for CPython {asked}: the source recipe builds {}",
-                        list.join(", ")
-                    ))
-                })?;
-                Some((v.to_string(), sha.to_string()))
-            }
+            Origin::Source => Some(match fetch.unwrap_or(&Fetch::PythonOrg) {
+                Fetch::PythonOrg => python_org(asked, &minor, patch.as_deref())?,
+                Fetch::Debian => {
+                    if debian.is_none() {
+                        return Err(usage(format!(
+                            "no Debian release has a python{minor} source package (Debian has {}): use --source python.org or --tarball FILE",
+                            debian_list()
+                        )));
+                    }
+                    Tarball {
+                        source: Source::DebianOrig,
+                        version: patch.clone(),
+                        sha256: None,
+                        file: None,
+                    }
+                }
+                Fetch::File(path) => {
+                    let (version, name) = file_release(path)?;
+                    if split_version(&version).is_some_and(|(m, _)| m != minor)
+                        || patch.as_ref().is_some_and(|p| *p != version)
+                    {
+                        return Err(Error::at(
+                            &path.display().to_string(),
+                            None,
+                            format!("is CPython {version}'s tarball, not {asked}'s (--python)"),
+                        ));
+                    }
+                    let sha = file_sha256(path)?;
+                    let known =
+                        python_org_name(&name).and_then(|n| known_sha256(&n).map(|k| (n, k)));
+                    if let Some((official, known)) = known.filter(|(_, k)| *k != sha) {
+                        return Err(Error::at(
+                            &path.display().to_string(),
+                            None,
+                            format!("SHA-256 {sha} is not python.org's for {official} ({known})"),
+                        ));
+                    }
+                    Tarball {
+                        source: Source::File,
+                        version: Some(version),
+                        sha256: Some(sha),
+                        file: Some((path.clone(), name)),
+                    }
+                }
+            }),
         };
         let base = match base {
-            Some(b) if is_image_name(b) => b.to_string(),
+            Some(b) if is_image_name(b) => {
+                // A base named after a Debian release that has no such source package would
+                // fail in the build, after minutes; say so now.
+                let suite = b.rsplit(':').next().unwrap_or("");
+                let ships = DEBIAN_RELEASES.iter().find(|(_, s)| *s == suite);
+                if let (
+                    Some(Tarball {
+                        source: Source::DebianOrig,
+                        ..
+                    }),
+                    Some((v, _)),
+                ) = (&tarball, ships)
+                {
+                    if *v != minor {
+                        return Err(usage(format!(
+                            "--base {b}: Debian {suite} has the python{v} source package, not python{minor}'s: use a base of {}",
+                            debian.map_or("another release", |(_, s)| s)
+                        )));
+                    }
+                }
+                b.to_string()
+            }
             Some(b) => return Err(usage(format!("--base {b:?} is not an image name"))),
             None => match (origin, debian) {
                 (Origin::Debian, Some((_, suite))) => format!("debian:{suite}"),
                 (Origin::Debian, None) => {
-                    let list: Vec<String> = DEBIAN_RELEASES
-                        .iter()
-                        .map(|(v, s)| format!("{v} ({s})"))
-                        .collect();
                     return Err(usage(format!(
                         "no Debian release ships python{minor}-dbg (Debian has {}): use --from source, or --base an image whose apt has it",
-                        list.join(", ")
+                        debian_list()
                     )));
+                }
+                // Debian's source package comes from the base's own release.
+                (Origin::Source, Some((_, suite)))
+                    if tarball
+                        .as_ref()
+                        .is_some_and(|t| t.source == Source::DebianOrig) =>
+                {
+                    format!("debian:{suite}")
                 }
                 (Origin::Source, _) => "debian:bookworm".to_string(),
             },
@@ -238,7 +476,7 @@ impl Recipe {
         }
         Ok(Recipe {
             python: minor,
-            release,
+            tarball,
             origin,
             base,
             tools,
@@ -273,12 +511,24 @@ impl Recipe {
     /// The `dbg-image dockerfile` arguments that make this recipe, every value spelt out, so
     /// that equal recipes have equal text (and so equal tags) however they were asked for.
     pub fn canonical_args(&self) -> String {
-        let python = match &self.release {
-            Some((version, _)) => version.clone(),
+        let python = match self.tarball.as_ref().and_then(|t| t.version.as_ref()) {
+            Some(version) => version.clone(),
             None => self.python.clone(),
         };
+        let source = match &self.tarball {
+            None => String::new(),
+            Some(Tarball {
+                file: Some((_, name)),
+                ..
+            }) => format!(" --tarball {name}"),
+            Some(Tarball {
+                source: Source::DebianOrig,
+                ..
+            }) => " --source debian".into(),
+            Some(_) => " --source python.org".into(),
+        };
         format!(
-            "--python {python} --from {} --base {} --with {}",
+            "--python {python} --from {}{source} --base {} --with {}",
             self.origin.name(),
             self.base,
             self.with_list()
@@ -291,13 +541,17 @@ impl Recipe {
     }
 }
 
-/// Everything `docker build` sees: the Dockerfile and the certificate files of its context.
+/// Everything `docker build` sees: the Dockerfile, the certificate files of its context and
+/// the source recipe's `--tarball` file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Context {
     /// The Dockerfile's text.
     pub dockerfile: String,
     /// `ca-certificates/NAME` files: (name, content), sorted by name.
     pub certificates: Vec<(String, Vec<u8>)>,
+    /// A tarball file and its name in the context. Not hashed into the tag: the text holds
+    /// its SHA-256, which the build checks.
+    pub tarball: Option<(PathBuf, String)>,
 }
 
 impl Context {
@@ -312,7 +566,16 @@ impl Context {
         Ok(Context {
             dockerfile,
             certificates,
+            tarball: None,
         })
+    }
+
+    /// The context of a recipe: its Dockerfile, the certificates under `ca_dir`, and its
+    /// tarball file when it has one.
+    pub fn of(recipe: &Recipe, ca_dir: Option<&Path>) -> Result<Context, Error> {
+        let mut context = Context::new(recipe.dockerfile(), ca_dir)?;
+        context.tarball = recipe.tarball.as_ref().and_then(|t| t.file.clone());
+        Ok(context)
     }
 
     /// The content tag: `dbgpipe/python-dbg:PYTHON-HASH`.
@@ -399,7 +662,7 @@ pub fn read_dockerfile(path: &Path) -> Result<String, Error> {
 /// The context of a recipe on this host (its certificates included): what `dbg-image build`
 /// builds and what run-in-image's default image is.
 pub fn host_context(recipe: &Recipe) -> Result<Context, Error> {
-    Context::new(recipe.dockerfile(), Some(Path::new(HOST_CA_DIR)))
+    Context::of(recipe, Some(Path::new(HOST_CA_DIR)))
 }
 
 /// The tag `dbg-image build` gives the default recipe on this host.
@@ -420,16 +683,19 @@ mod tests {
         assert_eq!(r.base, "debian:bookworm");
         assert_eq!(r.tools, ["valgrind", "gdb", "memray"]);
         assert_eq!(r.interpreter(), "/usr/bin/python3.11-dbg");
-        let r = Recipe::new(Some("3.13"), None, None, None).unwrap();
+        let r = Recipe::new(Some("3.13"), None, None, None, None).unwrap();
         assert_eq!(
             (r.origin, r.base.as_str()),
             (Origin::Debian, "debian:trixie")
         );
-        let r = Recipe::new(Some("3.12"), None, None, None).unwrap();
+        let r = Recipe::new(Some("3.12"), None, None, None, None).unwrap();
         assert_eq!(r.origin, Origin::Source);
-        assert_eq!(r.release.as_ref().unwrap().0, "3.12.12");
+        assert_eq!(
+            r.tarball.as_ref().unwrap().version.as_deref(),
+            Some("3.12.12")
+        );
         assert_eq!(r.interpreter(), "/usr/local/bin/python3.12-dbg");
-        let r = Recipe::new(Some("3.11.14"), None, None, None).unwrap();
+        let r = Recipe::new(Some("3.11.14"), None, None, None, None).unwrap();
         assert_eq!(r.origin, Origin::Source);
     }
 
@@ -478,7 +744,7 @@ mod tests {
             ),
             (None, None, None, Some(with(&["gdb;rm"])), "neither one of"),
         ] {
-            let error = Recipe::new(python, origin, base, w.as_deref())
+            let error = Recipe::new(python, origin, base, w.as_deref(), None)
                 .unwrap_err()
                 .to_string();
             assert!(error.contains(needle), "{error}");
@@ -487,8 +753,8 @@ mod tests {
 
     #[test]
     fn equal_recipes_have_equal_text_and_tags() {
-        let a = Recipe::new(Some("3.12"), Some(Origin::Source), None, None).unwrap();
-        let b = Recipe::new(Some("3.12.12"), None, Some("debian:bookworm"), None).unwrap();
+        let a = Recipe::new(Some("3.12"), Some(Origin::Source), None, None, None).unwrap();
+        let b = Recipe::new(Some("3.12.12"), None, Some("debian:bookworm"), None, None).unwrap();
         assert_eq!(a.dockerfile(), b.dockerfile());
         let ca = Context::new(a.dockerfile(), None).unwrap();
         assert_eq!(
@@ -524,28 +790,252 @@ mod tests {
         assert!(!text.contains("python.org"), "{text}");
     }
 
+    fn source(python: Option<&str>, base: Option<&str>, fetch: &Fetch) -> Result<Recipe, Error> {
+        Recipe::new(python, Some(Origin::Source), base, None, Some(fetch))
+    }
+
     #[test]
-    fn the_source_recipe() {
-        let r = Recipe::new(
+    fn the_source_recipe_from_python_org() {
+        let r = source(
             None,
-            Some(Origin::Source),
             Some("dbgpipe/debootstrap:bookworm"),
-            None,
+            &Fetch::PythonOrg,
         )
         .unwrap();
         let text = r.dockerfile();
         for needle in [
             "FROM dbgpipe/debootstrap:bookworm",
+            "curl xz-utils gcc",
             "https://www.python.org/ftp/python/3.11.14/Python-3.11.14.tar.xz",
-            "8d3ed8ec5c88c1c95f5e558612a725450d2452813ddad5e58fdb1a53b1209b78  /tmp/Python.tar.xz\" | sha256sum -c -",
+            "8d3ed8ec5c88c1c95f5e558612a725450d2452813ddad5e58fdb1a53b1209b78  /tmp/Python.tar\" | sha256sum -c -",
+            "echo \"python.org Python-3.11.14.tar.xz 8d3ed8ec",
             "./configure --prefix=/usr/local --with-pydebug --with-valgrind --without-pymalloc OPT=-g",
+            "make -j\"$(nproc)\"",
             "make altinstall",
             "ln -s python3.11 /usr/local/bin/python3.11-dbg",
             "RUN python3 -m venv /opt/memray",
+            "--python 3.11.14 --from source --source python.org --base dbgpipe/debootstrap:bookworm",
         ] {
             assert!(text.contains(needle), "{needle}\n{text}");
         }
         assert!(!text.contains("PYTHONMALLOC"), "{text}");
+        // The default source is python.org's (the command line chooses by reachability).
+        let default = Recipe::new(None, Some(Origin::Source), None, None, None).unwrap();
+        assert_eq!(default.tarball.unwrap().source, Source::PythonOrg);
+    }
+
+    #[test]
+    fn the_source_recipe_from_debian() {
+        let r = source(None, None, &Fetch::Debian).unwrap();
+        assert_eq!(r.base, "debian:bookworm");
+        assert_eq!(r.python, "3.11");
+        let text = r.dockerfile();
+        for needle in [
+            "sed -n 's/^deb /deb-src /p'",
+            "sed 's/^Types:.*/Types: deb-src/'",
+            "apt-get source --download-only python3.11",
+            "orig=$(ls python3.11_*.orig.tar.?z)",
+            "echo \"$sha  $orig\" | sha256sum -c -",
+            "echo \"debian-orig $orig $sha\" > /usr/local/share/dbgpipe/python-source",
+            "rm -f /etc/apt/sources.list.d/dbgpipe-src.*",
+            "--with-pydebug --with-valgrind --without-pymalloc",
+            "--python 3.11 --from source --source debian --base debian:bookworm",
+        ] {
+            assert!(text.contains(needle), "{needle}\n{text}");
+        }
+        assert!(
+            !text.contains("python.org/ftp") && !text.contains(" curl "),
+            "{text}"
+        );
+        assert!(!text.contains("case \"$orig\""), "{text}");
+        // A patch release asked is checked against the orig tarball's name.
+        let exact = source(Some("3.11.2"), None, &Fetch::Debian)
+            .unwrap()
+            .dockerfile();
+        assert!(
+            exact.contains("case \"$orig\" in python3.11_3.11.2.orig.tar.?z) ;;"),
+            "{exact}"
+        );
+        // The base follows the release that has the source package.
+        let trixie = source(Some("3.13"), None, &Fetch::Debian).unwrap();
+        assert_eq!(trixie.base, "debian:trixie");
+        for (python, base, needle) in [
+            (Some("3.12"), None, "no Debian release has a python3.12 source package"),
+            (
+                Some("3.13"),
+                Some("dbgpipe/debootstrap:bookworm"),
+                "Debian bookworm has the python3.11 source package, not python3.13's: use a base of trixie",
+            ),
+        ] {
+            let e = source(python, base, &Fetch::Debian).unwrap_err().to_string();
+            assert!(e.contains(needle), "{e}");
+        }
+        // A base not named after a release is the user's to know.
+        assert!(source(Some("3.13"), Some("mine:latest"), &Fetch::Debian).is_ok());
+    }
+
+    /// Every continued line of every recipe's text goes on with an indented line (`&&`, a
+    /// pipe, a package list), never with a bare command that the shell would take as an
+    /// argument of the line before.
+    #[test]
+    fn continued_lines_go_on_indented() {
+        let dir = std::env::temp_dir().join(format!("dbgpipe-continued-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // A release dbg-image knows no checksum for: the file's own goes into the text.
+        let file = dir.join("Python-3.12.3.tgz");
+        std::fs::write(&file, b"x").unwrap();
+        let recipes = [
+            Recipe::default(),
+            source(None, None, &Fetch::PythonOrg).unwrap(),
+            source(None, None, &Fetch::Debian).unwrap(),
+            source(Some("3.11.2"), None, &Fetch::Debian).unwrap(),
+            source(None, None, &Fetch::File(file)).unwrap(),
+        ];
+        std::fs::remove_dir_all(&dir).unwrap();
+        for r in &recipes {
+            let text = r.dockerfile();
+            let lines: Vec<&str> = text.lines().collect();
+            for pair in lines.windows(2) {
+                if pair[0].ends_with('\\') {
+                    assert!(
+                        pair[1].starts_with(' '),
+                        "{:?} goes on with {:?}",
+                        pair[0],
+                        pair[1]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tarball_names_give_the_release() {
+        for (name, release, official) in [
+            (
+                "Python-3.11.14.tar.xz",
+                Some("3.11.14"),
+                Some("Python-3.11.14.tar.xz"),
+            ),
+            (
+                "Python-3.11.2.tgz",
+                Some("3.11.2"),
+                Some("Python-3.11.2.tgz"),
+            ),
+            (
+                "python3.11_3.11.2.orig.tar.gz",
+                Some("3.11.2"),
+                Some("Python-3.11.2.tgz"),
+            ),
+            (
+                "python3.12_3.12.1.orig.tar.xz",
+                Some("3.12.1"),
+                Some("Python-3.12.1.tar.xz"),
+            ),
+            ("python3.11_3.12.1.orig.tar.xz", None, None),
+            ("Python-3.13.0rc1.tar.xz", None, None),
+            ("Python-3.11.tar.xz", None, None),
+            ("Python-3.11.2.zip", None, None),
+            ("cpython-3.11.2.tar.gz", None, None),
+        ] {
+            assert_eq!(tarball_release(name).as_deref(), release, "{name}");
+            assert_eq!(python_org_name(name).as_deref(), official, "{name}");
+        }
+        assert_eq!(
+            known_sha256("Python-3.11.2.tgz"),
+            Some("2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849")
+        );
+        assert_eq!(
+            known_sha256("Python-3.12.12.tar.xz"),
+            Some("fb85a13414b028c49ba18bbd523c2d055a30b56b18b92ce454ea2c51edc656c4")
+        );
+        assert_eq!(known_sha256("Python-3.11.2.tar.xz"), None);
+    }
+
+    #[test]
+    fn a_tarball_file_is_checked_and_copied_into_the_context() {
+        let dir = std::env::temp_dir().join(format!("dbgpipe-tarball-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // An unknown release: its own SHA-256 goes into the text.
+        let file = dir.join("Python-3.12.3.tar.xz");
+        std::fs::write(&file, b"not really a tarball").unwrap();
+        let sha = file_sha256(&file).unwrap();
+        assert_eq!(sha.len(), 64);
+        let r = source(None, None, &Fetch::File(file.clone())).unwrap();
+        assert_eq!(r.python, "3.12");
+        let t = r.tarball.as_ref().unwrap();
+        assert_eq!(
+            (t.source, t.version.as_deref()),
+            (Source::File, Some("3.12.3"))
+        );
+        let text = r.dockerfile();
+        for needle in [
+            "COPY Python-3.12.3.tar.xz /tmp/Python.tar\n".to_string(),
+            format!("echo \"{sha}  /tmp/Python.tar\" | sha256sum -c -"),
+            format!("echo \"file Python-3.12.3.tar.xz {sha}\""),
+            "--python 3.12.3 --from source --tarball Python-3.12.3.tar.xz --base debian:bookworm"
+                .into(),
+        ] {
+            assert!(text.contains(&needle), "{needle}\n{text}");
+        }
+        assert!(
+            !text.contains(" curl ") && !text.contains(&dir.display().to_string()),
+            "{text}"
+        );
+        let context = Context::of(&r, None).unwrap();
+        assert_eq!(
+            context.tarball,
+            Some((file.clone(), "Python-3.12.3.tar.xz".into()))
+        );
+        // Not the release asked for, a known release with other bytes, an unknown name, a
+        // missing file: errors naming the file.
+        let known = dir.join("Python-3.11.14.tar.xz");
+        std::fs::write(&known, b"tampered").unwrap();
+        let odd = dir.join("python.tar.xz");
+        std::fs::write(&odd, b"x").unwrap();
+        for (python, path, needle) in [
+            (
+                Some("3.11"),
+                file.clone(),
+                "is CPython 3.12.3's tarball, not 3.11's (--python)",
+            ),
+            (
+                Some("3.12.4"),
+                file.clone(),
+                "is CPython 3.12.3's tarball, not 3.12.4's",
+            ),
+            (
+                None,
+                known.clone(),
+                "is not python.org's for Python-3.11.14.tar.xz (8d3ed8ec",
+            ),
+            (
+                None,
+                odd.clone(),
+                "cannot tell the CPython release from the name",
+            ),
+            (None, dir.join("Python-3.12.9.tar.xz"), "No such file"),
+        ] {
+            let e = source(python, None, &Fetch::File(path.clone()))
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(&path.display().to_string()), "{e}");
+            assert!(e.contains(needle), "{e}");
+        }
+        // --from debian takes no tarball.
+        let e = Recipe::new(
+            None,
+            Some(Origin::Debian),
+            None,
+            None,
+            Some(&Fetch::File(file)),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("--source and --tarball choose the source recipe's tarball"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -554,7 +1044,7 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let r = Recipe::new(None, None, None, Some(&with)).unwrap();
+        let r = Recipe::new(None, None, None, Some(&with), None).unwrap();
         assert_eq!(r.with_list(), "gdb,strace");
         let text = r.dockerfile();
         assert!(text.contains("      python3.11-dbg python3.11-dev gcc libc6-dev gdb libc6-dbg ca-certificates strace \\\n"), "{text}");

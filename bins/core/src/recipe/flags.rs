@@ -361,8 +361,9 @@ EXIT STATUS:
     /// Builds the debug-interpreter image with `dbg-image build ARGS` (e.g. --python 3.11,
     /// --base dbgpipe/debootstrap:bookworm, --force; see `dbg-image build --help`), printing
     /// its JSON record. In a dbgpipe checkout, `cargo xtask image --regenerate` rewrites
-    /// docker/Dockerfile.debian and docker/Dockerfile.source from the template (`dbg-image
-    /// dockerfile --from debian`, `--from source`) instead; a test checks they still match it.
+    /// docker/Dockerfile.debian, docker/Dockerfile.source and docker/Dockerfile.source-debian
+    /// from the template (`dbg-image dockerfile --from debian`, `--from source --source
+    /// python.org`, `--from source --source debian`) instead; a test checks they still match.
     #[command(after_help = concat!(
         "OUTPUTS:
   stdout  dbg-image build's record (the engine's progress goes to stderr)
@@ -699,7 +700,7 @@ pub struct Suppressions {
 /// `dbgpipe image`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct Image {
-    /// Rewrite docker/Dockerfile.debian and docker/Dockerfile.source from the template
+    /// Rewrite docker/Dockerfile.debian, .source and .source-debian from the template
     #[arg(long, conflicts_with = "build_args")]
     pub regenerate: bool,
     /// Arguments for `dbg-image build` (--python X.Y, --base IMAGE, --force, …)

@@ -2,7 +2,8 @@
 //!
 //! Without `--regenerate` it is `dbg-image build` with the same arguments (the record on
 //! stdout, the engine's progress on stderr, the same exit status). With `--regenerate` it
-//! rewrites `docker/Dockerfile.debian` and `docker/Dockerfile.source` from the template in
+//! rewrites `docker/Dockerfile.debian`, `docker/Dockerfile.source` (python.org's tarball) and
+//! `docker/Dockerfile.source-debian` (Debian's source package) from the template in
 //! `dbgpipe_core::image::dockerfile`, which a test checks they still match; they are never edited by
 //! hand.
 
@@ -17,7 +18,14 @@ use super::{Status, Workspace};
 /// The generated files under `docker/` and the `dbg-image dockerfile` arguments of each.
 pub const DOCKERFILES: &[(&str, &[&str])] = &[
     ("Dockerfile.debian", &["--from", "debian"]),
-    ("Dockerfile.source", &["--from", "source"]),
+    (
+        "Dockerfile.source",
+        &["--from", "source", "--source", "python.org"],
+    ),
+    (
+        "Dockerfile.source-debian",
+        &["--from", "source", "--source", "debian"],
+    ),
 ];
 
 /// Writes `docker/Dockerfile.*` from `dbg-image dockerfile`.

@@ -365,32 +365,43 @@ impl Place {
     }
 
     /// The C example built for `python` here or in the image. Inside, it is built by the
-    /// image's compiler for the image's interpreter into `target/dbgpipe/image-example/`.
+    /// image's compiler for the image's interpreter into `target/dbgpipe/image-example/TAG/`:
+    /// one directory per image, since two images' interpreters of one name (Debian's
+    /// python3.11-dbg and a source build's) are not the same build.
     pub fn example(&self, python: &Path) -> anyhow::Result<Example> {
         match self {
             Place::Host => example::build(python, &example::default_out_dir(python)),
-            Place::Image(_) => example::build_via(
+            Place::Image(image) => example::build_via(
                 &self.prefix(&[], false),
                 python,
-                &task_out_dir("image-example", python),
+                &image_out_dir("image-example", &image.tag, python),
                 None,
             ),
         }
     }
 
     /// The C++ example (with debug information) built for `python` here or in the image,
-    /// into `target/dbgpipe/example-cpp/` or `target/dbgpipe/image-example-cpp/`.
+    /// into `target/dbgpipe/example-cpp/` or `target/dbgpipe/image-example-cpp/TAG/`.
     pub fn example_cpp(&self, python: &Path) -> anyhow::Result<Example> {
         match self {
             Place::Host => example::build_cpp(python, &task_out_dir("example-cpp", python), true),
-            Place::Image(_) => example::build_via(
+            Place::Image(image) => example::build_via(
                 &self.prefix(&[], false),
                 python,
-                &task_out_dir("image-example-cpp", python),
+                &image_out_dir("image-example-cpp", &image.tag, python),
                 Some(true),
             ),
         }
     }
+}
+
+/// `target/dbgpipe/<kind>/<image tag, / and : as _>/<interpreter file name>/`.
+fn image_out_dir(kind: &str, tag: &str, python: &Path) -> PathBuf {
+    let tag: String = tag
+        .chars()
+        .map(|c| if c == '/' || c == ':' { '_' } else { c })
+        .collect();
+    task_out_dir(&format!("{kind}/{tag}"), python)
 }
 
 /// `target/dbgpipe/<kind>/<interpreter file name>/`.
