@@ -24,7 +24,9 @@
 //! template arguments, parameters, return type or clone suffixes, so that gdb's name of the
 //! same function with debug information (`ns::f`) and without (`ns::f(int)`) agree.
 
+use memchr::memmem;
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 /// Deepest bracket nesting parsed; deeper names are left as they are.
 pub const MAX_NESTING: usize = 256;
@@ -53,10 +55,9 @@ pub fn simplify(name: &str, opts: &Options) -> String {
     if !name.contains('<') || name.len() > MAX_LEN {
         return name.to_string();
     }
-    let Some(mut parsed) = Parsed::parse(name) else {
+    let Some(mut parsed) = Parsed::parse(name, true) else {
         return name.to_string();
     };
-    parsed.shorten_namespaces();
     parsed.rewrite(0, &mut Scratch::default());
     parsed.drop_return_type();
     let mut out = String::with_capacity(name.len());
@@ -71,7 +72,7 @@ pub fn bare_name(name: &str) -> String {
     let parsed = if name.len() > MAX_LEN {
         None
     } else {
-        Parsed::parse(name)
+        Parsed::parse(name, false)
     };
     let Some(mut parsed) = parsed else {
         return name.trim().to_string();
@@ -157,8 +158,9 @@ const SPECIAL: [bool; 256] = {
 };
 
 impl<'a> Parsed<'a> {
-    /// `None` when the brackets do not balance or nest deeper than [`MAX_NESTING`].
-    fn parse(name: &'a str) -> Option<Self> {
+    /// `None` when the brackets do not balance or nest deeper than [`MAX_NESTING`]. With
+    /// `shorten`, the library's inline namespaces go from every text.
+    fn parse(name: &'a str, shorten: bool) -> Option<Self> {
         let s = name.as_bytes();
         let mut toks = Vec::with_capacity(s.len() / 8 + 8);
         // The `Open`s of the lists around `pos`, innermost last.
@@ -166,9 +168,20 @@ impl<'a> Parsed<'a> {
         let mut ctx = Ctx::Top;
         let mut pos = 0;
         let mut text_start = 0;
-        let text = |toks: &mut Vec<Tok<'a>>, from: usize, to: usize| {
-            if to > from {
-                toks.push(Tok::Text(Cow::Borrowed(&name[from..to])));
+        // Where the next `std::__` starts: every inline namespace does, and no text holding
+        // none is looked at again.
+        let mut next_ns = if shorten { find_ns(s, 0) } else { None };
+        let mut text = |toks: &mut Vec<Tok<'a>>, from: usize, to: usize| {
+            if to <= from {
+                return;
+            }
+            let t = &name[from..to];
+            match next_ns {
+                Some(at) if at < to => {
+                    toks.push(Tok::Text(shorten_namespaces(t)));
+                    next_ns = find_ns(s, to);
+                }
+                _ => toks.push(Tok::Text(Cow::Borrowed(t))),
             }
         };
         loop {
@@ -296,61 +309,25 @@ impl<'a> Parsed<'a> {
         (!self.more(self.end(open + 1))).then_some(open + 1)
     }
 
-    /// The library's inline namespaces go, in every text.
-    fn shorten_namespaces(&mut self) {
-        for tok in &mut self.toks {
-            if let Tok::Text(t) = tok {
-                if let Cow::Owned(short) = shorten_namespaces(t) {
-                    *t = Cow::Owned(short);
-                }
-            }
-        }
-    }
-
-    /// Bottom-up rewriting of the sequence at `start` (its lists' items first): default
-    /// arguments, aliases.
-    fn rewrite(&mut self, start: usize, s: &mut Scratch) {
+    /// Bottom-up rewriting of the sequence at `start`: each list's items first, then its
+    /// default arguments and its alias. Returns where the sequence ends (its `Comma` or
+    /// `Close`).
+    fn rewrite(&mut self, start: usize, s: &mut Scratch) -> usize {
+        let mut prev = None;
         let mut i = start;
         while let Some(n) = self.node(i) {
-            if let Tok::Open { .. } = self.toks[n] {
+            if let Tok::Open { angle, close } = self.toks[n] {
                 let mut item = n + 1;
                 loop {
-                    self.rewrite(item, s);
-                    let end = self.end(item);
+                    let end = self.rewrite(item, s);
                     if !self.more(end) {
                         break;
                     }
                     item = end + 1;
                 }
-            }
-            i = self.after(n);
-        }
-        let mut prev = None;
-        let mut i = start;
-        while let Some(n) = self.node(i) {
-            if let (Some(p), &Tok::Open { angle: true, close }) = (prev, &self.toks[n]) {
-                if let Tok::Text(_) = self.toks[p] {
-                    self.drop_defaults(n, s);
-                    if let Some(alias) = self.alias(p, n, s) {
-                        if let Tok::Text(t) = &mut self.toks[p] {
-                            let t = t.to_mut();
-                            t.truncate(t.len() - trailing_name(t).len());
-                            t.push_str(&alias);
-                        }
-                        self.toks[n] = Tok::Skip { to: close + 1 };
-                        // The texts on either side of the removed list join.
-                        if let Some(m) = self.node(close + 1) {
-                            if let Tok::Text(_) = self.toks[m] {
-                                let skip = Tok::Skip { to: m + 1 };
-                                if let Tok::Text(after) = std::mem::replace(&mut self.toks[m], skip)
-                                {
-                                    if let Tok::Text(t) = &mut self.toks[p] {
-                                        t.to_mut().push_str(&after);
-                                    }
-                                }
-                            }
-                        }
-                        // The joined text is the node before what follows.
+                if let (true, Some(p)) = (angle, prev) {
+                    if self.template_args(p, n, close, s) {
+                        // The text before is the node before what follows.
                         i = close + 1;
                         continue;
                     }
@@ -359,6 +336,38 @@ impl<'a> Parsed<'a> {
             prev = Some(n);
             i = self.after(n);
         }
+        self.end(i)
+    }
+
+    /// The template arguments opened at `open` after the node `before`, when that is a text:
+    /// their defaults dropped, and the whole `std::basic_string<char>` made `std::string`
+    /// (and the like), which removes the list: then true.
+    fn template_args(&mut self, before: usize, open: usize, close: usize, s: &mut Scratch) -> bool {
+        if !matches!(self.toks[before], Tok::Text(_)) {
+            return false;
+        }
+        self.drop_defaults(open, s);
+        let Some(alias) = self.alias(before, open, s) else {
+            return false;
+        };
+        if let Tok::Text(t) = &mut self.toks[before] {
+            let t = t.to_mut();
+            t.truncate(t.len() - trailing_name(t).len());
+            t.push_str(&alias);
+        }
+        self.toks[open] = Tok::Skip { to: close + 1 };
+        // The texts on either side of the removed list join.
+        if let Some(m) = self.node(close + 1) {
+            if let Tok::Text(_) = self.toks[m] {
+                let skip = Tok::Skip { to: m + 1 };
+                if let Tok::Text(after) = std::mem::replace(&mut self.toks[m], skip) {
+                    if let Tok::Text(t) = &mut self.toks[before] {
+                        t.to_mut().push_str(&after);
+                    }
+                }
+            }
+        }
+        true
     }
 
     /// Drops the default template arguments of the list opened at `open` (never the first).
@@ -630,9 +639,15 @@ fn quoted(s: &[u8], start: usize) -> Option<usize> {
 /// The library's inline namespaces, which say nothing to a reader of a backtrace.
 const INLINE_NAMESPACES: &[&str] = &["std::__cxx11::", "std::__1::", "std::__detail::"];
 
+/// Where the first `std::__` (how each of them starts) at or after `from` is.
+fn find_ns(s: &[u8], from: usize) -> Option<usize> {
+    static FINDER: OnceLock<memmem::Finder<'static>> = OnceLock::new();
+    let finder = FINDER.get_or_init(|| memmem::Finder::new("std::__"));
+    finder.find(&s[from..]).map(|at| from + at)
+}
+
 fn shorten_namespaces(text: &str) -> Cow<'_, str> {
-    // Each of them starts so: most texts are returned as they are, without a copy.
-    if !text.contains("std::__") {
+    if find_ns(text.as_bytes(), 0).is_none() {
         return Cow::Borrowed(text);
     }
     let mut out = text.to_string();
@@ -683,19 +698,15 @@ const CHAR_PREFIXES: &[(&str, &str, bool)] = &[
 
 /// The qualified name a text ends with (`std::vector` in `const std::vector`).
 fn trailing_name(text: &str) -> &str {
-    // ASCII (nearly every name) byte by byte; any other character as a `char`.
     let b = text.as_bytes();
     let mut start = b.len();
-    while start > 0 {
-        let c = b[start - 1];
-        if c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c == b':' {
-            start -= 1;
-        } else if c < 0x80 {
-            return &text[start..];
-        } else {
-            break;
-        }
+    while start > 0 && NAME_BYTES[b[start - 1] as usize] {
+        start -= 1;
     }
+    if start == 0 || b[start - 1] < 0x80 {
+        return &text[start..];
+    }
+    // A character beyond ASCII: letters and digits of any script are a name's too.
     let start = text
         .char_indices()
         .rev()
@@ -703,6 +714,18 @@ fn trailing_name(text: &str) -> &str {
         .map_or(0, |(i, c)| i + c.len_utf8());
     &text[start..]
 }
+
+/// ASCII bytes of a qualified name: letters, digits, `_`, `$`, `:`.
+const NAME_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c == b':';
+        b += 1;
+    }
+    t
+};
 
 fn is_qualifiers(text: &str) -> bool {
     text.split_whitespace().all(|w| {
