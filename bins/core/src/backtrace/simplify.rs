@@ -58,7 +58,6 @@ pub fn simplify(name: &str, opts: &Options) -> String {
     let Some(mut parsed) = Parsed::parse(name, true) else {
         return name.to_string();
     };
-    parsed.rewrite(0, &mut Scratch::default());
     parsed.drop_return_type();
     let mut out = String::with_capacity(name.len());
     parsed.render(0, 0, opts.depth, true, &mut out);
@@ -132,6 +131,21 @@ struct Parsed<'a> {
     toks: Vec<Tok<'a>>,
 }
 
+/// A list being parsed: its `Open`, and the node before it in its sequence (the text whose
+/// template arguments it may be).
+struct Level {
+    open: usize,
+    before: Option<usize>,
+}
+
+/// The sequence being parsed: its last node, and the text its next text joins (after a list
+/// between them was removed).
+#[derive(Default)]
+struct Seq {
+    prev: Option<usize>,
+    join: Option<usize>,
+}
+
 /// Buffers for the compact text of template arguments ([`Parsed::flat`]), kept across the
 /// lists of one name.
 #[derive(Default)]
@@ -158,30 +172,47 @@ const SPECIAL: [bool; 256] = {
 };
 
 impl<'a> Parsed<'a> {
-    /// `None` when the brackets do not balance or nest deeper than [`MAX_NESTING`]. With
-    /// `shorten`, the library's inline namespaces go from every text.
-    fn parse(name: &'a str, shorten: bool) -> Option<Self> {
+    /// `None` when the brackets do not balance or nest deeper than [`MAX_NESTING`].
+    ///
+    /// With `rewrite` (simplifying), the name is rewritten as it is read: the library's
+    /// inline namespaces go from every text, and each template argument list, when it
+    /// closes, loses its default arguments and, as `std::basic_string<char>`, becomes the
+    /// alias. That is bottom-up: a list's items, and the lists in them, are complete then,
+    /// and so is the text before it, which is all that its rewriting reads.
+    fn parse(name: &'a str, rewrite: bool) -> Option<Self> {
         let s = name.as_bytes();
-        let mut toks = Vec::with_capacity(s.len() / 8 + 8);
-        // The `Open`s of the lists around `pos`, innermost last.
-        let mut open: Vec<usize> = Vec::new();
+        let mut parsed = Parsed {
+            toks: Vec::with_capacity(s.len() / 8 + 8),
+        };
+        let mut scratch = Scratch::default();
+        // The lists around `pos`, innermost last.
+        let mut open: Vec<Level> = Vec::new();
+        let mut seq = Seq::default();
         let mut ctx = Ctx::Top;
         let mut pos = 0;
         let mut text_start = 0;
         // Where the next `std::__` starts: every inline namespace does, and no text holding
         // none is looked at again.
-        let mut next_ns = if shorten { find_ns(s, 0) } else { None };
-        let mut text = |toks: &mut Vec<Tok<'a>>, from: usize, to: usize| {
+        let mut next_ns = if rewrite { find_ns(s, 0) } else { None };
+        let mut text = |parsed: &mut Parsed<'a>, seq: &mut Seq, from: usize, to: usize| {
             if to <= from {
                 return;
             }
-            let t = &name[from..to];
-            match next_ns {
-                Some(at) if at < to => {
-                    toks.push(Tok::Text(shorten_namespaces(t)));
-                    next_ns = find_ns(s, to);
+            let mut t = Cow::Borrowed(&name[from..to]);
+            if next_ns.is_some_and(|at| at < to) {
+                t = shorten_namespaces(&name[from..to]);
+                next_ns = find_ns(s, to);
+            }
+            match seq.join.take() {
+                Some(j) => {
+                    if let Tok::Text(before) = &mut parsed.toks[j] {
+                        before.to_mut().push_str(&t);
+                    }
                 }
-                _ => toks.push(Tok::Text(Cow::Borrowed(t))),
+                None => {
+                    seq.prev = Some(parsed.toks.len());
+                    parsed.toks.push(Tok::Text(t));
+                }
             }
         };
         loop {
@@ -191,8 +222,9 @@ impl<'a> Parsed<'a> {
             let Some(&b) = s.get(pos) else { break };
             match b {
                 b',' if ctx != Ctx::Top => {
-                    text(&mut toks, text_start, pos);
-                    toks.push(Tok::Comma);
+                    text(&mut parsed, &mut seq, text_start, pos);
+                    parsed.toks.push(Tok::Comma);
+                    seq = Seq::default();
                 }
                 b'>' if ctx == Ctx::Angle => {}
                 b')' if ctx == Ctx::Paren => {}
@@ -205,23 +237,31 @@ impl<'a> Parsed<'a> {
                     if open.len() >= MAX_NESTING {
                         return None;
                     }
-                    text(&mut toks, text_start, pos);
-                    open.push(toks.len());
-                    toks.push(Tok::Open {
+                    text(&mut parsed, &mut seq, text_start, pos);
+                    open.push(Level {
+                        open: parsed.toks.len(),
+                        before: seq.prev,
+                    });
+                    parsed.toks.push(Tok::Open {
                         angle: b == b'<',
                         close: 0,
                     });
+                    seq = Seq::default();
                     ctx = if b == b'<' { Ctx::Angle } else { Ctx::Paren };
                 }
                 b'(' | b'{' | b'[' | b'\'' | b'"' => {
-                    text(&mut toks, text_start, pos);
+                    text(&mut parsed, &mut seq, text_start, pos);
                     let end = match b {
                         b'(' => pos + "(anonymous namespace)".len(),
                         b'{' => balanced(s, pos, b'{', b'}')?,
                         b'[' => balanced(s, pos, b'[', b']')?,
                         _ => quoted(s, pos)?,
                     };
-                    toks.push(Tok::Atom(name.get(pos..end)?));
+                    seq = Seq {
+                        prev: Some(parsed.toks.len()),
+                        join: None,
+                    };
+                    parsed.toks.push(Tok::Atom(name.get(pos..end)?));
                     pos = end;
                     text_start = pos;
                     continue;
@@ -233,14 +273,32 @@ impl<'a> Parsed<'a> {
             }
             // A closing bracket of the innermost list (the other arms `continue`d).
             if matches!(b, b'>' | b')') {
-                text(&mut toks, text_start, pos);
-                let o = open.pop()?;
-                let close = toks.len();
-                toks.push(Tok::Close);
-                if let Tok::Open { close: c, .. } = &mut toks[o] {
+                text(&mut parsed, &mut seq, text_start, pos);
+                let level = open.pop()?;
+                let close = parsed.toks.len();
+                parsed.toks.push(Tok::Close);
+                if let Tok::Open { close: c, .. } = &mut parsed.toks[level.open] {
                     *c = close;
                 }
-                ctx = match open.last().map(|&o| &toks[o]) {
+                // Back in the sequence the list is a node of.
+                seq = match level.before {
+                    Some(t)
+                        if rewrite
+                            && b == b'>'
+                            && parsed.template_args(t, level.open, close, &mut scratch) =>
+                    {
+                        // The list is gone: the text before it joins the text after it.
+                        Seq {
+                            prev: Some(t),
+                            join: Some(t),
+                        }
+                    }
+                    _ => Seq {
+                        prev: Some(level.open),
+                        join: None,
+                    },
+                };
+                ctx = match open.last().map(|l| &parsed.toks[l.open]) {
                     Some(Tok::Open { angle: true, .. }) => Ctx::Angle,
                     Some(_) => Ctx::Paren,
                     None => Ctx::Top,
@@ -252,8 +310,8 @@ impl<'a> Parsed<'a> {
         if !open.is_empty() {
             return None;
         }
-        text(&mut toks, text_start, s.len());
-        Some(Parsed { toks })
+        text(&mut parsed, &mut seq, text_start, s.len());
+        Some(parsed)
     }
 
     /// The node at or after `i` in the sequence being read (skips followed), or `None` at
@@ -293,55 +351,15 @@ impl<'a> Parsed<'a> {
         matches!(self.toks.get(end), Some(Tok::Comma))
     }
 
-    /// The first piece of each item of the list opened at `open`.
-    fn items(&self, open: usize) -> impl Iterator<Item = usize> + '_ {
-        let mut next = Some(open + 1);
-        std::iter::from_fn(move || {
-            let item = next?;
-            let end = self.end(item);
-            next = self.more(end).then_some(end + 1);
-            Some(item)
-        })
-    }
-
     /// The list's one item, if it has exactly one.
     fn only_item(&self, open: usize) -> Option<usize> {
         (!self.more(self.end(open + 1))).then_some(open + 1)
     }
 
-    /// Bottom-up rewriting of the sequence at `start`: each list's items first, then its
-    /// default arguments and its alias. Returns where the sequence ends (its `Comma` or
-    /// `Close`).
-    fn rewrite(&mut self, start: usize, s: &mut Scratch) -> usize {
-        let mut prev = None;
-        let mut i = start;
-        while let Some(n) = self.node(i) {
-            if let Tok::Open { angle, close } = self.toks[n] {
-                let mut item = n + 1;
-                loop {
-                    let end = self.rewrite(item, s);
-                    if !self.more(end) {
-                        break;
-                    }
-                    item = end + 1;
-                }
-                if let (true, Some(p)) = (angle, prev) {
-                    if self.template_args(p, n, close, s) {
-                        // The text before is the node before what follows.
-                        i = close + 1;
-                        continue;
-                    }
-                }
-            }
-            prev = Some(n);
-            i = self.after(n);
-        }
-        self.end(i)
-    }
-
-    /// The template arguments opened at `open` after the node `before`, when that is a text:
-    /// their defaults dropped, and the whole `std::basic_string<char>` made `std::string`
-    /// (and the like), which removes the list: then true.
+    /// The template arguments opened at `open` (closed at `close`) after the node `before`,
+    /// when that is a text: their defaults dropped, and the whole `std::basic_string<char>`
+    /// made `std::string` (and the like), which removes the list: then true, and the caller
+    /// joins the text that follows to `before`.
     fn template_args(&mut self, before: usize, open: usize, close: usize, s: &mut Scratch) -> bool {
         if !matches!(self.toks[before], Tok::Text(_)) {
             return false;
@@ -356,17 +374,6 @@ impl<'a> Parsed<'a> {
             t.push_str(&alias);
         }
         self.toks[open] = Tok::Skip { to: close + 1 };
-        // The texts on either side of the removed list join.
-        if let Some(m) = self.node(close + 1) {
-            if let Tok::Text(_) = self.toks[m] {
-                let skip = Tok::Skip { to: m + 1 };
-                if let Tok::Text(after) = std::mem::replace(&mut self.toks[m], skip) {
-                    if let Tok::Text(t) = &mut self.toks[before] {
-                        t.to_mut().push_str(&after);
-                    }
-                }
-            }
-        }
         true
     }
 
@@ -486,7 +493,7 @@ impl<'a> Parsed<'a> {
                 break;
             }
             if let Tok::Text(t) = &self.toks[n] {
-                let limit = t.find("operator").unwrap_or(t.len());
+                let limit = find_operator(t).unwrap_or(t.len());
                 if let Some(sp) = t[..limit].rfind(' ') {
                     cut = Some((n, sp + 1));
                 }
@@ -515,8 +522,15 @@ impl<'a> Parsed<'a> {
 
     /// Writes the sequence at `start`; `level` is the template nesting it is in (0: outside
     /// any). With `trim`, without the blanks it starts and ends with, as a list's items are
-    /// written (`> >` closes as `>>`).
-    fn render(&self, start: usize, level: usize, depth: usize, trim: bool, out: &mut String) {
+    /// written (`> >` closes as `>>`). Returns where the sequence ends.
+    fn render(
+        &self,
+        start: usize,
+        level: usize,
+        depth: usize,
+        trim: bool,
+        out: &mut String,
+    ) -> usize {
         let from = out.len();
         let mut prev = None;
         let mut i = start;
@@ -544,6 +558,7 @@ impl<'a> Parsed<'a> {
             let kept = out[from..].trim_end().len();
             out.truncate(from + kept);
         }
+        self.end(i)
     }
 
     /// Whether the template list ending at `close` is the arguments of a standard library
@@ -568,11 +583,14 @@ impl<'a> Parsed<'a> {
         out: &mut String,
     ) {
         out.push(o);
-        for (k, item) in self.items(open).enumerate() {
-            if k > 0 {
-                out.push_str(", ");
+        let mut item = open + 1;
+        loop {
+            let end = self.render(item, level, depth, true, out);
+            if !self.more(end) {
+                break;
             }
-            self.render(item, level, depth, true, out);
+            out.push_str(", ");
+            item = end + 1;
         }
         out.push(c);
     }
@@ -644,6 +662,13 @@ fn find_ns(s: &[u8], from: usize) -> Option<usize> {
     static FINDER: OnceLock<memmem::Finder<'static>> = OnceLock::new();
     let finder = FINDER.get_or_init(|| memmem::Finder::new("std::__"));
     finder.find(&s[from..]).map(|at| from + at)
+}
+
+/// Where `operator` first occurs in `text`.
+fn find_operator(text: &str) -> Option<usize> {
+    static FINDER: OnceLock<memmem::Finder<'static>> = OnceLock::new();
+    let finder = FINDER.get_or_init(|| memmem::Finder::new("operator"));
+    finder.find(text.as_bytes())
 }
 
 fn shorten_namespaces(text: &str) -> Cow<'_, str> {
@@ -739,9 +764,11 @@ fn is_qualifiers(text: &str) -> bool {
 /// True for standard library internals: `std::_Hashtable`, `std::__hash_table`,
 /// `__gnu_cxx::__normal_iterator`.
 fn is_library_internal(name: &str) -> bool {
-    let Some((ns, last)) = name.rsplit_once("::") else {
+    // The last `::` (`rsplit_once` would set up a string searcher for each call).
+    let Some(at) = name.as_bytes().windows(2).rposition(|w| w == b"::") else {
         return false;
     };
+    let (ns, last) = (&name[..at], &name[at + 2..]);
     let internal_ns = ns == "std" || ns.starts_with("std::") || ns == "__gnu_cxx";
     let b = last.as_bytes();
     internal_ns && b.len() > 1 && b[0] == b'_' && (b[1].is_ascii_uppercase() || b[1] == b'_')
