@@ -149,13 +149,30 @@ mod libiberty {
 
     /// The demangled name, or `None` when libiberty cannot read it (or it holds a NUL).
     pub fn demangle(symbol: &str, flags: c_int) -> Option<String> {
-        let c = CString::new(symbol).ok()?;
+        if symbol.as_bytes().contains(&0) {
+            return None;
+        }
+        // NUL-terminated for C: on the stack for the usual symbol, else on the heap.
+        let mut short = [0u8; 256];
+        let long;
+        let c: &[u8] = if symbol.len() < short.len() {
+            short[..symbol.len()].copy_from_slice(symbol.as_bytes());
+            &short[..=symbol.len()]
+        } else {
+            long = CString::new(symbol).ok()?;
+            long.as_bytes_with_nul()
+        };
         // Demangled names are about twice as long as mangled ones.
         let mut out: Vec<u8> = Vec::with_capacity(2 * symbol.len() + 32);
-        // SAFETY: `c` is a valid NUL-terminated string that outlives the call, which only
+        // SAFETY: `c` is NUL-terminated, holds no other NUL and outlives the call, which only
         // reads it; `append` is given `out`, which outlives the call too.
         let ok = unsafe {
-            cplus_demangle_v3_callback(c.as_ptr(), flags, append, (&mut out as *mut Vec<u8>).cast())
+            cplus_demangle_v3_callback(
+                c.as_ptr().cast(),
+                flags,
+                append,
+                (&mut out as *mut Vec<u8>).cast(),
+            )
         };
         if ok == 0 {
             return None;
