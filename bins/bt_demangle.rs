@@ -7,7 +7,7 @@ use dbgpipe_core::backtrace::records::{FixedCrash, Record};
 use dbgpipe_core::cli::{self, NoProject, Outcome, ProjectArgs};
 use dbgpipe_core::output::{Format, Printer};
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const AFTER_HELP: &str = "\
@@ -154,6 +154,20 @@ impl Printer<Record> for Known {
     }
 }
 
+/// Whether an input (`-`: standard input) is a regular file.
+fn is_file(path: &Path) -> bool {
+    let meta = if path == Path::new("-") {
+        use std::os::fd::AsFd;
+        io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .and_then(|fd| std::fs::File::from(fd).metadata())
+    } else {
+        std::fs::metadata(path)
+    };
+    meta.is_ok_and(|m| m.is_file())
+}
+
 fn main() -> ExitCode {
     cli::main("bt-demangle", || run(Args::parse()))
 }
@@ -193,7 +207,14 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
         earlier.read(&input.name, input.reader, &mut known)?;
         filter.set_baseline(known.0);
     }
-    for input in inputs {
+    // Files are read ahead, with both cores demangling (a pipe is read line by line: a live
+    // gdb session's lines must not wait for a chunk to fill).
+    let files: Vec<bool> = match args.inputs.as_slice() {
+        [] => vec![is_file(Path::new("-"))],
+        paths => paths.iter().map(|p| is_file(p)).collect(),
+    };
+    for (input, file) in inputs.into_iter().zip(files) {
+        filter.set_read_ahead(file);
         filter.read(&input.name, input.reader, &mut *out)?;
         for note in filter.take_notes() {
             writeln!(io::stderr(), "bt-demangle: {note}")?;

@@ -105,7 +105,7 @@ fn demangle_cpp(symbol: &str, params: bool, types: bool) -> Option<String> {
 /// The one place that calls C: libiberty's demangler.
 #[allow(unsafe_code)]
 mod libiberty {
-    use std::ffi::{c_char, c_int, c_void, CStr, CString};
+    use std::ffi::{c_char, c_int, c_void, CString};
 
     /// `DMGL_PARAMS`: print function parameters (and return types).
     pub const PARAMS: c_int = 1 << 0;
@@ -116,28 +116,73 @@ mod libiberty {
     /// `DMGL_GNU_V3`: the Itanium C++ ABI, the only C++ mangling in use.
     pub const GNU_V3: c_int = 1 << 14;
 
+    /// demangle.h's `demangle_callbackref`: a piece of the demangled text, its length, and
+    /// the caller's pointer.
+    type Callback = unsafe extern "C" fn(*const c_char, usize, *mut c_void);
+
     unsafe extern "C" {
-        // demangle.h: returns a malloc'd string, or NULL when the name does not demangle.
-        fn cplus_demangle(mangled: *const c_char, options: c_int) -> *mut c_char;
-        fn free(ptr: *mut c_void);
+        // demangle.h: hands the demangled text to `callback` piece by piece; returns 0 when
+        // the name does not demangle. `cplus_demangle(…, DMGL_GNU_V3 | …)`, what `c++filt`
+        // calls, runs the same code (`d_demangle_callback`) but collects the pieces in a
+        // string it mallocs, which would then be measured, checked and copied once more.
+        fn cplus_demangle_v3_callback(
+            mangled: *const c_char,
+            options: c_int,
+            callback: Callback,
+            opaque: *mut c_void,
+        ) -> c_int;
+    }
+
+    /// Appends a piece to the `Vec<u8>` that `out` points to.
+    unsafe extern "C" fn append(piece: *const c_char, len: usize, out: *mut c_void) {
+        // SAFETY: `out` is the `&mut Vec<u8>` that `demangle` passes, alive and not
+        // otherwise borrowed during the call; libiberty passes `len` readable bytes at
+        // `piece`.
+        let (out, piece) = unsafe {
+            (
+                &mut *out.cast::<Vec<u8>>(),
+                std::slice::from_raw_parts(piece.cast::<u8>(), len),
+            )
+        };
+        out.extend_from_slice(piece);
     }
 
     /// The demangled name, or `None` when libiberty cannot read it (or it holds a NUL).
     pub fn demangle(symbol: &str, flags: c_int) -> Option<String> {
-        let c = CString::new(symbol).ok()?;
-        // SAFETY: `c` is a valid NUL-terminated string that outlives the call; libiberty
-        // only reads it and returns either NULL or a string it malloc'd for us.
-        let out = unsafe { cplus_demangle(c.as_ptr(), flags) };
-        if out.is_null() {
+        if symbol.as_bytes().contains(&0) {
             return None;
         }
-        // SAFETY: `out` is non-NULL and NUL-terminated (libiberty's contract); it is copied
-        // before being freed, exactly once, with the allocator that made it.
-        let text = unsafe { CStr::from_ptr(out) }
-            .to_string_lossy()
-            .into_owned();
-        unsafe { free(out.cast()) };
-        Some(text)
+        // NUL-terminated for C: on the stack for the usual symbol, else on the heap.
+        let mut short = [0u8; 256];
+        let long;
+        let c: &[u8] = if symbol.len() < short.len() {
+            short[..symbol.len()].copy_from_slice(symbol.as_bytes());
+            &short[..=symbol.len()]
+        } else {
+            long = CString::new(symbol).ok()?;
+            long.as_bytes_with_nul()
+        };
+        // Demangled names are about twice as long as mangled ones.
+        let mut out: Vec<u8> = Vec::with_capacity(2 * symbol.len() + 32);
+        // SAFETY: `c` is NUL-terminated, holds no other NUL and outlives the call, which only
+        // reads it; `append` is given `out`, which outlives the call too.
+        let ok = unsafe {
+            cplus_demangle_v3_callback(
+                c.as_ptr().cast(),
+                flags,
+                append,
+                (&mut out as *mut Vec<u8>).cast(),
+            )
+        };
+        if ok == 0 {
+            return None;
+        }
+        // Identifiers are copied from the input byte by byte, and a length in the mangling
+        // may cut a UTF-8 character in two.
+        Some(
+            String::from_utf8(out)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        )
     }
 }
 
@@ -161,8 +206,20 @@ fn is_rust(symbol: &str) -> bool {
 /// Characters a mangled name is made of: identifiers, `$` (Rust legacy escapes) and `.`
 /// (clone suffixes such as `.isra.0`, `.cold`, `.llvm.123`).
 fn is_symbol_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b == b'.'
+    SYMBOL_BYTES[b as usize]
 }
+
+/// [`is_symbol_byte`] as a table: every byte of every line is looked up.
+const SYMBOL_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c == b'.';
+        b += 1;
+    }
+    t
+};
 
 /// Every mangled name in `text` that demangles, with its byte range and demangled form, in
 /// order. A name starts with `_Z` or `_R` at a word boundary and runs over identifier
@@ -186,7 +243,7 @@ pub fn find_mangled(text: &str) -> Vec<(Range<usize>, String)> {
 fn for_each_word(text: &str, try_word: &mut dyn FnMut(Range<usize>) -> bool) {
     let bytes = text.as_bytes();
     let mut i = 0;
-    while let Some(off) = bytes[i..].iter().position(|&b| b == b'_') {
+    while let Some(off) = memchr::memchr(b'_', &bytes[i..]) {
         let start = i + off;
         i = start + 1;
         if start > 0 && is_symbol_byte(bytes[start - 1]) {
@@ -216,17 +273,19 @@ fn for_each_word(text: &str, try_word: &mut dyn FnMut(Range<usize>) -> bool) {
 /// `text` with every mangled name replaced by `map(demangled)`, or `None` when it holds no
 /// mangled name (so that callers can pass the original through without a copy).
 pub fn demangle_text(text: &str, map: &mut dyn FnMut(String) -> String) -> Option<String> {
-    let found = find_mangled(text);
-    if found.is_empty() {
-        return None;
-    }
-    let mut out = String::with_capacity(text.len() + 64);
+    let mut out: Option<String> = None;
     let mut at = 0;
-    for (range, name) in found {
-        out.push_str(&text[at..range.start]);
-        out.push_str(&map(name));
-        at = range.end;
-    }
+    for_each_word(text, &mut |range| match demangle(&text[range.clone()]) {
+        Some(name) => {
+            let out = out.get_or_insert_with(|| String::with_capacity(2 * text.len() + 64));
+            out.push_str(&text[at..range.start]);
+            out.push_str(&map(name));
+            at = range.end;
+            true
+        }
+        None => false,
+    });
+    let mut out = out?;
     out.push_str(&text[at..]);
     Some(out)
 }

@@ -16,6 +16,7 @@
 //! that the JSON lines of several sessions read back as several. The records go to a
 //! [`Printer`], which alone knows the output format ([`super::print`]).
 
+use super::ahead::{self, Demangled};
 use super::classify::{self, Class};
 use super::gdb::{self, Event, FrameLine, ThreadId};
 use super::records::{
@@ -24,7 +25,7 @@ use super::records::{
 };
 use super::{signature, simplify};
 use crate::demangle;
-use crate::input::{read_line, Content, MAX_LINE};
+use crate::input::{read_line, Content, LineEnd, MAX_LINE};
 use crate::output::{BaselineMark, Printer};
 use crate::project::Project;
 use crate::{Error, Frame};
@@ -141,6 +142,16 @@ struct InputState {
     summaries: u64,
 }
 
+/// Where reading an input is.
+struct Reading {
+    parser: gdb::Parser,
+    state: InputState,
+    /// Lines read so far.
+    lines: u64,
+    /// Lines that start as Valgrind's do (`==PID==`).
+    valgrind_lines: u64,
+}
+
 /// What a crash record says of the session it ends, read back.
 struct Ending {
     input: String,
@@ -168,6 +179,26 @@ pub struct Filter {
     baseline: Option<BTreeMap<String, FixedCrash>>,
     /// Fingerprints of this run's crashes, to tell which baseline crashes are gone.
     fingerprints: HashSet<String>,
+    /// Read files ahead ([`Filter::set_read_ahead`]).
+    read_ahead: bool,
+    /// The line being read, demangled ahead (by [`ahead`]'s second thread).
+    ahead: Option<Demangled>,
+}
+
+/// `text` with its mangled names demangled (and simplified, with `simplify`), or `None` when
+/// it holds none; and how many it held.
+fn demangle_line(text: &str, simplify: bool, depth: usize) -> (Option<String>, u64) {
+    let opts = simplify::Options { depth };
+    let mut count = 0;
+    let changed = demangle::demangle_text(text, &mut |name| {
+        count += 1;
+        if simplify {
+            simplify::simplify(&name, &opts)
+        } else {
+            name
+        }
+    });
+    (changed, count)
 }
 
 /// Reads one input and writes its records and the summary: the whole filter for one input.
@@ -194,7 +225,17 @@ impl Filter {
             deferred: VecDeque::new(),
             baseline: None,
             fingerprints: HashSet::new(),
+            read_ahead: false,
+            ahead: None,
         }
+    }
+
+    /// Reads the inputs that follow ahead, in chunks, with a second thread demangling the
+    /// lines of every other chunk (see [`ahead`]): for files, whose lines are all there.
+    /// The output is the same either way; a pipe from a live gdb session must not be read
+    /// ahead, or its lines would wait for a chunk to fill.
+    pub fn set_read_ahead(&mut self, on: bool) {
+        self.read_ahead = on;
     }
 
     /// Compares each crash with `baseline`'s (an earlier run's crashes by fingerprint): it is
@@ -278,48 +319,51 @@ impl Filter {
             }
         }
         let before = self.summary.clone();
-        let mut read_lines = 0u64;
-        let mut parser = gdb::Parser::new();
-        let mut state = InputState::default();
-        let mut buf = Vec::with_capacity(256);
-        let mut valgrind_lines = 0u64;
-        loop {
-            let end = match read_line(&mut reader, &mut buf, MAX_LINE) {
-                Ok(Some(end)) => end,
-                Ok(None) => break,
-                Err(e) => {
-                    return Err(Error::at(input, Some(read_lines + 1), e.to_string()));
+        let mut r = Reading {
+            parser: gdb::Parser::new(),
+            state: InputState::default(),
+            lines: 0,
+            valgrind_lines: 0,
+        };
+        if self.read_ahead {
+            let (simplify, depth) = (self.opts.simplify, self.opts.depth);
+            let demangle = move |text: &str| demangle_line(text, simplify, depth);
+            ahead::read(&mut reader, &demangle, &mut |chunk| {
+                let mut start = 0;
+                let mut demangled = chunk.demangled.into_iter();
+                for (end, how) in chunk.ends {
+                    self.ahead = demangled.next();
+                    self.line(input, &chunk.bytes[start..end], how, &mut r, out)?;
+                    start = end;
                 }
-            };
-            read_lines += 1;
-            if end.cut {
-                self.summary.long_lines += 1;
-            }
-            valgrind_lines += u64::from(is_valgrind_line(&buf));
-            let line = match std::str::from_utf8(&buf) {
-                Ok(s) => Cow::Borrowed(s),
-                Err(_) => String::from_utf8_lossy(&buf),
-            };
-            // A line that is not UTF-8 is passed through as its bytes when nothing in it
-            // changes (see `pass`).
-            let raw = matches!(line, Cow::Owned(_)).then_some((&buf[..], &line[..]));
-            let at = (input, read_lines);
-            let mut emit = |ev: Event<'_>| self.event(ev, &mut state, out, at, raw);
-            if end.newline {
-                parser.push(&line, &mut emit)?;
-            } else {
-                // Only an input's last line lacks its newline: the input was cut there.
-                parser.push_cut(&line, &mut emit)?;
-            }
-            if !parser.is_holding() {
-                self.deferred.clear();
-            } else if let Some((bytes, text)) = raw {
-                self.deferred.push_back((text.to_string(), bytes.to_vec()));
-            }
-            if buf.capacity() > KEEP_CAPACITY {
-                buf = Vec::with_capacity(256);
+                self.ahead = None;
+                match chunk.error {
+                    Some(e) => Err(Error::at(input, Some(r.lines + 1), e.to_string())),
+                    None => Ok(()),
+                }
+            })?;
+        } else {
+            let mut buf = Vec::with_capacity(256);
+            loop {
+                let how = match read_line(&mut reader, &mut buf, MAX_LINE) {
+                    Ok(Some(how)) => how,
+                    Ok(None) => break,
+                    Err(e) => {
+                        return Err(Error::at(input, Some(r.lines + 1), e.to_string()));
+                    }
+                };
+                self.line(input, &buf, how, &mut r, out)?;
+                if buf.capacity() > KEEP_CAPACITY {
+                    buf = Vec::with_capacity(256);
+                }
             }
         }
+        let Reading {
+            mut parser,
+            mut state,
+            lines: read_lines,
+            valgrind_lines,
+        } = r;
         let at = (input, read_lines);
         parser.finish(&mut |ev| self.event(ev, &mut state, out, at, None))?;
         let session = std::mem::take(&mut state.session);
@@ -352,6 +396,44 @@ impl Filter {
                 "{input}: no gdb frames or signal found (expected gdb's bt/backtrace output); \
                  {passed} lines passed through"
             ));
+        }
+        Ok(())
+    }
+
+    /// One line of an input, read up to `how` it ended.
+    fn line(
+        &mut self,
+        input: &str,
+        bytes: &[u8],
+        how: LineEnd,
+        r: &mut Reading,
+        out: &mut dyn Printer<Record>,
+    ) -> Result<(), Error> {
+        r.lines += 1;
+        if how.cut {
+            self.summary.long_lines += 1;
+        }
+        r.valgrind_lines += u64::from(is_valgrind_line(bytes));
+        let line = match std::str::from_utf8(bytes) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(bytes),
+        };
+        // A line that is not UTF-8 is passed through as its bytes when nothing in it
+        // changes (see `pass`).
+        let raw = matches!(line, Cow::Owned(_)).then_some((bytes, &line[..]));
+        let at = (input, r.lines);
+        let state = &mut r.state;
+        let mut emit = |ev: Event<'_>| self.event(ev, state, out, at, raw);
+        if how.newline {
+            r.parser.push(&line, &mut emit)?;
+        } else {
+            // Only an input's last line lacks its newline: the input was cut there.
+            r.parser.push_cut(&line, &mut emit)?;
+        }
+        if !r.parser.is_holding() {
+            self.deferred.clear();
+        } else if let Some((bytes, text)) = raw {
+            self.deferred.push_back((text.to_string(), bytes.to_vec()));
         }
         Ok(())
     }
@@ -611,19 +693,14 @@ impl Filter {
     }
 
     fn demangle_in(&mut self, text: &str) -> Option<String> {
-        let opts = simplify::Options {
-            depth: self.opts.depth,
-        };
-        let simplify = self.opts.simplify;
-        let mut count = 0;
-        let changed = demangle::demangle_text(text, &mut |name| {
-            count += 1;
-            if simplify {
-                simplify::simplify(&name, &opts)
-            } else {
-                name
+        let (changed, count) = match self.ahead.take() {
+            // Worked out ahead, for the line being read: the same function of the same text.
+            Some(ahead) if ahead.line == text => (ahead.changed, ahead.names),
+            ahead => {
+                self.ahead = ahead;
+                demangle_line(text, self.opts.simplify, self.opts.depth)
             }
-        });
+        };
         if self.count_demangled {
             self.summary.demangled += count;
         }
@@ -1533,6 +1610,77 @@ Program received signal SIGSEGV, Segmentation fault.
             .find(|r| r["type"] == "crash")
             .cloned()
             .unwrap_or_else(|| panic!("no crash: {recs:#?}"))
+    }
+
+    /// Reading ahead (files) gives what reading line by line (pipes) gives, byte for byte,
+    /// on an input of many chunks: backtraces, symbols, text that is not UTF-8, pager
+    /// prompts, records read back, a last line cut; and a read error comes after the same
+    /// lines, naming the same line.
+    #[test]
+    fn reading_ahead_changes_nothing() {
+        let (jsonl, _) = output(BACKTRACE, Format::Jsonl);
+        let mut input = Vec::new();
+        while input.len() < 300 << 10 {
+            input.extend_from_slice(BACKTRACE.as_bytes());
+            input.extend_from_slice(
+                b"_ZNSt6vectorIiSaIiEE9push_backERKi\n_Z3foov.cold and _ZN3foo3barEi.\n\
+                  bytes \xff\xfe _Z3bazv\n--Type <RET> for more, q to quit, c to continue \
+                  without paging--#5  0x1 in f () at a.c:1\n",
+            );
+            input.extend_from_slice(jsonl.as_bytes());
+        }
+        input.extend_from_slice(b"#0  0x1 in _ZN3foo3barEi (");
+        let run = |ahead: bool, format: Format, reader: &mut dyn BufRead| {
+            let mut out = Vec::new();
+            let result = {
+                let mut p = printer(
+                    format,
+                    TextOptions::default(),
+                    &mut out,
+                    Box::new(io::sink()),
+                    false,
+                )
+                .unwrap();
+                let mut filter = Filter::new(opts());
+                filter.set_read_ahead(ahead);
+                filter
+                    .read("t", reader, &mut *p)
+                    .and_then(|()| filter.finish(&mut *p))
+                    .map_err(|e| e.to_string())
+            };
+            (String::from_utf8_lossy(&out).into_owned(), result)
+        };
+        for format in [Format::Text, Format::Jsonl, Format::Csv] {
+            let ahead = run(true, format, &mut &input[..]);
+            assert_eq!(ahead, run(false, format, &mut &input[..]), "{format:?}");
+            assert!(ahead.1.unwrap().frames > 1000);
+        }
+
+        /// Gives its bytes, then fails.
+        struct Failing<'a>(&'a [u8]);
+        impl io::Read for Failing<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0.is_empty() {
+                    return Err(io::Error::other("the disk is on fire"));
+                }
+                let n = buf.len().min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let failing = |ahead| {
+            let mut reader = io::BufReader::with_capacity(4096, Failing(&input[..200 << 10]));
+            run(ahead, Format::Jsonl, &mut reader)
+        };
+        let (out, result) = failing(true);
+        assert_eq!((&out, &result), (&failing(false).0, &failing(false).1));
+        let e = result.unwrap_err();
+        assert!(
+            e.starts_with("t:") && e.ends_with("the disk is on fire"),
+            "{e}"
+        );
+        assert!(out.lines().count() > 1000);
     }
 
     /// Issue 13, 1: a quoted or indented paste gives the records of the paste itself.

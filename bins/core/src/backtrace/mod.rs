@@ -5,8 +5,10 @@
 //! - [`signature`]: the crash signature, a hash of function names;
 //! - [`records`]: bt-demangle's records, as its JSON lines and CSV carry them;
 //! - [`filter`]: input (gdb's text, or the JSON lines read back) → records;
+//! - `ahead`: files read ahead, a second thread demangling every other chunk of lines;
 //! - [`print`]: records → the text report, JSON lines or CSV.
 
+mod ahead;
 pub mod classify;
 pub mod filter;
 pub mod gdb;
