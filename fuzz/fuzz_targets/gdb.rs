@@ -65,7 +65,7 @@ fn check_frame(f: &FrameLine) {
 fn options() -> Options {
     Options {
         // Patterns, not a root: no file system lookups while fuzzing.
-        project: Project::Patterns(vec!["proj".into(), "*.so".into()]),
+        project: Project::Patterns(vec!["proj".into(), "*.so".into()].into()),
         simplify: true,
         depth: 2,
     }

@@ -64,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let opts = Options {
-        project: Project::Patterns(vec!["ext".into(), "*.so".into()]),
+        project: Project::Patterns(vec!["ext".into(), "*.so".into()].into()),
         suppressions: suppressions(),
         show_suppressed: true,
         fail_on: FailOn::Default,

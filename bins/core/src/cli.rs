@@ -86,9 +86,9 @@ impl ProjectArgs {
             .collect();
         let bare = self.project.iter().any(String::is_empty);
         Ok(if !patterns.is_empty() && bare {
-            Project::Either(patterns, Root::new(&self.root()?))
+            Project::Either(patterns.into(), Root::new(&self.root()?))
         } else if !patterns.is_empty() {
-            Project::Patterns(patterns)
+            Project::Patterns(patterns.into())
         } else if self.project.is_empty() && absent == NoProject::Everything {
             Project::Everything
         } else {

@@ -24,12 +24,40 @@ pub enum Project {
     Everything,
     /// `--project=PATTERN`, repeatable: a frame is the project's when its object or source
     /// path contains a pattern (or matches it as a glob when the pattern has `*` or `?`).
-    Patterns(Vec<String>),
+    Patterns(Patterns),
     /// `--project` alone: frames whose object or source file lies under the root.
     Under(Root),
     /// A bare `--project` and patterns together (as the recipes pass them): frames under the
     /// root, or matching a pattern.
-    Either(Vec<String>, Root),
+    Either(Patterns, Root),
+}
+
+/// `--project=PATTERN`s, each with its substring searcher made once: a pattern is looked for
+/// in every frame of every record.
+#[derive(Debug, Clone)]
+pub struct Patterns {
+    list: Vec<String>,
+    /// For each pattern without a wildcard, its searcher.
+    finders: Vec<Option<memchr::memmem::Finder<'static>>>,
+}
+
+impl From<Vec<String>> for Patterns {
+    fn from(list: Vec<String>) -> Self {
+        let finders = list
+            .iter()
+            .map(|p| {
+                (!wildcard::has_wildcard(p)).then(|| memchr::memmem::Finder::new(p).into_owned())
+            })
+            .collect();
+        Patterns { list, finders }
+    }
+}
+
+impl std::ops::Deref for Patterns {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.list
+    }
 }
 
 /// The project root and what is known about the files under it.
@@ -137,20 +165,35 @@ fn under_root(root: &mut Root, frame: &Frame) -> bool {
 
 /// Whether `frame`'s object or source path matches one of `patterns` (see
 /// [`Project::Patterns`]).
-fn matches_a_pattern(patterns: &[String], frame: &Frame) -> bool {
+fn matches_a_pattern(patterns: &Patterns, frame: &Frame) -> bool {
     // Borrowed, not cloned: this runs for every frame of every record, and was
     // the largest cost in vg-filter's profile.
     let candidates = [frame.object.as_deref(), frame.file.as_deref()];
-    patterns.iter().any(|p| {
-        candidates.iter().flatten().any(|&path| {
-            if wildcard::has_wildcard(p) {
-                let base = path.rsplit('/').next().unwrap_or(path);
-                wildcard::matches(p, path) || wildcard::matches(p, base)
-            } else {
-                memchr::memmem::find(path.as_bytes(), p.as_bytes()).is_some()
-            }
+    patterns
+        .list
+        .iter()
+        .zip(&patterns.finders)
+        .any(|(p, finder)| {
+            candidates.iter().flatten().any(|&path| match finder {
+                Some(finder) => contains(finder, path.as_bytes()),
+                None => {
+                    let base = path.rsplit('/').next().unwrap_or(path);
+                    wildcard::matches(p, path) || wildcard::matches(p, base)
+                }
+            })
         })
-    })
+}
+
+/// Whether `finder`'s needle occurs in `hay`. Most frames' paths are short, where even a
+/// ready searcher costs more to start than a search byte by byte.
+fn contains(finder: &memchr::memmem::Finder<'_>, hay: &[u8]) -> bool {
+    if hay.len() > 64 {
+        return finder.find(hay).is_some();
+    }
+    let Some((&first, rest)) = finder.needle().split_first() else {
+        return true;
+    };
+    (0..hay.len()).any(|i| hay[i] == first && hay[i + 1..].starts_with(rest))
 }
 
 /// A relative source name as a build printed it, without the `./` and `../` that lead it:
@@ -267,8 +310,24 @@ mod tests {
     }
 
     #[test]
+    fn contains_finds_a_needle_anywhere() {
+        let has = |hay: &str, needle: &str| {
+            contains(&memchr::memmem::Finder::new(needle), hay.as_bytes())
+        };
+        assert!(has("/src/leaky.c", "leaky"));
+        assert!(has("leaky", "leaky"));
+        assert!(has("lleaky", "leaky"));
+        assert!(!has("leak", "leaky"));
+        assert!(!has("", "l"));
+        assert!(has("anything", ""));
+        let long = format!("{}leaky", "l".repeat(300));
+        assert!(has(&long, "leaky"));
+        assert!(!has(&long, "leakyx"));
+    }
+
+    #[test]
     fn patterns() {
-        let mut p = Project::Patterns(vec!["native-core.so".into(), "*_ddwaf*".into()]);
+        let mut p = Project::Patterns(vec!["native-core.so".into(), "*_ddwaf*".into()].into());
         assert!(p.frame_matches(&frame(Some("/x/native-core.so"), None, None)));
         assert!(p.frame_matches(&frame(Some("/x/_ddwaf.cpython-311.so"), None, None)));
         assert!(!p.frame_matches(&frame(Some("/usr/bin/python3.11"), None, Some("ceval.c"))));
@@ -327,7 +386,7 @@ mod tests {
         let Project::Under(under) = p else {
             unreachable!()
         };
-        let mut p = Project::Either(vec!["_m.so".into()], under);
+        let mut p = Project::Either(vec!["_m.so".into()].into(), under);
         assert!(p.frame_matches(&frame(None, None, Some("leaky.c"))));
         assert!(p.frame_matches(&frame(Some("/opt/x/_m.so"), None, None)));
         assert!(!p.frame_matches(&frame(Some("/usr/bin/python3.11"), None, Some("ceval.c"))));

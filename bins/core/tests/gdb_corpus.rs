@@ -50,7 +50,13 @@ fn output_of(
     records_only: bool,
 ) -> String {
     let opts = Options {
-        project: Project::Patterns(project.iter().map(|p| p.to_string()).collect()),
+        project: Project::Patterns(
+            project
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .into(),
+        ),
         simplify: true,
         depth: 2,
     };

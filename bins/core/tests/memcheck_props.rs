@@ -324,7 +324,7 @@ proptest! {
     /// Every record read is kept, suppressed or not the project's, whatever the pattern.
     #[test]
     fn counts_are_conserved(recs in prop::collection::vec(record(), 0..12), pattern in prop::sample::select(vec!["ext", "python", "*.so", "nothing", "/proj"])) {
-        let (s, _) = filter(Project::Patterns(vec![pattern.to_string()]), &[("a", &text_log(&recs, &[]))]);
+        let (s, _) = filter(Project::Patterns(vec![pattern.to_string()].into()), &[("a", &text_log(&recs, &[]))]);
         prop_assert_eq!(s.records, recs.len() as u64);
         prop_assert_eq!(s.records, s.kept + s.suppressed + s.not_project);
     }
@@ -364,7 +364,7 @@ proptest! {
             .map(|(i, recs)| (format!("vg.{i}.log"), text_log(recs, &[])))
             .collect();
         let all: Vec<(&str, &str)> = logs.iter().map(|(n, l)| (n.as_str(), l.as_str())).collect();
-        let project = || Project::Patterns(vec![pattern.to_string()]);
+        let project = || Project::Patterns(vec![pattern.to_string()].into());
         let (one, one_out) = filter(project(), &all);
         let outs: Vec<(String, String)> = logs.iter()
             .map(|(n, l)| (format!("{n}.jsonl"), filter(project(), &[(n.as_str(), l.as_str())]).1))

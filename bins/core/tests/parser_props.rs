@@ -367,7 +367,7 @@ proptest! {
 fn bt_jsonl(input: &[u8]) -> String {
     use dbgpipe_core::backtrace::{filter, print};
     let opts = filter::Options {
-        project: dbgpipe_core::project::Project::Patterns(vec!["/src/ext/".into()]),
+        project: dbgpipe_core::project::Project::Patterns(vec!["/src/ext/".into()].into()),
         simplify: true,
         depth: 2,
     };

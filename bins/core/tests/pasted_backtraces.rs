@@ -53,7 +53,7 @@ struct Facts {
 /// bt-demangle's JSON records for one input, names as gdb printed them (`--no-simplify`).
 fn records(name: &str, input: &[u8]) -> Vec<Value> {
     let opts = Options {
-        project: Project::Patterns(Vec::new()),
+        project: Project::Patterns(Vec::new().into()),
         simplify: false,
         depth: 2,
     };

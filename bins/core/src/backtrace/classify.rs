@@ -274,7 +274,7 @@ mod tests {
 
     #[test]
     fn classes() {
-        let mut project = Project::Patterns(vec!["myext".into()]);
+        let mut project = Project::Patterns(vec!["myext".into()].into());
         let frame = |func: Option<&str>, file: Option<&str>, object: Option<&str>| Frame {
             function: func.map(Into::into),
             file: file.map(Into::into),

@@ -1090,7 +1090,7 @@ mod tests {
 
     fn opts() -> Options {
         Options {
-            project: Project::Patterns(vec!["myext".into()]),
+            project: Project::Patterns(vec!["myext".into()].into()),
             simplify: true,
             depth: 2,
         }
@@ -1269,7 +1269,7 @@ Program received signal SIGSEGV, Segmentation fault.
 
         // Another project: classes and the crash follow it.
         let other = Options {
-            project: Project::Patterns(vec!["ceval".into()]),
+            project: Project::Patterns(vec!["ceval".into()].into()),
             ..opts()
         };
         let mixed = format!("{{\"type\":\"other\",\"x\":1}}\n{jsonl}{{\"type\":\"summary\",\"tool\":\"vg-filter\"}}\n");

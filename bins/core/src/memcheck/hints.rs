@@ -391,7 +391,7 @@ mod tests {
         );
         shape.project_hit();
         assert!(!shape.base_names_hide_project(), "the project was found");
-        let mut patterns = Project::Patterns(vec!["native-core.so".into()]);
+        let mut patterns = Project::Patterns(vec!["native-core.so".into()].into());
         assert_eq!(
             base_names_hint("vg.log", &mut patterns).unwrap(),
             "vg.log: frames name source files without directories, so \

@@ -573,7 +573,7 @@ mod tests {
     /// passed-through lines, records, summary, notes, an error.
     fn run_all(inputs: &[(String, Vec<u8>)], jobs: usize) -> Vec<String> {
         let mut filter = Filter::new(options(
-            Project::Patterns(vec!["leak".into()]),
+            Project::Patterns(vec!["leak".into()].into()),
             shipped_suppressions(),
         ));
         filter.set_jobs(jobs);
@@ -648,7 +648,10 @@ mod tests {
     fn pieces_read_on_two_threads_give_what_one_thread_gives() {
         let supps = shipped_suppressions();
         for (name, log) in text_logs() {
-            for project in [Project::Everything, Project::Patterns(vec!["leak".into()])] {
+            for project in [
+                Project::Everything,
+                Project::Patterns(vec!["leak".into()].into()),
+            ] {
                 let one = run(&log, options(project.clone(), supps.clone()), 1, PIECE);
                 for piece in [64, 1000] {
                     let two = run(&log, options(project.clone(), supps.clone()), 2, piece);
@@ -678,7 +681,7 @@ mod tests {
             ("one after the other", one_after_other),
         ];
         for (what, log) in logs {
-            let project = || Project::Patterns(vec!["leaky".into()]);
+            let project = || Project::Patterns(vec!["leaky".into()].into());
             let one = run(&log, options(project(), supps.clone()), 1, PIECE);
             assert!(one.len() > 3, "{what}: {one:?}");
             for (jobs, piece) in [(2, 4096), (3, 20_000)] {

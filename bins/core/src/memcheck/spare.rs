@@ -22,17 +22,32 @@ thread_local! {
 
 /// `text` as an owned string, in a spare one when there is one.
 pub(crate) fn string(text: &str) -> String {
-    let spare = SPARE.with(|s| s.borrow_mut().pop());
-    match spare {
-        Some(mut s) => {
-            s.clear();
-            s.push_str(text);
-            s
-        }
-        None => {
-            let mut s = String::with_capacity(text.len().max(MIN_CAPACITY));
-            s.push_str(text);
-            s
+    with(|pool| pool.string(text))
+}
+
+/// Runs `f` with this thread's pool: one thread-local access for all the strings of a frame
+/// (a frame line takes up to four), not one per string.
+pub(crate) fn with<T>(f: impl FnOnce(&mut Pool<'_>) -> T) -> T {
+    SPARE.with(|s| f(&mut Pool(&mut s.borrow_mut())))
+}
+
+/// This thread's spare strings, borrowed for a while.
+pub(crate) struct Pool<'a>(&'a mut Vec<String>);
+
+impl Pool<'_> {
+    /// `text` as an owned string, in a spare one when there is one.
+    pub(crate) fn string(&mut self, text: &str) -> String {
+        match self.0.pop() {
+            Some(mut s) => {
+                s.clear();
+                s.push_str(text);
+                s
+            }
+            None => {
+                let mut s = String::with_capacity(text.len().max(MIN_CAPACITY));
+                s.push_str(text);
+                s
+            }
         }
     }
 }
@@ -41,17 +56,25 @@ pub(crate) fn string(text: &str) -> String {
 pub(crate) fn recycle(rec: Record) {
     SPARE.with(|spare| {
         let mut spare = spare.borrow_mut();
-        let stacks = std::iter::once(rec.stack).chain(rec.aux.into_iter().map(|a| a.stack));
-        for frame in stacks.flatten() {
-            let texts = [frame.addr, frame.function, frame.file, frame.object];
-            for s in texts.into_iter().flatten() {
-                if spare.len() >= MAX_SPARE {
-                    return;
-                }
-                if s.capacity() >= MIN_CAPACITY {
-                    spare.push(s);
-                }
-            }
+        keep(&mut spare, rec.stack);
+        for aux in rec.aux {
+            keep(&mut spare, aux.stack);
         }
     });
+}
+
+fn keep(spare: &mut Vec<String>, stack: Vec<crate::Frame>) {
+    for frame in stack {
+        if spare.len() + 4 > MAX_SPARE {
+            return;
+        }
+        for s in [frame.addr, frame.function, frame.file, frame.object]
+            .into_iter()
+            .flatten()
+        {
+            if s.capacity() >= MIN_CAPACITY {
+                spare.push(s);
+            }
+        }
+    }
 }

@@ -497,6 +497,15 @@ fn trim_indent(s: &str) -> &str {
     &s[n..]
 }
 
+/// `s.trim_end()`, answered by the last byte when it is printable ASCII (a frame's text
+/// nearly always ends so; `trim_end` decodes characters).
+fn trim_end(s: &str) -> &str {
+    match s.as_bytes().last() {
+        Some(b) if b.is_ascii_graphic() => s,
+        _ => s.trim_end(),
+    }
+}
+
 /// A Markdown code fence (```` ``` ````, `~~~`, with or without a language).
 fn is_fence(bare: &str) -> bool {
     bare.starts_with("```") || bare.starts_with("~~~")
@@ -515,6 +524,10 @@ fn is_blank(s: &str) -> bool {
 /// A frame line the paste cut before its end: Valgrind ends every frame with its location in
 /// parentheses or with `???`.
 fn unfinished_frame(body: &str) -> bool {
+    if body.ends_with(')') {
+        // Nearly every frame: told without trimming.
+        return false;
+    }
     let body = body.trim_end_matches([' ', '\t']);
     !(body.ends_with(')') || body.ends_with("???"))
 }
@@ -662,6 +675,9 @@ impl TextParser {
         stats: &mut ParseStats,
         out: &mut dyn FnMut(Event),
     ) {
+        if self.held.is_none() && newline && self.plain_frame(line, stats, out) {
+            return;
+        }
         if let Some(held) = self.held.take() {
             if let Some(rest) = self.continuation(line).filter(|_| held.lines < MAX_JOINED) {
                 let space = if held.words && !held.line.ends_with(' ') {
@@ -676,6 +692,41 @@ impl TextParser {
             self.line_now(&held.line, true, MAX_JOINED, stats, out);
         }
         self.line_now(line, newline, 1, stats, out);
+    }
+
+    /// The line nearly every line of a log is, taken the short way: a whole frame after an
+    /// exact `==PID==` prefix, outside a failure report, with no PID-less header waiting for
+    /// its frames. [`TextParser::line_now`]'s checks for pastes, quotes, wrapped lines and
+    /// Valgrind's failures cannot apply to it, and it ends in the same [`state_line`].
+    /// False when the line is not one: it goes the long way.
+    fn plain_frame(
+        &mut self,
+        line: &str,
+        stats: &mut ParseStats,
+        out: &mut dyn FnMut(Event),
+    ) -> bool {
+        if self.panic.is_some() || self.maybe_orphan || self.states.len() >= MAX_PIDS {
+            return false;
+        }
+        let Some(p) = exact_prefix(line) else {
+            return false;
+        };
+        let bare = trim_indent(p.body);
+        let frame = bare.starts_with("at 0x") || bare.starts_with("by 0x");
+        let (Some(pid), true, true, true) = (p.pid, p.tool_message, frame, p.body.ends_with(')'))
+        else {
+            return false;
+        };
+        self.prefixed_log = true;
+        let state = self.state(Some(pid));
+        let line = StateLine {
+            pid: Some(pid),
+            body: p.body,
+            orphan: false,
+            hard_blank: true,
+        };
+        state_line(state, line, stats, out);
+        true
     }
 
     /// The rest of a wrapped line, when `line` is one: not a line of Valgrind's own (no
@@ -1384,9 +1435,11 @@ fn thread_line(body: &str) -> Option<u32> {
 /// `   at 0x4C2FB55: fn (file.c:12)` and its variants, see [`frame_location`].
 fn frame_line(body: &str) -> Option<Frame> {
     let (rest, addr) = frame_head(body)?;
-    let mut frame = frame_location(rest.trim_end());
-    frame.addr = (!addr.is_empty()).then(|| spare::string(addr));
-    Some(frame)
+    Some(spare::with(|pool| {
+        let mut frame = frame_location(trim_end(rest), pool);
+        frame.addr = (!addr.is_empty()).then(|| pool.string(addr));
+        frame
+    }))
 }
 
 /// The fixed part: indentation, `at`/`by`, the address and `: `; gives what follows and the
@@ -1425,13 +1478,13 @@ fn frame_head(body: &str) -> Option<(&str, &str)> {
 
 /// What follows the address: a function (which may itself contain parentheses, as C++
 /// signatures do) and, in the last balanced parentheses, `in OBJECT` or `FILE:LINE`.
-fn frame_location(rest: &str) -> Frame {
+fn frame_location(rest: &str, pool: &mut spare::Pool<'_>) -> Frame {
     let mut frame = Frame::default();
     let (func, location) = match rest
         .strip_suffix(')')
         .and_then(|r| last_open_paren(r).map(|i| (r, i)))
     {
-        Some((r, i)) if i > 0 && r[..i].ends_with(' ') => (r[..i].trim_end(), Some(&r[i + 1..])),
+        Some((r, i)) if i > 0 && r[..i].ends_with(' ') => (trim_end(&r[..i]), Some(&r[i + 1..])),
         // Cut inside its location (`block_free (pyaren`): the function is whole.
         None if !rest.ends_with(')') => match rest.rfind(" (") {
             Some(i) if !rest[i..].contains(')') => (&rest[..i], None),
@@ -1441,21 +1494,21 @@ fn frame_location(rest: &str) -> Frame {
     };
     frame.function = match func {
         "???" | "" => None,
-        f => Some(spare::string(f)),
+        f => Some(pool.string(f)),
     };
     if let Some(loc) = location {
         if let Some(obj) = loc.strip_prefix("in ") {
-            frame.object = Some(spare::string(obj));
+            frame.object = Some(pool.string(obj));
         } else {
             // By byte: `rsplit_once` searches with memrchr, slow to start for a short
             // `file.c:12`. A ':' byte is always a character boundary.
             let colon = loc.bytes().rposition(|b| b == b':');
             match colon.map(|i| (&loc[..i], &loc[i + 1..])) {
                 Some((file, line)) if line == "..." || line.bytes().all(|b| b.is_ascii_digit()) => {
-                    frame.file = Some(spare::string(file));
+                    frame.file = Some(pool.string(file));
                     frame.line = line.parse().ok();
                 }
-                _ => frame.file = Some(spare::string(loc)),
+                _ => frame.file = Some(pool.string(loc)),
             }
         }
     }

@@ -954,7 +954,7 @@ mod tests {
     #[test]
     fn the_growing_stack_is_named_by_its_first_frame_that_is_no_allocator() {
         let (r, _, _) = read(&growing_file(40));
-        let mut project = Project::Patterns(vec!["no-such-project".into()]);
+        let mut project = Project::Patterns(vec!["no-such-project".into()].into());
         let (growing, tested) = r.sites.growing(&Config::default(), &mut project);
         assert_eq!(tested, 2, "the two nodes of the growing stack changed");
         assert_eq!(growing.len(), 1);
@@ -966,7 +966,7 @@ mod tests {
         assert_eq!(names, ["leaky", "main"]);
         assert_eq!(g.points[39], (39, 64 * 39));
 
-        let mut project = Project::Patterns(vec!["main.c".into()]);
+        let mut project = Project::Patterns(vec!["main.c".into()].into());
         let (growing, _) = r.sites.growing(&Config::default(), &mut project);
         assert_eq!(
             growing[0].series, "site:main:main.c:9",
