@@ -1454,7 +1454,7 @@ fn frame_line(body: &str) -> Option<Frame> {
 fn frame_head(body: &str) -> Option<(&str, &str)> {
     let indent = body.bytes().take_while(|&b| b == b' ').count();
     let rest = &body[indent..];
-    if matches!(rest.trim_end(), "at" | "by") {
+    if rest.len() < 8 && matches!(rest.trim_end(), "at" | "by") {
         // Cut right after the word: a frame, of which nothing is left.
         return Some(("", ""));
     }
