@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use image_fixture::{dbg_image, source_args, source_image, DBG_IMAGE};
 use xtask::place::{self, PlaceOpts};
-use xtask::{demo, memcheck, refs, segv, Status, Workspace};
+use xtask::{demo, memcheck, refs, segv, suppressions, Status, Workspace};
 
 /// python.org's SHA-256 of `Python-3.11.2.tgz`, which is Debian bookworm's
 /// `python3.11_3.11.2.orig.tar.gz` byte for byte.
@@ -151,6 +151,15 @@ fn memcheck_in_the_source_image_finds_the_planted_defects() {
     assert_eq!(outcome.place, format!("image {}", tag()));
     assert_eq!(outcome.status, Status::Findings);
     assert_eq!(found(&outcome), planted());
+    // The image's python3.11-dbg is its own build, not Debian's: the baseline is made for it
+    // (or found made), not the one shipped for Debian's, which left interpreter records.
+    let baseline = outcome.baseline.as_ref().expect("the default baseline");
+    assert_ne!(
+        baseline.origin,
+        suppressions::Origin::Shipped,
+        "{baseline:?}"
+    );
+    assert_eq!(outcome.summary.not_project, 0, "{:?}", outcome.summary);
 }
 
 /// Valgrind on the example with no `PYTHONMALLOC` at all. Without pymalloc every block is

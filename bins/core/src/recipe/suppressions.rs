@@ -93,13 +93,23 @@ impl Baseline {
 }
 
 /// The shipped baseline for `program` at `place`, when it is Debian's interpreter: its name
-/// and text.
+/// and text. In an image, a bare name is Debian's unless the image's label says its debug
+/// interpreter of that name lies elsewhere (a source build).
 pub fn shipped_for(place: &Place, program: &str) -> Option<(&'static str, &'static str)> {
     // Here, a bare name is looked up on PATH and links are followed (python3.11-dbg links to
     // python3.11d; a pyenv python3.11 first on PATH is another build). In the image, the
     // names are Debian's.
     let path = match place {
         Place::Host if !program.contains('/') => tools::find_on_path(program)?,
+        Place::Image(image) if !program.contains('/') => {
+            match image_interpreter(image).filter(|i| i.file_name() == Some(program.as_ref())) {
+                // A source build's own interpreter under Debian's name (the source recipe
+                // links /usr/local/bin/python3.11-dbg): not Debian's build, so not its
+                // baseline.
+                Some(own) if own.parent() != Some(Path::new("/usr/bin")) => return None,
+                _ => PathBuf::from(program),
+            }
+        }
         _ => PathBuf::from(program),
     };
     let resolved = match place {
@@ -117,6 +127,17 @@ pub fn shipped_for(place: &Place, program: &str) -> Option<(&'static str, &'stat
         .iter()
         .find(|(n, _)| *n == name && debian)
         .map(|&(n, text)| (n, text))
+}
+
+/// The debug interpreter an image was built with, from its `org.dbgpipe.interpreter` label
+/// (dbg-image writes it); none when the engine cannot say.
+fn image_interpreter(image: &super::place::Image) -> Option<PathBuf> {
+    let engine = crate::image::engine::Engine::find(image.engine.to_str()).ok()?;
+    let labels = engine.labels(&image.tag).ok()?;
+    labels
+        .get("org.dbgpipe.interpreter")?
+        .as_str()
+        .map(PathBuf::from)
 }
 
 /// The user's cache for made baselines: `$XDG_CACHE_HOME/dbgpipe/suppressions`, else
