@@ -47,9 +47,136 @@ impl Frame {
     }
 }
 
+/// What Valgrind writes after a frame's address (`fn (file.c:12)`, `fn (in /lib/x.so)`,
+/// `???`), read without copying: Memcheck's text frames and Massif's heap-tree lines share
+/// the format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Described<'a> {
+    /// The function; `None` for `???`.
+    pub function: Option<&'a str>,
+    /// The source file, as written (a base name without `--fullpath-after=`).
+    pub file: Option<&'a str>,
+    /// The source line (`None` for Valgrind's filtered `...`).
+    pub line: Option<u32>,
+    /// The object, from `(in OBJECT)`.
+    pub object: Option<&'a str>,
+}
+
+/// Reads `rest`, the text after a frame's `0x…: `: a function (which may itself contain
+/// parentheses, as C++ signatures do) and, in the last balanced parentheses, `in OBJECT` or
+/// `FILE:LINE`. A paste may cut the location (`block_free (pyaren`): the function is whole.
+pub fn valgrind_location(rest: &str) -> Described<'_> {
+    let (func, location) = match rest
+        .strip_suffix(')')
+        .and_then(|r| last_open_paren(r).map(|i| (r, i)))
+    {
+        Some((r, i)) if i > 0 && r[..i].ends_with(' ') => (trim_end(&r[..i]), Some(&r[i + 1..])),
+        None if !rest.ends_with(')') => match rest.rfind(" (") {
+            Some(i) if !rest[i..].contains(')') => (&rest[..i], None),
+            _ => (rest, None),
+        },
+        _ => (rest, None),
+    };
+    let mut d = Described {
+        function: match func {
+            "???" | "" => None,
+            f => Some(f),
+        },
+        ..Described::default()
+    };
+    if let Some(loc) = location {
+        if let Some(obj) = loc.strip_prefix("in ") {
+            d.object = Some(obj);
+        } else {
+            // By byte: `rsplit_once` searches with memrchr, slow to start for a short
+            // `file.c:12`. A ':' byte is always a character boundary.
+            let colon = loc.bytes().rposition(|b| b == b':');
+            match colon.map(|i| (&loc[..i], &loc[i + 1..])) {
+                // `...`: Valgrind's test filters put it in place of numbers.
+                Some((file, "...")) => d.file = Some(file),
+                Some((file, line)) => match digits(line) {
+                    Some(n) => {
+                        d.file = Some(file);
+                        d.line = n;
+                    }
+                    None => d.file = Some(loc),
+                },
+                None => d.file = Some(loc),
+            }
+        }
+    }
+    d
+}
+
+/// `s` when it is all digits (`Some`), as a line number (`None` when empty or past
+/// `u32::MAX`). One pass, for every frame: `all` then `parse` were two.
+fn digits(s: &str) -> Option<Option<u32>> {
+    let mut n: Option<u32> = (!s.is_empty()).then_some(0);
+    for b in s.bytes() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.and_then(|n| n.checked_mul(10)?.checked_add(u32::from(b - b'0')));
+    }
+    Some(n)
+}
+
+/// Index of the `(` that opens the group closed at the end of `s` (whose final `)` has
+/// already been stripped).
+fn last_open_paren(s: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, b) in s.bytes().enumerate().rev() {
+        match b {
+            b')' => depth += 1,
+            b'(' if depth == 0 => return Some(i),
+            b'(' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `s.trim_end()`, answered by the last byte when it is printable ASCII (a frame's text
+/// nearly always ends so; `trim_end` decodes characters).
+pub(crate) fn trim_end(s: &str) -> &str {
+    match s.as_bytes().last() {
+        Some(b) if b.is_ascii_graphic() => s,
+        _ => s.trim_end(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn valgrind_locations() {
+        let d = |s| valgrind_location(s);
+        assert_eq!(
+            d("PyObject_Malloc (obmalloc.c:807)"),
+            Described {
+                function: Some("PyObject_Malloc"),
+                file: Some("obmalloc.c"),
+                line: Some(807),
+                object: None
+            }
+        );
+        assert_eq!(d("malloc (in /lib/x.so)").object, Some("/lib/x.so"));
+        assert_eq!(d("???").function, None);
+        assert_eq!(d("f (a.c:...)").file, Some("a.c"));
+        assert_eq!(d("f (a.c:...)").line, None);
+        // Past u32::MAX: the file stays, the line is unknown.
+        assert_eq!(d("f (a.c:99999999999)").file, Some("a.c"));
+        assert_eq!(d("f (a.c:99999999999)").line, None);
+        assert_eq!(d("f (a.c:)").file, Some("a.c"));
+        assert_eq!(d("f (C:x12)").file, Some("C:x12"));
+        assert_eq!(
+            d("std::vector<int>::push_back(int const&) (stl_vector.h:1198)").function,
+            Some("std::vector<int>::push_back(int const&)")
+        );
+        // Cut by a paste inside its location: the function is whole.
+        assert_eq!(d("block_free (pyaren").function, Some("block_free"));
+    }
 
     #[test]
     fn the_wire_format_is_stable() {

@@ -12,6 +12,7 @@ use super::{
     header, spare, AuxStack, Event, FatalSignal, ParseStats, Record, ValgrindPanic, MAX_AUX,
     MAX_FRAMES,
 };
+use crate::frame::trim_end;
 use crate::input::MAX_LINE;
 use crate::{Error, Frame};
 use std::borrow::Cow;
@@ -497,15 +498,6 @@ fn trim_indent(s: &str) -> &str {
     &s[n..]
 }
 
-/// `s.trim_end()`, answered by the last byte when it is printable ASCII (a frame's text
-/// nearly always ends so; `trim_end` decodes characters).
-fn trim_end(s: &str) -> &str {
-    match s.as_bytes().last() {
-        Some(b) if b.is_ascii_graphic() => s,
-        _ => s.trim_end(),
-    }
-}
-
 /// A Markdown code fence (```` ``` ````, `~~~`, with or without a language).
 fn is_fence(bare: &str) -> bool {
     bare.starts_with("```") || bare.starts_with("~~~")
@@ -632,6 +624,39 @@ struct TextParser {
     maybe_orphan: bool,
     /// The processes whose lines were read, for a parser of a piece ([`Pieces::after`]).
     touched: Option<HashSet<Option<u32>>>,
+    /// The last exact prefix [`TextParser::plain_frame`] read.
+    last_prefix: PrefixSeen,
+}
+
+/// An exact `==PID==` prefix as written (without the space after it), and its PID.
+#[derive(Default)]
+struct PrefixSeen {
+    /// `==` + up to ten digits + `==`.
+    bytes: [u8; 14],
+    /// Bytes used; 0 when none was seen.
+    len: usize,
+    pid: Option<u32>,
+}
+
+impl PrefixSeen {
+    /// The prefix `p` that [`exact_prefix`] read from `line`.
+    fn new(line: &str, p: &Prefixed<'_>) -> Self {
+        let body_start = line.len() - p.body.len();
+        let end = if line.as_bytes().get(body_start.wrapping_sub(1)) == Some(&b' ') {
+            body_start - 1
+        } else {
+            body_start
+        };
+        let mut seen = PrefixSeen {
+            pid: p.pid,
+            ..PrefixSeen::default()
+        };
+        if end <= seen.bytes.len() {
+            seen.bytes[..end].copy_from_slice(&line.as_bytes()[..end]);
+            seen.len = end;
+        }
+        seen
+    }
 }
 
 impl TextParser {
@@ -708,8 +733,15 @@ impl TextParser {
         if self.panic.is_some() || self.maybe_orphan || self.states.len() >= MAX_PIDS {
             return false;
         }
-        let Some(p) = exact_prefix(line) else {
-            return false;
+        let p = match self.same_prefix(line) {
+            Some(p) => p,
+            None => {
+                let Some(p) = exact_prefix(line) else {
+                    return false;
+                };
+                self.last_prefix = PrefixSeen::new(line, &p);
+                p
+            }
         };
         let bare = trim_indent(p.body);
         let frame = bare.starts_with("at 0x") || bare.starts_with("by 0x");
@@ -727,6 +759,24 @@ impl TextParser {
         };
         state_line(state, line, stats, out);
         true
+    }
+
+    /// `line`'s prefix when it is the last exact one seen (consecutive lines nearly always
+    /// come from one process), told by comparing bytes rather than reading the PID again.
+    fn same_prefix<'a>(&self, line: &'a str) -> Option<Prefixed<'a>> {
+        let seen = &self.last_prefix;
+        let prefix = &seen.bytes[..seen.len];
+        if seen.len == 0 || !line.as_bytes().starts_with(prefix) {
+            return None;
+        }
+        // The prefix ends with its marker (`==`), an ASCII byte: a character boundary.
+        let body = &line[seen.len..];
+        Some(Prefixed {
+            pid: seen.pid,
+            prefixed: true,
+            tool_message: prefix[0] == b'=',
+            body: body.strip_prefix(' ').unwrap_or(body),
+        })
     }
 
     /// The rest of a wrapped line, when `line` is one: not a line of Valgrind's own (no
@@ -1432,14 +1482,13 @@ fn thread_line(body: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// `   at 0x4C2FB55: fn (file.c:12)` and its variants, see [`frame_location`].
+/// `   at 0x4C2FB55: fn (file.c:12)` and its variants, see
+/// [`crate::frame::valgrind_location`].
 fn frame_line(body: &str) -> Option<Frame> {
     let (rest, addr) = frame_head(body)?;
-    Some(spare::with(|pool| {
-        let mut frame = frame_location(trim_end(rest), pool);
-        frame.addr = (!addr.is_empty()).then(|| pool.string(addr));
-        frame
-    }))
+    let described = crate::frame::valgrind_location(trim_end(rest));
+    let addr = (!addr.is_empty()).then_some(addr);
+    Some(spare::with(|pool| pool.frame(addr, &described)))
 }
 
 /// The fixed part: indentation, `at`/`by`, the address and `: `; gives what follows and the
@@ -1474,60 +1523,6 @@ fn frame_head(body: &str) -> Option<(&str, &str)> {
         more => more.strip_prefix(": ")?,
     };
     Some((after, &rest[..2 + n]))
-}
-
-/// What follows the address: a function (which may itself contain parentheses, as C++
-/// signatures do) and, in the last balanced parentheses, `in OBJECT` or `FILE:LINE`.
-fn frame_location(rest: &str, pool: &mut spare::Pool<'_>) -> Frame {
-    let mut frame = Frame::default();
-    let (func, location) = match rest
-        .strip_suffix(')')
-        .and_then(|r| last_open_paren(r).map(|i| (r, i)))
-    {
-        Some((r, i)) if i > 0 && r[..i].ends_with(' ') => (trim_end(&r[..i]), Some(&r[i + 1..])),
-        // Cut inside its location (`block_free (pyaren`): the function is whole.
-        None if !rest.ends_with(')') => match rest.rfind(" (") {
-            Some(i) if !rest[i..].contains(')') => (&rest[..i], None),
-            _ => (rest, None),
-        },
-        _ => (rest, None),
-    };
-    frame.function = match func {
-        "???" | "" => None,
-        f => Some(pool.string(f)),
-    };
-    if let Some(loc) = location {
-        if let Some(obj) = loc.strip_prefix("in ") {
-            frame.object = Some(pool.string(obj));
-        } else {
-            // By byte: `rsplit_once` searches with memrchr, slow to start for a short
-            // `file.c:12`. A ':' byte is always a character boundary.
-            let colon = loc.bytes().rposition(|b| b == b':');
-            match colon.map(|i| (&loc[..i], &loc[i + 1..])) {
-                Some((file, line)) if line == "..." || line.bytes().all(|b| b.is_ascii_digit()) => {
-                    frame.file = Some(pool.string(file));
-                    frame.line = line.parse().ok();
-                }
-                _ => frame.file = Some(pool.string(loc)),
-            }
-        }
-    }
-    frame
-}
-
-/// Index of the `(` that opens the group closed at the end of `s` (whose final `)` has
-/// already been stripped).
-fn last_open_paren(s: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, b) in s.bytes().enumerate().rev() {
-        match b {
-            b')' => depth += 1,
-            b'(' if depth == 0 => return Some(i),
-            b'(' => depth -= 1,
-            _ => {}
-        }
-    }
-    None
 }
 
 #[cfg(test)]

@@ -236,52 +236,16 @@ pub fn frame(text: &str) -> Frame {
         Some((a, r)) if a.starts_with("0x") => (Some(a.to_string()), r),
         _ => (None, text),
     };
-    let (function, location) = match rest.strip_suffix(')').and_then(|r| {
-        let i = last_open_paren(r)?;
-        (i > 0 && r[..i].ends_with(' ')).then(|| (r[..i].trim_end(), &r[i + 1..]))
-    }) {
-        Some((f, loc)) => (f, Some(loc)),
-        None => (rest.trim(), None),
-    };
-    let mut frame = Frame {
+    let d = crate::frame::valgrind_location(rest.trim());
+    Frame {
         addr,
-        function: match function {
-            "???" | "" => None,
-            f => Some(crate::demangle::demangle(f).unwrap_or_else(|| f.to_string())),
-        },
-        ..Frame::default()
-    };
-    if let Some(loc) = location {
-        if let Some(object) = loc.strip_prefix("in ") {
-            frame.object = Some(object.to_string());
-        } else {
-            match loc.rsplit_once(':') {
-                Some((file, line))
-                    if !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) =>
-                {
-                    frame.file = Some(file.to_string());
-                    frame.line = line.parse().ok();
-                }
-                _ => frame.file = Some(loc.to_string()),
-            }
-        }
+        function: d
+            .function
+            .map(|f| crate::demangle::demangle(f).unwrap_or_else(|| f.to_string())),
+        file: d.file.map(str::to_string),
+        line: d.line,
+        object: d.object.map(str::to_string),
     }
-    frame
-}
-
-/// Index of the `(` that opens the group closed at the end of `s` (its `)` already
-/// stripped): C++ names hold parentheses of their own.
-fn last_open_paren(s: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, b) in s.bytes().enumerate().rev() {
-        match b {
-            b')' => depth += 1,
-            b'(' if depth == 0 => return Some(i),
-            b'(' => depth -= 1,
-            _ => {}
-        }
-    }
-    None
 }
 
 /// One snapshot's values, handed over when its `heap_tree` line is read (or at its end, when
