@@ -524,12 +524,17 @@ impl Suppression {
     /// returns the demangled form, which is then compared with the frame's name exactly (it is
     /// not a pattern: `char*` in a signature is a pointer, not a wildcard).
     pub fn matches_with(&self, rec: &Record, alt_name: &dyn Fn(&str) -> Option<String>) -> bool {
-        self.kind_matches(rec)
-            && self.frames_match(
-                &rec.stack,
-                &self.alternatives(alt_name),
-                &mut Scratch::default(),
-            )
+        if !self.kind_matches(rec) {
+            return false;
+        }
+        let alts = self.alternatives(alt_name);
+        let alt = |i: usize| alts.get(i).and_then(|a| a.as_deref());
+        self.frames_match(
+            rec.stack.len(),
+            self.frames.contains(&SuppFrame::Ellipsis),
+            &mut Scratch::default(),
+            &mut |i, j| frame_matches(&self.frames[i], alt(i), &rec.stack[j]),
+        )
     }
 
     /// Whether this entry's tool and kind (with its extra line) fit the record, frames aside.
@@ -584,36 +589,30 @@ impl Suppression {
     /// position, frames consumed): O(patterns × frames) comparisons whatever the `...` layout,
     /// where naive backtracking is exponential in the number of `...`.
     ///
-    /// `alts` are the patterns' other names ([`Suppression::alternatives`]); `scratch` holds
-    /// the programme's rows, kept from call to call so that matching allocates nothing.
+    /// `matches(i, j)` says whether pattern `i` matches frame `j` of the `n` frames;
+    /// `ellipsis` whether the list has a `...`; `scratch` holds the programme's rows, kept
+    /// from call to call so that matching allocates nothing.
     fn frames_match(
         &self,
-        stack: &[Frame],
-        alts: &[Option<String>],
+        n: usize,
+        ellipsis: bool,
         scratch: &mut Scratch,
+        matches: &mut dyn FnMut(usize, usize) -> bool,
     ) -> bool {
-        let alt = |i: usize| alts.get(i).and_then(|a| a.as_deref());
-        if !self.frames.contains(&SuppFrame::Ellipsis) {
+        if !ellipsis {
             // Without `...`, frame i matches pattern i: no programme needed.
-            return self.frames.len() <= stack.len()
-                && self
-                    .frames
-                    .iter()
-                    .zip(stack)
-                    .enumerate()
-                    .all(|(i, (pat, frame))| frame_matches(pat, alt(i), frame));
+            return self.frames.len() <= n && (0..self.frames.len()).all(|i| matches(i, i));
         }
         let needed = self
             .frames
             .iter()
             .filter(|f| **f != SuppFrame::Ellipsis)
             .count();
-        if needed > stack.len() {
+        if needed > n {
             return false;
         }
-        let n = stack.len();
         // reach[j]: the patterns so far can account for exactly the first j frames.
-        let Scratch { reach, next } = scratch;
+        let Scratch { reach, next, .. } = scratch;
         reach.clear();
         reach.resize(n + 1, false);
         next.clear();
@@ -629,7 +628,7 @@ impl Suppression {
             } else {
                 next[0] = false;
                 for j in 0..n {
-                    next[j + 1] = reach[j] && frame_matches(pat, alt(i), &stack[j]);
+                    next[j + 1] = reach[j] && matches(i, j);
                 }
             }
             std::mem::swap(reach, next);
@@ -703,6 +702,14 @@ pub struct Index {
     by_kind: HashMap<String, Vec<usize>>,
     /// Each entry's patterns' other names ([`Suppression::alternatives`]).
     alts: Vec<Vec<Option<String>>>,
+    /// Each entry's patterns as numbers, the same for the same pattern (and other name) in
+    /// any entry: entries share their first frames (`fun:malloc`, the allocator's callers),
+    /// and a pattern is compared with a record's frame once, not once per entry.
+    ids: Vec<Vec<u32>>,
+    /// Distinct patterns.
+    distinct: usize,
+    /// Whether each entry has a `...`.
+    ellipsis: Vec<bool>,
 }
 
 /// The rows of [`Suppression::frames_match`]'s programme, reused.
@@ -710,7 +717,17 @@ pub struct Index {
 pub struct Scratch {
     reach: Vec<bool>,
     next: Vec<bool>,
+    /// What each distinct pattern said of each of the first frames of the record being
+    /// matched: `round << 1 | yes`, valid when its round is this record's (so that nothing
+    /// is cleared between records).
+    memo: Vec<u32>,
+    /// The record being matched, counted from 1.
+    round: u32,
 }
+
+/// Most cells of [`Scratch::memo`]: with a large file's many distinct patterns, only the
+/// first frames are remembered (a suppression rarely names more), bounding its memory.
+const MEMO_CELLS: usize = 1 << 16;
 
 impl Index {
     /// An index of `supps`; `alt_name` gives a `fun:` pattern's other name (see
@@ -722,11 +739,35 @@ impl Index {
                 by_kind.entry(s.kind.clone()).or_default().push(i);
             }
         }
-        let alts = supps.iter().map(|s| s.alternatives(alt_name)).collect();
+        let alts: Vec<Vec<Option<String>>> =
+            supps.iter().map(|s| s.alternatives(alt_name)).collect();
+        let mut numbers: HashMap<(&SuppFrame, Option<&str>), u32> = HashMap::new();
+        let ids = supps
+            .iter()
+            .zip(&alts)
+            .map(|(s, alts)| {
+                s.frames
+                    .iter()
+                    .zip(alts)
+                    .map(|(pat, alt)| {
+                        let next = numbers.len() as u32;
+                        *numbers.entry((pat, alt.as_deref())).or_insert(next)
+                    })
+                    .collect()
+            })
+            .collect();
+        let distinct = numbers.len();
+        let ellipsis = supps
+            .iter()
+            .map(|s| s.frames.contains(&SuppFrame::Ellipsis))
+            .collect();
         Index {
             supps,
             by_kind,
             alts,
+            ids,
+            distinct,
+            ellipsis,
         }
     }
 
@@ -739,10 +780,24 @@ impl Index {
         let empty: &[usize] = &[];
         let of = |kind: &str| self.by_kind.get(kind).map_or(empty, Vec::as_slice);
         let (mut a, mut b) = (of(&rk.kind), rk.alias.map_or(empty, of));
-        // The two kinds' entries merged back into file order.
-        loop {
+        let n = rec.stack.len();
+        let depth = n.min(MEMO_CELLS / self.distinct.max(1));
+        let mut memo = std::mem::take(&mut scratch.memo);
+        if memo.len() < self.distinct * depth {
+            memo.resize(self.distinct * depth, 0);
+        }
+        scratch.round = match scratch.round.checked_add(1).filter(|r| *r < 1 << 31) {
+            Some(r) => r,
+            None => {
+                memo.fill(0);
+                1
+            }
+        };
+        let round = scratch.round;
+        let found = loop {
+            // The two kinds' entries merged back into file order.
             let i = match (a.first(), b.first()) {
-                (None, None) => return None,
+                (None, None) => break None,
                 (Some(&x), Some(&y)) if y < x => {
                     b = &b[1..];
                     y
@@ -757,10 +812,32 @@ impl Index {
                 }
             };
             let s = &self.supps[i];
-            if s.details_match(&rk) && s.frames_match(&rec.stack, &self.alts[i], scratch) {
-                return Some(s);
+            if !s.details_match(&rk) {
+                continue;
             }
-        }
+            let (ids, alts) = (&self.ids[i], &self.alts[i]);
+            let mut matches = |p: usize, j: usize| {
+                let ask = || {
+                    let alt = alts.get(p).and_then(|a| a.as_deref());
+                    frame_matches(&s.frames[p], alt, &rec.stack[j])
+                };
+                if j >= depth {
+                    return ask();
+                }
+                let cell = &mut memo[j * self.distinct + ids[p] as usize];
+                if *cell >> 1 == round {
+                    return *cell & 1 == 1;
+                }
+                let yes = ask();
+                *cell = round << 1 | u32::from(yes);
+                yes
+            };
+            if s.frames_match(n, self.ellipsis[i], scratch, &mut matches) {
+                break Some(s);
+            }
+        };
+        scratch.memo = memo;
+        found
     }
 }
 
