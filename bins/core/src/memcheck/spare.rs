@@ -13,9 +13,10 @@ use crate::frame::Described;
 use crate::Frame;
 use std::cell::RefCell;
 
-/// Most frames kept (each with up to four strings of [`MIN_CAPACITY`] bytes or more: about
-/// 256 KiB in all), and most loose strings.
-const MAX_FRAMES: usize = 1024;
+/// Most frames kept (each with up to four strings of [`MIN_CAPACITY`] bytes or more: under
+/// 200 KiB a thread, for vg-filter's peak RSS under 10 MB), and most loose strings. A
+/// record's stack is a few dozen frames.
+const MAX_FRAMES: usize = 512;
 const MAX_STRINGS: usize = 64;
 
 /// Bytes a new string is made with at least, so that most of a frame's texts (an address,
