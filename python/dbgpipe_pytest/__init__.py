@@ -1,0 +1,1 @@
+"""dbgpipe's pytest plugin: see plugin.py."""
