@@ -697,6 +697,21 @@ fn fixtures_markers_and_tests_that_cannot_be_repeated() {
         "{out}"
     );
 
+    for (args, says) in [
+        (
+            &["--dbgpipe-leaks", "--dbgpipe-rounds=5"][..],
+            "--dbgpipe-rounds 5: at least 15",
+        ),
+        (
+            &["--dbgpipe-report=/no/such/dir/leaks.jsonl"][..],
+            "--dbgpipe-report /no/such/dir/leaks.jsonl: No such file or directory",
+        ),
+    ] {
+        let (code, out) = venv.pytest(&cases, args, &[]);
+        assert_eq!(code, 4, "{args:?}: {out}");
+        assert!(out.contains(says), "{args:?}: {out}");
+    }
+
     let (code, help) = venv.pytest(&cases, &["--help"], &[]);
     assert_eq!(code, 0, "{help}");
     for option in [

@@ -266,7 +266,9 @@ def _in_rounds(item, settings, function, kwargs):
 def _raised(item, settings, error, calls):
     """The test raised (failed, skipped) in its `calls`-th call: say so, and when it had
     passed before, that it may be a test that cannot be repeated."""
-    if calls <= settings.warmup:
+    if calls == 0:
+        phase = "the rounds of an empty test before it (the noise)"
+    elif calls <= settings.warmup:
         phase = f"warm-up call {calls} of {settings.warmup}"
     else:
         phase = f"measured round {calls - settings.warmup} of {settings.rounds}"
@@ -305,7 +307,14 @@ class Reporter:
     def __init__(self, settings):
         self.settings = settings
         self.tests = []
-        self.file = open(settings.report_path, "w") if settings.report_path else None
+        self.file = None
+        if settings.report_path:
+            try:
+                self.file = open(settings.report_path, "w")
+            except OSError as error:
+                raise pytest.UsageError(
+                    f"--dbgpipe-report {settings.report_path}: {error.strerror}"
+                ) from None
 
     def _write(self, record):
         if self.file:
