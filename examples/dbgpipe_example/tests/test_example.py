@@ -9,6 +9,7 @@
 # outside Valgrind.
 
 import gc
+import random
 
 import pytest
 
@@ -34,6 +35,19 @@ def test_clean_returns_the_sum():
 @pytest.mark.parametrize("calls", [1, 10, 100])
 def test_clean_repeated(calls):
     assert [dbgpipe_example.clean() for _ in range(calls)] == [2016] * calls
+
+
+# Refilled at every call with a random number of objects of random sizes: the memory the
+# test holds goes up and down between calls but does not grow, the noise a leak check
+# (pytest --dbgpipe-leaks) must not call a leak.
+_CACHE = []
+
+
+def test_cache_of_random_size_stays_bounded():
+    del _CACHE[:]
+    for _ in range(random.randrange(32)):
+        _CACHE.append(random.randbytes(random.randrange(1, 32 * 1024)))
+    assert len(_CACHE) < 32
 
 
 def test_module_exports_every_function():

@@ -208,6 +208,11 @@ pub const VALUE_OPTIONS: &[&str] = &[
     "--hypothesis-profile",
     "--hypothesis-seed",
     "--hypothesis-verbosity",
+    // dbgpipe's own (python/dbgpipe_pytest)
+    "--dbgpipe-measure",
+    "--dbgpipe-report",
+    "--dbgpipe-rounds",
+    "--dbgpipe-warmup",
 ];
 
 /// pytest's one-letter options that take a value (`-k EXPR`, `-kEXPR`, `-xk EXPR`): `-c`,

@@ -33,7 +33,7 @@ pub fn bin(name: &str) -> anyhow::Result<PathBuf> {
         .and_then(|exe| exe.parent().map(|dir| dir.join(name)))
         .filter(|path| path.is_file());
     beside.or_else(|| find_on_path(name)).with_context(|| {
-        format!("{name} is neither beside this program nor on PATH: install dbgpipe's tools (cargo install dbgpipe)")
+        format!("{name} is neither beside this program nor on PATH: install dbgpipe's tools (pip install dbgpipe, or cargo install dbgpipe)")
     })
 }
 
