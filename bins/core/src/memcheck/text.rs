@@ -628,30 +628,27 @@ struct TextParser {
     last_prefix: PrefixSeen,
 }
 
-/// An exact `==PID==` prefix as written (without the space after it), and its PID.
+/// An exact `==PID== ` prefix as written, with the one space [`exact_prefix`] takes off
+/// after it, and its PID.
 #[derive(Default)]
 struct PrefixSeen {
-    /// `==` + up to ten digits + `==`.
-    bytes: [u8; 14],
-    /// Bytes used; 0 when none was seen.
+    /// `==` + up to ten digits + `==` + a space.
+    bytes: [u8; 15],
+    /// Bytes used; 0 when none is kept.
     len: usize,
     pid: Option<u32>,
 }
 
 impl PrefixSeen {
-    /// The prefix `p` that [`exact_prefix`] read from `line`.
+    /// The prefix `p` that [`exact_prefix`] read from `line`; none kept when no space
+    /// followed it (a line with one would then read differently).
     fn new(line: &str, p: &Prefixed<'_>) -> Self {
-        let body_start = line.len() - p.body.len();
-        let end = if line.as_bytes().get(body_start.wrapping_sub(1)) == Some(&b' ') {
-            body_start - 1
-        } else {
-            body_start
-        };
+        let end = line.len() - p.body.len();
         let mut seen = PrefixSeen {
             pid: p.pid,
             ..PrefixSeen::default()
         };
-        if end <= seen.bytes.len() {
+        if line.as_bytes()[..end].ends_with(b" ") && end <= seen.bytes.len() {
             seen.bytes[..end].copy_from_slice(&line.as_bytes()[..end]);
             seen.len = end;
         }
@@ -769,13 +766,12 @@ impl TextParser {
         if seen.len == 0 || !line.as_bytes().starts_with(prefix) {
             return None;
         }
-        // The prefix ends with its marker (`==`), an ASCII byte: a character boundary.
-        let body = &line[seen.len..];
+        // The prefix ends with a space, an ASCII byte: a character boundary.
         Some(Prefixed {
             pid: seen.pid,
             prefixed: true,
             tool_message: prefix[0] == b'=',
-            body: body.strip_prefix(' ').unwrap_or(body),
+            body: &line[seen.len..],
         })
     }
 
