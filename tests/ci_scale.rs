@@ -286,24 +286,8 @@ fn check_jsonschema() -> &'static Path {
                 "{python} -m venv failed (apt-get install python3.11-venv)"
             );
         }
-        let mut pip = Command::new(venv.join("bin").join("python"));
-        pip.args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            &spec,
-        ]);
-        let ca = xtask::memray::SYSTEM_CA_BUNDLE;
-        if std::env::var_os("PIP_CERT").is_none() && Path::new(ca).is_file() {
-            pip.arg("--cert").arg(ca);
-        }
-        let status = pip.status().expect("running pip");
-        assert!(
-            status.success(),
-            "pip install {spec} failed (is PyPI reachable? behind a proxy, set PIP_CERT)"
-        );
+        xtask::tools::pip_install(&venv.join("bin").join("python"), &[&spec])
+            .unwrap_or_else(|e| panic!("{e:#}"));
         assert!(has_version(), "{} does not run", bin.display());
         bin
     })

@@ -90,23 +90,7 @@ fn make_venv(python: &str, dir: &Path, system_site: bool, packages: &[&str]) -> 
     check(venv.arg(dir));
     let venv_python = dir.join("bin").join("python");
     if !packages.is_empty() {
-        let mut pip = Command::new(&venv_python);
-        pip.args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ]);
-        let ca = xtask::memray::SYSTEM_CA_BUNDLE;
-        if std::env::var_os("PIP_CERT").is_none() && Path::new(ca).is_file() {
-            pip.arg("--cert").arg(ca);
-        }
-        let (code, out, err) = output(pip.args(packages));
-        assert_eq!(
-            code, 0,
-            "pip install {packages:?} failed (is PyPI reachable? behind a proxy, set PIP_CERT)\n{out}{err}"
-        );
+        xtask::tools::pip_install(&venv_python, packages).unwrap_or_else(|e| panic!("{e:#}"));
     }
     venv_python
 }

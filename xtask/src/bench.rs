@@ -871,26 +871,7 @@ fn valgrindci_venv(ctx: &Ctx) -> anyhow::Result<PathBuf> {
             .context("cannot make the venv (apt-get install python3-venv)")?;
     }
     eprintln!("bench: pip install {VALGRINDCI} into {}", venv.display());
-    let plain = cmd!(
-        sh,
-        "{python} -m pip install --disable-pip-version-check --quiet {VALGRINDCI}"
-    )
-    .quiet()
-    .run();
-    if plain.is_err() {
-        // An intercepting TLS proxy signs with a CA that only the system bundle trusts.
-        let bundle = Path::new("/etc/ssl/certs/ca-certificates.crt");
-        if !bundle.is_file() {
-            bail!("pip install {VALGRINDCI} failed");
-        }
-        cmd!(
-            sh,
-            "{python} -m pip install --disable-pip-version-check --quiet --cert {bundle} {VALGRINDCI}"
-        )
-        .quiet()
-        .run()
-        .with_context(|| format!("pip install {VALGRINDCI} failed, also with --cert"))?;
-    }
+    tools::pip_install(&python, &[VALGRINDCI])?;
     if !installed(&python) {
         bail!("ValgrindCI does not import after pip install");
     }

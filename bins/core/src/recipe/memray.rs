@@ -47,9 +47,6 @@ pub const RELEASE_PYTHON: &str = "/usr/bin/python3.11";
 /// memray's interpreter inside the image (`dbg-image`'s recipe: a venv in `/opt/memray`).
 pub const IMAGE_MEMRAY_PYTHON: &str = "/opt/memray/bin/python";
 
-/// Debian's bundle of the system's certificate authorities, local ones included.
-pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
-
 /// The example's functions run when no command is given: the leaking one, the clean one.
 pub const DEFAULT_FUNCTIONS: &[&str] = &["leak_definite", "clean"];
 
@@ -188,13 +185,8 @@ fn need_memray(ws: &Workspace) -> place::Need {
     })
 }
 
-/// memray's interpreter on this machine: the venv's, made and filled on first use.
-///
-/// pip verifies PyPI's certificate against `--cert`, and a TLS-intercepting proxy's authority
-/// is in the system bundle (where `update-ca-certificates` puts the ones added under
-/// `/usr/local/share/ca-certificates`) but not in the certifi bundle a pip from PyPI carries.
-/// So unless `PIP_CERT` already says otherwise, pip is given the system bundle: the same
-/// choice the image's recipe makes. Debian's own pip uses that bundle anyway.
+/// memray's interpreter on this machine: the venv's, made and filled on first use (pip as
+/// [`tools::pip_install`] runs it).
 pub fn ensure_memray(ws: &Workspace) -> anyhow::Result<PathBuf> {
     let sh = Shell::new()?;
     let venv = venv_dir(ws);
@@ -219,20 +211,7 @@ pub fn ensure_memray(ws: &Workspace) -> anyhow::Result<PathBuf> {
         venv.display()
     );
     let spec = format!("memray=={MEMRAY_VERSION}");
-    let mut pip = cmd!(
-        sh,
-        "{python} -m pip install --quiet --disable-pip-version-check {spec}"
-    )
-    .quiet();
-    if std::env::var_os("PIP_CERT").is_none() && Path::new(SYSTEM_CA_BUNDLE).is_file() {
-        pip = pip.arg("--cert").arg(SYSTEM_CA_BUNDLE);
-    }
-    pip.run().with_context(|| {
-        format!(
-            "pip install {spec} failed (is PyPI reachable? behind a proxy, set PIP_CERT to its \
-             CA bundle, or use --image)"
-        )
-    })?;
+    tools::pip_install(&python, &[&spec]).context("or use --image")?;
     if !imports_memray(&sh, &python) {
         bail!(
             "memray was installed into {} but does not import",

@@ -163,3 +163,40 @@ pub fn stderr_as_stdout() -> std::process::Stdio {
         .map(std::process::Stdio::from)
         .unwrap_or_else(|_| std::process::Stdio::inherit())
 }
+
+/// The system's CA bundle, where `update-ca-certificates` puts the authorities added under
+/// `/usr/local/share/ca-certificates`.
+pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// `python -m pip install --quiet PACKAGES…`, quietly, into `python`'s environment.
+///
+/// pip verifies PyPI's certificate against `--cert`, and a TLS-intercepting proxy's authority
+/// is in the system bundle but not in the certifi bundle a pip from PyPI carries. So unless
+/// `PIP_CERT` already says otherwise, pip is given the system bundle: the same choice the
+/// image's recipe makes (Debian's own pip uses that bundle anyway).
+pub fn pip_install(python: &Path, packages: &[&str]) -> anyhow::Result<()> {
+    let mut pip = Command::new(python);
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]);
+    if std::env::var_os("PIP_CERT").is_none() && Path::new(SYSTEM_CA_BUNDLE).is_file() {
+        pip.arg("--cert").arg(SYSTEM_CA_BUNDLE);
+    }
+    let out = pip
+        .args(packages)
+        .output()
+        .with_context(|| format!("cannot run {}", python.display()))?;
+    if !out.status.success() {
+        bail!(
+            "pip install {} failed (is PyPI reachable? behind a proxy, set PIP_CERT to its CA \
+             bundle): {}",
+            packages.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
