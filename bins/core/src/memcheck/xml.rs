@@ -39,7 +39,7 @@ use quick_xml::Reader;
 
 use super::{header, AuxStack, FatalSignal, ParseStats, Record, MAX_AUX, MAX_FRAMES};
 use super::{spare, Event};
-use crate::frame::Frame;
+use crate::frame::{Described, Frame};
 use crate::input::MAX_LINE;
 use crate::Error;
 
@@ -157,7 +157,18 @@ pub fn parse<R: BufRead>(
     stats: &mut ParseStats,
     on_record: &mut dyn FnMut(Event),
 ) -> Result<(), Error> {
-    let mut reader = reader;
+    parse_with_buffer(input, reader, LINE_COUNTER_BUFFER, stats, on_record)
+}
+
+/// [`parse`] through a [`LineCounter`] of `buffer` bytes: the tests make it small, so that
+/// frames are cut by its refills, or smaller than any frame, so that none is read plain.
+fn parse_with_buffer<R: BufRead>(
+    input: &str,
+    mut reader: R,
+    buffer: usize,
+    stats: &mut ParseStats,
+    on_record: &mut dyn FnMut(Event),
+) -> Result<(), Error> {
     let mut skipped_lines = 0;
     let head = reader.fill_buf().map_err(|e| Error::io(input, &e))?;
     // Prose before a pasted fragment (`Here is the output:`, a fence) is passed over and
@@ -173,20 +184,21 @@ pub fn parse<R: BufRead>(
     }
     let head = reader.fill_buf().map_err(|e| Error::io(input, &e))?;
     if super::quoted_xml(head) {
-        return parse_reader(input, Unquote::new(reader), skipped_lines, stats, on_record);
+        let counter = LineCounter::new(Unquote::new(reader), buffer);
+        return parse_counted(input, counter, skipped_lines, stats, on_record);
     }
-    parse_reader(input, reader, skipped_lines, stats, on_record)
+    let counter = LineCounter::new(reader, buffer);
+    parse_counted(input, counter, skipped_lines, stats, on_record)
 }
 
-/// [`parse`] after the prose before the XML: `skipped_lines` of it.
-fn parse_reader<R: BufRead>(
+/// [`parse`] after the prose before the XML (`skipped_lines` of it), from `counter`.
+fn parse_counted<R: BufRead>(
     input: &str,
-    reader: R,
+    mut counter: LineCounter<R>,
     skipped_lines: u64,
     stats: &mut ParseStats,
     on_record: &mut dyn FnMut(Event),
 ) -> Result<(), Error> {
-    let mut counter = LineCounter::new(reader);
     counter.newlines = skipped_lines;
     let mut xml = Reader::from_reader(counter);
     // `<fn/>` then behaves like `<fn></fn>`, so there is one code path per element.
@@ -267,6 +279,10 @@ fn read_events<R: BufRead>(
                 let name = name.as_ref();
                 if is_xml_name(name) {
                     state.start(name, stats, on_record).map_err(fail)?;
+                    // Not after `<stack/>`: quick-xml then still owes its end.
+                    if name == b"stack" && !xml.get_ref().after_empty_tag() {
+                        state.plain_frames(xml.get_mut(), stats);
+                    }
                 } else if let Some(rest) = cut_by_next_document(name) {
                     // `<fra` + `<?xml …?>`: a document cut inside a tag, then the next one
                     // (`cat vg.*.xml` after a crash). quick-xml took both for one tag.
@@ -281,7 +297,10 @@ fn read_events<R: BufRead>(
                     return Err(fail(format!("invalid element name `{}`", shown(name))));
                 }
             }
-            Ok(XmlEvent::End(_)) => state.end(stats, on_record),
+            Ok(XmlEvent::End(_)) => {
+                state.end(stats, on_record);
+                state.plain_frames(xml.get_mut(), stats);
+            }
             Ok(XmlEvent::Text(t)) => {
                 if state.at_top_level() {
                     if let Some(offset) = first_content(&t) {
@@ -436,6 +455,8 @@ struct State {
     pair: (Option<u64>, Option<String>),
     text: String,
     text_cut: bool,
+    /// A plain frame's `<dir>` and `<file>` joined ([`State::plain_frames`]).
+    joined: String,
 }
 
 impl State {
@@ -734,6 +755,58 @@ impl State {
         }
     }
 
+    /// Reads the frames that follow in the counter's buffer as Valgrind writes them
+    /// ([`plain_frame`]), straight from the bytes: they are nearly all of a log, and going
+    /// through quick-xml's events cost about eight times as much. Called between events in a
+    /// `<stack>`, where quick-xml stands between markups; it stops before the first frame
+    /// that is not plain (or not whole in the buffer), which quick-xml then reads, so the
+    /// frames come out as [`State::end_frame`] makes them either way.
+    fn plain_frames<R: BufRead>(&mut self, counter: &mut LineCounter<R>, stats: &mut ParseStats) {
+        // A frame opens two elements; the bound is checked as `start` would.
+        if self.skip > 0 || self.ctx.last() != Some(&Ctx::Stack) || self.open + 2 > MAX_DEPTH {
+            return;
+        }
+        let Some(p) = self.pending.as_mut() else {
+            return;
+        };
+        let joined = &mut self.joined;
+        let buf = counter.buffered();
+        let (mut used, mut newlines) = (0, 0);
+        spare::with(|pool| {
+            while let Some(Plain {
+                frame: f,
+                len,
+                newlines: n,
+            }) = plain_frame(&buf[used..])
+            {
+                used += len;
+                newlines += n;
+                if p.stack.len() >= MAX_FRAMES {
+                    stats.dropped_frames += 1;
+                    continue;
+                }
+                let file = match (f.dir, f.file) {
+                    (Some(dir), Some(file)) if !file.starts_with('/') => {
+                        joined.clear();
+                        joined.push_str(dir.trim_end_matches('/'));
+                        joined.push('/');
+                        joined.push_str(file);
+                        Some(joined.as_str())
+                    }
+                    (_, file) => file,
+                };
+                let described = Described {
+                    function: f.function,
+                    file,
+                    line: f.line,
+                    object: f.object,
+                };
+                p.stack.push(pool.frame(f.ip, &described));
+            }
+        });
+        counter.consume_counted(used, newlines);
+    }
+
     fn end_frame(&mut self, stats: &mut ParseStats) {
         let Some(p) = self.pending.as_mut() else {
             return;
@@ -857,6 +930,8 @@ struct LineCounter<R> {
     inner: R,
     newlines: u64,
     buf: Vec<u8>,
+    /// The size `buf` is made with on first use.
+    capacity: usize,
     /// Bytes of `buf` consumed, and filled.
     pos: usize,
     len: usize,
@@ -868,11 +943,12 @@ struct LineCounter<R> {
 const LINE_COUNTER_BUFFER: usize = 256 << 10;
 
 impl<R> LineCounter<R> {
-    fn new(inner: R) -> Self {
+    fn new(inner: R, capacity: usize) -> Self {
         LineCounter {
             inner,
             newlines: 0,
             buf: Vec::new(),
+            capacity: capacity.max(1),
             pos: 0,
             len: 0,
             failed: None,
@@ -898,7 +974,7 @@ impl<R: BufRead> BufRead for LineCounter<R> {
                 return Err(e);
             }
             if self.buf.is_empty() {
-                self.buf = vec![0; LINE_COUNTER_BUFFER];
+                self.buf = vec![0; self.capacity];
             }
             (self.pos, self.len) = (0, 0);
             // Fill it (a pipe hands out less at a time), up to the end of the input.
@@ -928,6 +1004,151 @@ impl<R: BufRead> BufRead for LineCounter<R> {
         self.newlines += span.iter().filter(|&&b| b == b'\n').count() as u64;
         self.pos = end;
     }
+}
+
+impl<R> LineCounter<R> {
+    /// The bytes read and not yet consumed; nothing more is read.
+    fn buffered(&self) -> &[u8] {
+        &self.buf[self.pos..self.len]
+    }
+
+    /// Consumes `amt` bytes that the caller has counted the `newlines` of.
+    fn consume_counted(&mut self, amt: usize, newlines: u64) {
+        self.pos = self.pos.saturating_add(amt).min(self.len);
+        self.newlines += newlines;
+    }
+
+    /// Whether the last markup consumed may have been an empty element's (`<stack/>`): its
+    /// `/>` is still in the buffer, unless the buffer was refilled since (then: maybe).
+    fn after_empty_tag(&self) -> bool {
+        self.pos < 2 || self.buf.get(self.pos - 2..self.pos) == Some(b"/>")
+    }
+}
+
+/// A frame's texts as [`State::set_field`] would keep them.
+#[derive(Debug, Default, PartialEq)]
+struct PlainFrame<'a> {
+    ip: Option<&'a str>,
+    object: Option<&'a str>,
+    function: Option<&'a str>,
+    dir: Option<&'a str>,
+    file: Option<&'a str>,
+    line: Option<u32>,
+}
+
+/// A [`PlainFrame`] and where it ends in the buffer.
+#[derive(Debug, PartialEq)]
+struct Plain<'a> {
+    frame: PlainFrame<'a>,
+    /// Bytes up to its `</frame>`, and the newlines among them.
+    len: usize,
+    newlines: u64,
+}
+
+/// The frame at the start of `buf` (after blanks) when it is written as Valgrind writes one:
+/// `<frame>`, then only `<ip>`, `<obj>`, `<fn>`, `<dir>`, `<file>` and `<line>` elements
+/// with UTF-8 text and no markup, entity, or attribute, blanks between them, and
+/// `</frame>`. Anything else, or a frame cut by the end of `buf`, is `None`, and left to
+/// quick-xml.
+fn plain_frame(buf: &[u8]) -> Option<Plain<'_>> {
+    const FIELDS: usize = 6;
+    /// Where the blanks from `at` end; their newlines are counted.
+    fn blank(buf: &[u8], mut at: usize, newlines: &mut u64) -> usize {
+        while let Some(&b) = buf.get(at) {
+            match b {
+                b' ' | b'\t' | b'\r' => {}
+                b'\n' => *newlines += 1,
+                _ => break,
+            }
+            at += 1;
+        }
+        at
+    }
+    let mut newlines = 0;
+    let mut at = blank(buf, 0, &mut newlines);
+    if !buf[at..].starts_with(b"<frame>") {
+        return None;
+    }
+    at += b"<frame>".len();
+    // Where each field's text lies: the last one counts, as in `set_field`.
+    let mut texts: [Option<(usize, usize)>; FIELDS] = [None; FIELDS];
+    loop {
+        at = blank(buf, at, &mut newlines);
+        let rest = &buf[at..];
+        if rest.starts_with(b"</frame>") {
+            at += b"</frame>".len();
+            break;
+        }
+        // Literal tags, each compared inline: a call to `memcmp` per tag cost more.
+        let (field, open): (usize, &[u8]) = if rest.starts_with(b"<ip>") {
+            (0, b"<ip>")
+        } else if rest.starts_with(b"<obj>") {
+            (1, b"<obj>")
+        } else if rest.starts_with(b"<fn>") {
+            (2, b"<fn>")
+        } else if rest.starts_with(b"<dir>") {
+            (3, b"<dir>")
+        } else if rest.starts_with(b"<file>") {
+            (4, b"<file>")
+        } else if rest.starts_with(b"<line>") {
+            (5, b"<line>")
+        } else {
+            return None;
+        };
+        let start = at + open.len();
+        // The text runs to the next markup: an entity is quick-xml's, a newline is counted.
+        let mut end = start;
+        loop {
+            end += memchr::memchr3(b'<', b'&', b'\n', &buf[end..])?;
+            match buf[end] {
+                b'<' => break,
+                b'\n' => newlines += 1,
+                _ => return None,
+            }
+            end += 1;
+        }
+        if end - start > MAX_LINE {
+            return None;
+        }
+        // `</name>`
+        let close = &buf[end..];
+        let name = &open[1..];
+        if close.len() < name.len() + 2
+            || close[..2] != *b"</"
+            || !close[2..].iter().zip(name).all(|(a, b)| a == b)
+        {
+            return None;
+        }
+        texts[field] = Some((start, end));
+        at = end + open.len() + 1;
+    }
+    // One check for the whole frame: the markup around the texts is ASCII.
+    let whole = std::str::from_utf8(&buf[..at]).ok()?;
+    let text = |field: usize| {
+        let (start, end) = texts[field]?;
+        let text = whole.get(start..end)?;
+        // Valgrind writes no blanks around a text: trimmed only when there are some.
+        let bare = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b < 0x7f);
+        let text = if bare(text.as_bytes().first()) && bare(text.as_bytes().last()) {
+            text
+        } else {
+            text.trim()
+        };
+        (!text.is_empty()).then_some(text)
+    };
+    Some(Plain {
+        frame: PlainFrame {
+            ip: text(0),
+            object: text(1),
+            // `???` is how the text log spells a missing name, as in `set_field`.
+            function: text(2).filter(|&f| f != "???"),
+            dir: text(3),
+            file: text(4),
+            line: text(5).and_then(|t| t.parse().ok()),
+        },
+        len: at,
+        newlines,
+    })
 }
 
 fn at_eof<R: BufRead>(reader: &mut R) -> bool {
@@ -1713,6 +1934,187 @@ mod tests {
         );
         let func = recs[0].stack[0].function.as_deref().unwrap_or_default();
         assert!(func.starts_with("_ZN5304abcdefghijklmnopqrstuvwxyz") && func.len() > 10_000);
+    }
+
+    /// Every event and count of `xml`, and its error, read through a counter of `buffer` bytes.
+    fn events_with_buffer(xml: &[u8], buffer: usize) -> (Vec<Event>, ParseStats, Option<String>) {
+        let mut stats = ParseStats::default();
+        let mut events = Vec::new();
+        let result =
+            parse_with_buffer("test.xml", xml, buffer, &mut stats, &mut |e| events.push(e));
+        (events, stats, result.err().map(|e| e.to_string()))
+    }
+
+    #[test]
+    fn plain_frame_reads_valgrinds_frames_and_leaves_the_rest_to_quick_xml() {
+        // As Memcheck writes one (py311-leaky-malloc-all.xml), with the blanks before it.
+        let real = b"\n    <frame>\n      <ip>0x53C826E</ip>\n      \
+            <obj>/opt/example/gen/leaky.cpython-311-x86_64-linux-gnu.so</obj>\n      \
+            <fn>uninit</fn>\n      <dir>/opt/example/gen</dir>\n      \
+            <file>leaky.c</file>\n      <line>14</line>\n    </frame>\n    <frame>";
+        let plain = plain_frame(real).expect("a real frame is plain");
+        assert!(real[..plain.len].ends_with(b"</frame>"));
+        assert_eq!(plain.newlines, 8);
+        assert_eq!(
+            plain.frame,
+            PlainFrame {
+                ip: Some("0x53C826E"),
+                object: Some("/opt/example/gen/leaky.cpython-311-x86_64-linux-gnu.so"),
+                function: Some("uninit"),
+                dir: Some("/opt/example/gen"),
+                file: Some("leaky.c"),
+                line: Some(14),
+            }
+        );
+        // Valgrind's test filters' spellings, and empty or odd texts, as `set_field` keeps them.
+        let plain = plain_frame(
+            b"<frame><ip>0x........</ip><fn>???</fn><line>...</line><obj></obj></frame>",
+        )
+        .expect("plain");
+        assert_eq!(
+            plain.frame,
+            PlainFrame {
+                ip: Some("0x........"),
+                ..PlainFrame::default()
+            }
+        );
+        // The last of a repeated field counts, as in `set_field`.
+        let plain = plain_frame(b"<frame><fn>a</fn><fn> b\n</fn></frame>").expect("plain");
+        assert_eq!((plain.frame.function, plain.newlines), (Some("b"), 1));
+        for not_plain in [
+            &b"<frame><ip>0x1</ip>"[..],              // cut by the buffer's end
+            b"<frame><ip>0x1</ip></fram",             // the same, in the end tag
+            b"<frame><fn>a&amp;b</fn></frame>",       // an entity
+            b"<frame><fn><![CDATA[a]]></fn></frame>", // CDATA
+            b"<frame><fn a=\"1\">a</fn></frame>",     // an attribute
+            b"<frame><fn>a</fn ></frame>",            // a blank in an end tag
+            b"<frame><fn>a</ip></frame>",             // mismatched
+            b"<frame><args>a</args></frame>",         // not a frame's element
+            b"<frame><fn>a</fn>x</frame>",            // text between elements
+            b"<frame><fn>\xff</fn></frame>",          // not UTF-8
+            b"<frame><!-- c --></frame>",             // a comment
+            b"<frame/>",                              // empty
+            b"<frames></frames>",
+            b"x<frame></frame>",
+        ] {
+            assert_eq!(
+                plain_frame(not_plain),
+                None,
+                "{}",
+                String::from_utf8_lossy(not_plain)
+            );
+        }
+    }
+
+    #[test]
+    fn frames_read_plain_come_out_as_quick_xml_reads_them() {
+        // A buffer smaller than any frame reads none plain; odd sizes cut frames at refills.
+        let mut files = Vec::new();
+        files_under(&corpus().join("valgrind/memcheck/tests"), &mut files);
+        files_under(&corpus().join("xml-peers"), &mut files);
+        files_under(&corpus().join("memcheck-logs"), &mut files);
+        let mut xmls = 0;
+        for path in files {
+            let name = path.to_string_lossy();
+            let xml = if name.ends_with(".xml.gz") {
+                let mut raw = Vec::new();
+                let mut decoder = flate2::read::GzDecoder::new(fs::File::open(&path).expect("gz"));
+                io::Read::read_to_end(&mut decoder, &mut raw).expect("gunzip");
+                raw
+            } else {
+                fs::read(&path).expect("read")
+            };
+            if !String::from_utf8_lossy(&xml).contains("<frame>") {
+                continue;
+            }
+            xmls += 1;
+            let quick_xml_only = events_with_buffer(&xml, 16);
+            assert_eq!(quick_xml_only.2, None, "{name}");
+            for buffer in [97, 4099, LINE_COUNTER_BUFFER] {
+                assert!(
+                    events_with_buffer(&xml, buffer) == quick_xml_only,
+                    "{name} through a buffer of {buffer}"
+                );
+            }
+            // Mangled as the fuzzer would: a frame cut in two by a document's end.
+            let cut = xml.len() / 3;
+            let mut twice = xml[..cut].to_vec();
+            twice.extend_from_slice(&xml);
+            assert!(
+                events_with_buffer(&twice, LINE_COUNTER_BUFFER) == events_with_buffer(&twice, 16),
+                "{name} cut at {cut}"
+            );
+        }
+        assert!(xmls >= 20, "{xmls} XML files with frames");
+
+        // What the real logs do not show: how a directory joins its file, names and lines
+        // that are not, repeats, blanks, frames beyond the stack limit, and frames that are
+        // not plain among plain ones.
+        let frames = [
+            "<frame><ip>0x1</ip><dir>/src/</dir><file>a.c</file><line>1</line></frame>",
+            "<frame><dir>/src</dir><file>/abs/b.c</file></frame>",
+            "<frame><dir>/src</dir></frame>",
+            "<frame><file>c.c</file><line>x</line><line></line></frame>",
+            "<frame>\r\n\t<fn>???</fn><fn> f </fn><obj>\u{a0}o\u{a0}</obj></frame>",
+            "<frame><fn>???</fn></frame>",
+            "<frame><fn>a&amp;b</fn></frame>",
+            "<frame><fn>x</fn><usercomment/></frame>",
+            "<frame/>",
+            "<frame></frame>",
+        ];
+        let stack = frames.repeat(60).concat();
+        let xml = format!(
+            "<valgrindoutput><pid>1</pid><error><unique>0x1</unique><kind>Leak_DefinitelyLost\
+             </kind><what>8 bytes in 1 blocks are definitely lost</what><stack>{stack}</stack>\
+             <auxwhat>aux</auxwhat><stack>{stack}</stack></error><error><kind>InvalidRead\
+             </kind><stack/>{stack}</error><error><kind>InvalidRead</kind><stack>{stack}"
+        );
+        let quick_xml_only = events_with_buffer(xml.as_bytes(), 16);
+        assert!(quick_xml_only.1.dropped_frames > 0);
+        for buffer in [97, 4099, LINE_COUNTER_BUFFER] {
+            assert!(
+                events_with_buffer(xml.as_bytes(), buffer) == quick_xml_only,
+                "made-up frames through a buffer of {buffer}"
+            );
+        }
+
+        // A real log mangled at random: markup characters, blanks, bytes that are not UTF-8,
+        // dropped runs. Errors must be the same errors, on the same lines.
+        let real = fs::read(corpus().join("valgrind/memcheck/tests/xml1.stderr.exp"))
+            .expect("xml1.stderr.exp");
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut random = |below: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % below as u64) as usize
+        };
+        let mut errors = 0;
+        for round in 0..400 {
+            let mut mangled = real.clone();
+            for _ in 0..1 + random(4) {
+                let at = random(mangled.len());
+                match random(3) {
+                    0 => mangled[at] = b"<>&/\n \xff\"x"[random(9)],
+                    1 => {
+                        let end = (at + random(40)).min(mangled.len());
+                        mangled.drain(at..end);
+                    }
+                    _ => mangled.insert(at, b"<>&/\n"[random(5)]),
+                }
+            }
+            let quick_xml_only = events_with_buffer(&mangled, 16);
+            errors += usize::from(quick_xml_only.2.is_some());
+            assert!(
+                events_with_buffer(&mangled, LINE_COUNTER_BUFFER) == quick_xml_only,
+                "mangled round {round}: {}",
+                String::from_utf8_lossy(&mangled)
+            );
+        }
+        assert!(
+            errors > 0 && errors < 400,
+            "{errors} of 400 mangled logs were errors"
+        );
     }
 
     #[test]
