@@ -2,7 +2,9 @@
 //!
 //! The input is read event by event with `quick-xml` into one reused buffer, and each `<error>`
 //! is handed to the caller as soon as it closes, so memory stays flat however long the run was:
-//! no DOM is built and nothing but the error being read is kept.
+//! no DOM is built and nothing but the error being read is kept. Frames written as Valgrind
+//! writes them, nearly all of a log's bytes, are read straight from the input's buffer
+//! instead ([`State::plain_frames`]), to the same result.
 //!
 //! What this reader takes from the protocol (Valgrind's
 //! `docs/internals/xml-output-protocol*.txt`):
