@@ -362,7 +362,6 @@ fn demo_exits_0_and_would_fail_on_a_missed_defect() {
         baseline: None,
         notes: Vec::new(),
         valgrind_time: std::time::Duration::ZERO,
-        filter_time: std::time::Duration::ZERO,
     };
     let clean = run(Vec::new());
     assert_eq!(

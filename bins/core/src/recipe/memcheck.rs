@@ -126,10 +126,8 @@ pub struct Outcome {
     pub baseline: Option<Baseline>,
     /// What the user should know about the run (one line each, also said on stderr).
     pub notes: Vec<String>,
-    /// Wall time of the program under valgrind (the bench weighs vg-filter's against it).
+    /// Wall time of the program under valgrind (the bench weighs vg-filter's time against it).
     pub valgrind_time: Duration,
-    /// Wall time of vg-filter on its logs.
-    pub filter_time: Duration,
 }
 
 /// The program a Valgrind log says ran: the first word of its `Command:` line.
@@ -325,14 +323,12 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
     if let Some(baseline) = &opts.baseline {
         filter.arg("--baseline").arg(baseline);
     }
-    let started = Instant::now();
     let filtered = filter
         .args(&opts.filter_args)
         .args(&logs)
         .stdout(out)
         .status()
         .context("running vg-filter")?;
-    let filter_time = started.elapsed();
     let status = Status::of_code(filtered.code().unwrap_or(2));
     if status == Status::CouldNotRun {
         bail!("vg-filter failed with {filtered}");
@@ -351,7 +347,6 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
         baseline,
         notes,
         valgrind_time,
-        filter_time,
     })
 }
 
@@ -401,7 +396,6 @@ fn empty(dir: &Path, vg_filter: &Path, root: &Path, place: String) -> anyhow::Re
         baseline: None,
         notes: vec!["this shard holds none of the collected tests: nothing ran".into()],
         valgrind_time: Duration::ZERO,
-        filter_time: Duration::ZERO,
     })
 }
 
