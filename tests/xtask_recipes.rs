@@ -362,6 +362,7 @@ fn demo_exits_0_and_would_fail_on_a_missed_defect() {
         baseline: None,
         notes: Vec::new(),
         valgrind_time: std::time::Duration::ZERO,
+        vg_filter_args: Vec::new(),
     };
     let clean = run(Vec::new());
     assert_eq!(

@@ -726,14 +726,9 @@ fn recipe_share(ctx: &Ctx, report: &mut Report) -> anyhow::Result<Target> {
     // The recipe timed its vg-filter step once; a 50 ms process timed once is at the mercy of
     // one hiccup of a shared machine (one run here took 0.8 s). The same step is timed again
     // as every other row is, and its median weighed against valgrind's run.
-    let mut spec = Spec::new(ctx.bin("vg-filter")?)
-        .arg("--project")
-        .arg("--root")
-        .arg(repo_root());
-    for s in &o.suppressions {
-        spec = spec.arg("--suppressions").arg(s);
-    }
-    let spec = spec.args(&o.logs).ok(&[0, 1]);
+    let spec = Spec::new(ctx.bin("vg-filter")?)
+        .args(&o.vg_filter_args)
+        .ok(&[0, 1]);
     let filter = ctx
         .measure("vg-filter in the memcheck recipe", &spec)?
         .median();

@@ -17,6 +17,7 @@
 //! status follows vg-filter: 0 nothing kept, 1 findings.
 
 use anyhow::{bail, Context};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -128,6 +129,8 @@ pub struct Outcome {
     pub notes: Vec<String>,
     /// Wall time of the program under valgrind (the bench weighs vg-filter's time against it).
     pub valgrind_time: Duration,
+    /// The arguments vg-filter ran with (the bench times it again with them).
+    pub vg_filter_args: Vec<OsString>,
 }
 
 /// The program a Valgrind log says ran: the first word of its `Command:` line.
@@ -309,23 +312,23 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
 
     let jsonl = dir.join("records.jsonl");
     let out = std::fs::File::create(&jsonl)?;
-    let mut filter = Command::new(&vg_filter);
-    filter.arg("--project").arg("--root").arg(&root);
+    let mut args: Vec<OsString> = vec!["--project".into(), "--root".into(), root.into()];
     for pattern in &opts.projects {
-        filter.arg(format!("--project={pattern}"));
+        args.push(format!("--project={pattern}").into());
     }
     for s in &supps {
-        filter.arg("--suppressions").arg(s);
+        args.extend(["--suppressions".into(), s.into()]);
     }
     if let Some(kinds) = &opts.fail_on {
-        filter.arg("--fail-on").arg(kinds);
+        args.extend(["--fail-on".into(), kinds.into()]);
     }
     if let Some(baseline) = &opts.baseline {
-        filter.arg("--baseline").arg(baseline);
+        args.extend(["--baseline".into(), baseline.into()]);
     }
-    let filtered = filter
-        .args(&opts.filter_args)
-        .args(&logs)
+    args.extend(opts.filter_args.iter().map(OsString::from));
+    args.extend(logs.iter().map(OsString::from));
+    let filtered = Command::new(&vg_filter)
+        .args(&args)
         .stdout(out)
         .status()
         .context("running vg-filter")?;
@@ -347,6 +350,7 @@ pub fn memcheck(opts: &Options) -> anyhow::Result<Outcome> {
         baseline,
         notes,
         valgrind_time,
+        vg_filter_args: args,
     })
 }
 
@@ -396,6 +400,7 @@ fn empty(dir: &Path, vg_filter: &Path, root: &Path, place: String) -> anyhow::Re
         baseline: None,
         notes: vec!["this shard holds none of the collected tests: nothing ran".into()],
         valgrind_time: Duration::ZERO,
+        vg_filter_args: Vec::new(),
     })
 }
 
