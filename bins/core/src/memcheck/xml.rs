@@ -791,9 +791,8 @@ impl State {
                 let file = match (f.dir, f.file) {
                     (Some(dir), Some(file)) if !file.starts_with('/') => {
                         joined.clear();
-                        joined.push_str(dir.trim_end_matches('/'));
-                        joined.push('/');
-                        joined.push_str(file);
+                        joined.push_str(dir);
+                        join_file(joined, file);
                         Some(joined.as_str())
                     }
                     (_, file) => file,
@@ -815,13 +814,10 @@ impl State {
             return;
         };
         let mut frame = std::mem::take(&mut p.frame);
-        // The text log prints one path (whole with --fullpath-after=); the XML splits it.
         if let (Some(mut dir), Some(file)) = (p.dir.take(), &frame.file) {
             if !file.starts_with('/') {
                 // In the directory's string: one allocation fewer per frame.
-                dir.truncate(dir.trim_end_matches('/').len());
-                dir.push('/');
-                dir.push_str(file);
+                join_file(&mut dir, file);
                 frame.file = Some(dir);
             }
         }
@@ -1152,6 +1148,14 @@ fn plain_frame(buf: &[u8]) -> Option<Plain<'_>> {
         len: at,
         newlines,
     })
+}
+
+/// A frame's `<dir>`, in `dir`, joined to its relative `<file>`: the text log prints one
+/// path (whole with --fullpath-after=), the XML splits it.
+fn join_file(dir: &mut String, file: &str) {
+    dir.truncate(dir.trim_end_matches('/').len());
+    dir.push('/');
+    dir.push_str(file);
 }
 
 fn at_eof<R: BufRead>(reader: &mut R) -> bool {
