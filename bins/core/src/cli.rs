@@ -182,7 +182,7 @@ pub fn open_input(path: &Path) -> Result<Input, crate::Error> {
 }
 
 /// Read buffer of each input.
-const BUFFER: usize = 256 * 1024;
+pub(crate) const BUFFER: usize = 256 * 1024;
 
 /// A file opened on its first read. (An error opening it then, as when it was removed since
 /// it was checked, is a read error of that input.)

@@ -37,6 +37,9 @@ use std::sync::Mutex;
 /// enough that handing them around costs nothing next to reading them.
 pub(crate) const PIECE: usize = 256 << 10;
 
+/// Fewest bytes the cutter asks its reader for at a time: the read buffer of a file input.
+const READ: usize = crate::cli::BUFFER;
+
 /// Most bytes a piece grows to while looking for a record boundary.
 const MAX_PIECE: usize = 16 << 20;
 
@@ -71,21 +74,26 @@ pub(crate) fn read_text<R: Read>(
     piece: usize,
 ) -> Result<(), Error> {
     let jobs = filter.jobs();
+    // One queue that every worker takes from: a worker slowed down (by this thread sharing
+    // its core, say) takes fewer pieces instead of holding the others up.
+    let (work, queue) = mpsc::channel::<Piece>();
+    let queue = Mutex::new(queue);
     std::thread::scope(|scope| {
         let (done_tx, done_rx) = mpsc::channel::<Done>();
-        let mut work = Vec::with_capacity(jobs);
         for _ in 0..jobs {
-            let (tx, rx) = mpsc::channel::<Piece>();
             let mut worker = filter.worker();
-            let done_tx = done_tx.clone();
-            scope.spawn(move || {
-                for p in rx {
-                    if done_tx.send(read_piece(&mut worker, input, p)).is_err() {
-                        break;
-                    }
+            let (queue, done_tx) = (&queue, done_tx.clone());
+            scope.spawn(move || loop {
+                // Held only while waiting for the next piece, not while reading it.
+                let next = match queue.lock() {
+                    Ok(q) => q.recv(),
+                    Err(_) => break,
+                };
+                let Ok(p) = next else { break };
+                if done_tx.send(read_piece(&mut worker, input, p)).is_err() {
+                    break;
                 }
             });
-            work.push(tx);
         }
         drop(done_tx);
 
@@ -93,17 +101,16 @@ pub(crate) fn read_text<R: Read>(
         let mut order = InOrder::default();
         let mut sent = 0usize;
         let read = loop {
-            let next = match cutter.next() {
+            let next = match cutter.next(&mut order.spare) {
                 Ok(Some(p)) => p,
                 Ok(None) => break Ok(()),
                 Err(e) => break Err(e),
             };
             match next {
                 Next::Piece(p) => {
-                    let w = p.seq % jobs;
-                    // A worker gone (it cannot be: it only ends when its queue closes) would
-                    // leave its piece unread: read it here instead.
-                    if let Err(mpsc::SendError(p)) = work[w].send(p) {
+                    // No worker left (it cannot be: they end when the queue closes) would
+                    // leave the piece unread: read it here instead.
+                    if let Err(mpsc::SendError(p)) = work.send(p) {
                         order.wait_for(p.seq, &done_rx, filter, input, stats);
                         order.redo(&p.bytes, filter, input, stats);
                         continue;
@@ -265,6 +272,8 @@ struct InOrder {
     waiting: BTreeMap<usize, Done>,
     /// The parser that read the input up to `next`.
     parser: Option<Pieces>,
+    /// Buffers of pieces added, for the cutter to read the next ones into.
+    spare: Vec<Vec<u8>>,
 }
 
 impl InOrder {
@@ -328,6 +337,7 @@ impl InOrder {
         } else {
             self.redo(&d.bytes, filter, input, stats);
         }
+        self.spare.push(d.bytes);
     }
 
     /// Reads `bytes` here, with the parser that read what came before.
@@ -372,22 +382,37 @@ impl<R: Read> Cutter<R> {
         }
     }
 
-    /// Reads until `buf` holds `want` bytes or the input ends.
-    fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<()> {
-        while buf.len() < want && !self.eof {
-            let need = (want - buf.len()) as u64;
-            let got = (&mut self.reader).take(need).read_to_end(buf)?;
-            if got == 0 {
-                self.eof = true;
+    /// Reads into `buf` past its first `filled` bytes until it holds `want` bytes or the
+    /// input ends. The bytes a recycled buffer holds are overwritten, not zeroed first.
+    /// Each read asks for at least [`READ`] bytes, which a `BufReader` of that capacity
+    /// passes straight to the file instead of copying through its own buffer.
+    fn fill(&mut self, buf: &mut Vec<u8>, filled: &mut usize, want: usize) -> io::Result<()> {
+        while *filled < want && !self.eof {
+            let end = want.max(*filled + READ);
+            if buf.len() < end {
+                buf.resize(end, 0);
+            }
+            match self.reader.read(&mut buf[*filled..end]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => *filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(())
     }
 
-    fn next(&mut self) -> io::Result<Option<Next>> {
-        let mut buf = Vec::with_capacity(self.piece + self.pending.len());
-        buf.append(&mut self.pending);
-        self.fill(&mut buf, self.piece)?;
+    /// The next piece, in a buffer taken from `spare` when it has one.
+    fn next(&mut self, spare: &mut Vec<Vec<u8>>) -> io::Result<Option<Next>> {
+        let mut buf = spare.pop().unwrap_or_default();
+        let mut filled = self.pending.len();
+        if buf.len() < filled {
+            buf.resize(filled, 0);
+        }
+        buf[..filled].copy_from_slice(&self.pending);
+        self.pending.clear();
+        self.fill(&mut buf, &mut filled, self.piece)?;
+        buf.truncate(filled);
         if buf.is_empty() {
             return Ok(None);
         }
@@ -409,9 +434,10 @@ impl<R: Read> Cutter<R> {
                 return Ok(Some(Next::Rest(buf)));
             }
             let want = buf.len() + self.piece;
-            self.fill(&mut buf, want)?;
+            self.fill(&mut buf, &mut filled, want)?;
+            buf.truncate(filled);
         };
-        self.pending = buf[cut..].to_vec();
+        self.pending.extend_from_slice(&buf[cut..]);
         buf.truncate(cut);
         let carry = self.carry.clone();
         self.carry.see(&buf);
