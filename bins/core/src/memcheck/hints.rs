@@ -59,10 +59,11 @@ pub fn passes_through_init(stack: &[Frame]) -> bool {
 /// What one input's frames look like, for the hints said about it.
 #[derive(Debug, Default)]
 pub struct InputShape {
-    /// Frames that name a source file.
-    files: u64,
-    /// Of which those that name it without a directory (`ceval.c`).
-    bare_files: u64,
+    /// A frame named a source file.
+    any_file: bool,
+    /// A frame named its source file with a directory (`Objects/obmalloc.c`, not
+    /// `obmalloc.c`).
+    any_directory: bool,
     /// Records and fatal signals with a project frame.
     project_hits: u64,
     /// Records with no project frame, by the depth of each of their stacks that may have
@@ -108,8 +109,8 @@ impl InputShape {
 
     /// Adds what another piece of the same input showed.
     pub fn add(&mut self, other: InputShape) {
-        self.files += other.files;
-        self.bare_files += other.bare_files;
+        self.any_file |= other.any_file;
+        self.any_directory |= other.any_directory;
         self.project_hits += other.project_hits;
         for (depth, n) in other.not_project_depths {
             *self.not_project_depths.entry(depth).or_default() += n;
@@ -130,12 +131,15 @@ impl InputShape {
     }
 
     fn see_files(&mut self, stack: &[Frame]) {
-        for f in stack {
-            if let Some(file) = &f.file {
-                self.files += 1;
-                if !file.contains('/') {
-                    self.bare_files += 1;
-                }
+        // Either settles [`InputShape::base_names_hide_project`] for good.
+        if self.any_directory || self.project_hits > 0 {
+            return;
+        }
+        for file in stack.iter().filter_map(|f| f.file.as_deref()) {
+            self.any_file = true;
+            if file.contains('/') {
+                self.any_directory = true;
+                return;
             }
         }
     }
@@ -158,7 +162,7 @@ impl InputShape {
     /// Every frame that names a source file names it without a directory (Valgrind run
     /// without `--fullpath-after=`), and none of the input's records had a project frame.
     pub fn base_names_hide_project(&self) -> bool {
-        self.files > 0 && self.bare_files == self.files && self.project_hits == 0
+        self.any_file && !self.any_directory && self.project_hits == 0
     }
 
     /// The records with no project frame whose stack is exactly as deep as the run's limit:
