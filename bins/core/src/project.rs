@@ -190,10 +190,14 @@ fn contains(finder: &memchr::memmem::Finder<'_>, hay: &[u8]) -> bool {
     if hay.len() > 64 {
         return finder.find(hay).is_some();
     }
-    let Some((&first, rest)) = finder.needle().split_first() else {
+    let needle = finder.needle();
+    let (Some(&first), Some(&last)) = (needle.first(), needle.last()) else {
         return true;
     };
-    (0..hay.len()).any(|i| hay[i] == first && hay[i + 1..].starts_with(rest))
+    // First and last byte before the whole: `l` of `leaky` starts many a `/usr/lib/` path,
+    // and a compare call costs more than the bytes it compares.
+    hay.windows(needle.len())
+        .any(|w| w[0] == first && w[needle.len() - 1] == last && w == needle)
 }
 
 /// A relative source name as a build printed it, without the `./` and `../` that lead it:
@@ -318,6 +322,9 @@ mod tests {
         assert!(has("leaky", "leaky"));
         assert!(has("lleaky", "leaky"));
         assert!(!has("leak", "leaky"));
+        // First and last bytes agree, the middle does not.
+        assert!(!has("/lib/lxxxy.so", "leaky"));
+        assert!(has("a/b", "/"));
         assert!(!has("", "l"));
         assert!(has("anything", ""));
         let long = format!("{}leaky", "l".repeat(300));
