@@ -19,14 +19,66 @@ use std::cell::RefCell;
 const MAX_FRAMES: usize = 512;
 const MAX_STRINGS: usize = 64;
 
+/// Most emptied stacks kept: one per record being read at once (a process each), and then
+/// some.
+const MAX_STACKS: usize = 16;
+
+/// Room a new stack is made with: Valgrind's default --num-callers (12) and then some.
+const STACK_CAPACITY: usize = 16;
+
 /// Bytes a new string is made with at least, so that most of a frame's texts (an address,
 /// a function, a path) fit in any of them without growing it.
 const MIN_CAPACITY: usize = 64;
 
+/// What dropped records leave. Their stacks are kept whole, frames still in them: dropping
+/// a record is one push, and a frame taken is one move into the stack that takes it (a
+/// frame is a hundred bytes, and moving them in and out of a list of loose frames was a
+/// tenth of vg-filter's time).
 #[derive(Default)]
 struct Spare {
-    frames: Vec<Frame>,
+    /// Stacks of dropped records with their frames; frames are taken from the last one.
+    full: Vec<Vec<Frame>>,
+    /// Frames in `full`.
+    frames: usize,
+    /// Emptied stacks, for the next records.
+    empty: Vec<Vec<Frame>>,
     strings: Vec<String>,
+}
+
+impl Spare {
+    fn take_frame(&mut self) -> Option<Frame> {
+        loop {
+            let last = self.full.last_mut()?;
+            if let Some(frame) = last.pop() {
+                self.frames -= 1;
+                return Some(frame);
+            }
+            if let Some(stack) = self.full.pop() {
+                self.keep_empty(stack);
+            }
+        }
+    }
+
+    fn keep_empty(&mut self, stack: Vec<Frame>) {
+        // A stack grown past four times the usual room is let go: it would hold its memory.
+        let usual = (1..=4 * STACK_CAPACITY).contains(&stack.capacity());
+        if usual && self.empty.len() < MAX_STACKS {
+            self.empty.push(stack);
+        }
+    }
+
+    fn keep(&mut self, mut stack: Vec<Frame>) {
+        if stack.is_empty() {
+            self.keep_empty(stack);
+        } else if self.frames + stack.len() <= MAX_FRAMES && stack.capacity() <= 4 * STACK_CAPACITY
+        {
+            self.frames += stack.len();
+            self.full.push(stack);
+        } else {
+            stack.clear();
+            self.keep_empty(stack);
+        }
+    }
 }
 
 thread_local! {
@@ -50,7 +102,7 @@ impl Pool<'_> {
     /// `text` as an owned string, in a spare one when there is one.
     pub(crate) fn string(&mut self, text: &str) -> String {
         if self.0.strings.is_empty() {
-            if let Some(frame) = self.0.frames.pop() {
+            if let Some(frame) = self.0.take_frame() {
                 let texts = [frame.addr, frame.function, frame.file, frame.object];
                 self.0.strings.extend(texts.into_iter().flatten());
             }
@@ -65,16 +117,23 @@ impl Pool<'_> {
         }
     }
 
-    /// A frame of `addr` and what was `described` after it, in a spare frame's strings when
-    /// there is one.
-    pub(crate) fn frame(&mut self, addr: Option<&str>, described: &Described<'_>) -> Frame {
-        let mut frame = self.0.frames.pop().unwrap_or_default();
+    /// Pushes onto `stack` a frame of `addr` and what was `described` after it, in a spare
+    /// frame's strings when there is one. The frame is filled where it lies in `stack`.
+    pub(crate) fn push_frame(
+        &mut self,
+        stack: &mut Vec<Frame>,
+        addr: Option<&str>,
+        described: &Described<'_>,
+    ) {
+        stack.push(self.0.take_frame().unwrap_or_default());
+        let Some(frame) = stack.last_mut() else {
+            return;
+        };
         self.put(&mut frame.addr, addr);
         self.put(&mut frame.function, described.function);
         self.put(&mut frame.file, described.file);
         self.put(&mut frame.object, described.object);
         frame.line = described.line;
-        frame
     }
 
     /// Sets `slot` to `text`, in the string already there when there is one; an emptied
@@ -104,20 +163,24 @@ fn fresh(text: &str) -> String {
     s
 }
 
-/// Drops a record, keeping its frames for the next ones.
-pub(crate) fn recycle(rec: Record) {
-    SPARE.with(|spare| {
-        let frames = &mut spare.borrow_mut().frames;
-        keep(frames, rec.stack);
-        for aux in rec.aux {
-            keep(frames, aux.stack);
-        }
-    });
+/// An empty stack for a new record: an emptied one when there is one, which has room for
+/// as many frames as its record had (a stack grown from empty by 30 frames was four
+/// reallocations).
+pub(crate) fn stack() -> Vec<Frame> {
+    SPARE
+        .with(|spare| spare.borrow_mut().empty.pop())
+        .unwrap_or_else(|| Vec::with_capacity(STACK_CAPACITY))
 }
 
-fn keep(frames: &mut Vec<Frame>, stack: Vec<Frame>) {
-    let room = MAX_FRAMES.saturating_sub(frames.len());
-    frames.extend(stack.into_iter().take(room));
+/// Drops a record, keeping its stacks, frames in them, for the next ones.
+pub(crate) fn recycle(rec: Record) {
+    SPARE.with(|spare| {
+        let spare = &mut *spare.borrow_mut();
+        spare.keep(rec.stack);
+        for aux in rec.aux {
+            spare.keep(aux.stack);
+        }
+    });
 }
 
 #[cfg(test)]
@@ -138,9 +201,10 @@ mod tests {
             ..Record::default()
         });
         let described = crate::frame::valgrind_location("malloc (in /lib/vgpreload.so)");
-        let frame = with(|pool| pool.frame(Some("0x2"), &described));
+        let mut stack = stack();
+        with(|pool| pool.push_frame(&mut stack, Some("0x2"), &described));
         assert_eq!(
-            frame,
+            stack[0],
             Frame {
                 addr: Some("0x2".into()),
                 function: Some("malloc".into()),
@@ -151,7 +215,7 @@ mod tests {
         );
         // Strings are taken from kept frames too (the XML parser's way).
         recycle(Record {
-            stack: vec![frame],
+            stack,
             ..Record::default()
         });
         assert_eq!(string("leaky.c"), "leaky.c");

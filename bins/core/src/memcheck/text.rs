@@ -993,7 +993,7 @@ impl TextParser {
             state.in_client_stack = !state.client_stack_done;
         } else if let Some(frame) = frame_line(p.body) {
             if state.in_client_stack && state.panic.stack.len() < MAX_FRAMES {
-                state.panic.stack.push(frame);
+                frame.push_onto(&mut state.panic.stack);
             }
         } else {
             if state.in_client_stack {
@@ -1173,7 +1173,7 @@ fn state_line(
                 None => &mut rec.stack,
             };
             if stack.len() < MAX_FRAMES {
-                stack.push(frame);
+                frame.push_onto(stack);
             } else {
                 stats.dropped_frames += 1;
             }
@@ -1290,9 +1290,7 @@ fn state_line(
             blocks: h.blocks,
             loss_record: h.loss_record,
             loss_records_total: h.loss_records_total,
-            // Room for Valgrind's default --num-callers (12) and then some: a stack grown
-            // from empty is four reallocations by 30 frames.
-            stack: Vec::with_capacity(16),
+            stack: spare::stack(),
             ..Record::default()
         });
         return;
@@ -1480,11 +1478,25 @@ fn thread_line(body: &str) -> Option<u32> {
 
 /// `   at 0x4C2FB55: fn (file.c:12)` and its variants, see
 /// [`crate::frame::valgrind_location`].
-fn frame_line(body: &str) -> Option<Frame> {
+fn frame_line(body: &str) -> Option<FrameText<'_>> {
     let (rest, addr) = frame_head(body)?;
     let described = crate::frame::valgrind_location(trim_end(rest));
     let addr = (!addr.is_empty()).then_some(addr);
-    Some(spare::with(|pool| pool.frame(addr, &described)))
+    Some(FrameText { addr, described })
+}
+
+/// A frame line's parts, borrowed from it until the frame is kept.
+#[derive(Debug)]
+struct FrameText<'a> {
+    addr: Option<&'a str>,
+    described: crate::frame::Described<'a>,
+}
+
+impl FrameText<'_> {
+    /// The frame, made in `stack` (out of a spare one when there is one).
+    fn push_onto(&self, stack: &mut Vec<Frame>) {
+        spare::with(|pool| pool.push_frame(stack, self.addr, &self.described));
+    }
 }
 
 /// The fixed part: indentation, `at`/`by`, the address and `: `; gives what follows and the
@@ -1592,10 +1604,12 @@ mod tests {
             ("   by 0x1: main (/src/proj/a b.c:7)", f("0x1", Some("main"), None, Some("/src/proj/a b.c"), Some(7))),
         ];
         for (line, want) in cases {
-            assert_eq!(frame_line(line).as_ref(), Some(&want), "{line}");
+            let mut stack = Vec::new();
+            frame_line(line).expect(line).push_onto(&mut stack);
+            assert_eq!(stack, [want], "{line}");
         }
-        assert_eq!(frame_line("   Address 0x1 is 0 bytes after"), None);
-        assert_eq!(frame_line("   at 0xZZ: x"), None);
+        assert!(frame_line("   Address 0x1 is 0 bytes after").is_none());
+        assert!(frame_line("   at 0xZZ: x").is_none());
     }
 
     #[test]

@@ -803,7 +803,7 @@ impl State {
                     line: f.line,
                     object: f.object,
                 };
-                p.stack.push(pool.frame(f.ip, &described));
+                pool.push_frame(&mut p.stack, f.ip, &described);
             }
         });
         counter.consume_counted(used, newlines);
