@@ -47,6 +47,66 @@ impl Frame {
     }
 }
 
+/// The texts of a frame, as matching reads them: of a [`Frame`], or of a [`FrameRef`] not yet
+/// copied out of its line. Project patterns, stack depths and thread roots are read through
+/// this, so that a record nobody keeps is judged without making its frames.
+pub trait FrameFields {
+    /// See [`Frame::addr`].
+    fn addr(&self) -> Option<&str>;
+    /// See [`Frame::function`].
+    fn function(&self) -> Option<&str>;
+    /// See [`Frame::file`].
+    fn file(&self) -> Option<&str>;
+    /// See [`Frame::object`].
+    fn object(&self) -> Option<&str>;
+}
+
+impl FrameFields for Frame {
+    fn addr(&self) -> Option<&str> {
+        self.addr.as_deref()
+    }
+    fn function(&self) -> Option<&str> {
+        self.function.as_deref()
+    }
+    fn file(&self) -> Option<&str> {
+        self.file.as_deref()
+    }
+    fn object(&self) -> Option<&str> {
+        self.object.as_deref()
+    }
+}
+
+/// A frame whose texts are borrowed (from the record's text, see
+/// `memcheck::raw::RawStack`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameRef<'a> {
+    /// See [`Frame::addr`].
+    pub addr: Option<&'a str>,
+    /// See [`Frame::function`].
+    pub function: Option<&'a str>,
+    /// See [`Frame::file`].
+    pub file: Option<&'a str>,
+    /// See [`Frame::line`].
+    pub line: Option<u32>,
+    /// See [`Frame::object`].
+    pub object: Option<&'a str>,
+}
+
+impl FrameFields for FrameRef<'_> {
+    fn addr(&self) -> Option<&str> {
+        self.addr
+    }
+    fn function(&self) -> Option<&str> {
+        self.function
+    }
+    fn file(&self) -> Option<&str> {
+        self.file
+    }
+    fn object(&self) -> Option<&str> {
+        self.object
+    }
+}
+
 /// What Valgrind writes after a frame's address (`fn (file.c:12)`, `fn (in /lib/x.so)`,
 /// `???`), read without copying: Memcheck's text frames and Massif's heap-tree lines share
 /// the format.

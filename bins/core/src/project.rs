@@ -3,7 +3,8 @@
 //! Shared by every tool that classifies frames, so that "project" means the same thing in a
 //! Memcheck record and in a gdb backtrace.
 
-use crate::{wildcard, Frame};
+use crate::frame::FrameFields;
+use crate::wildcard;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -130,8 +131,8 @@ impl Root {
 }
 
 /// Whether `frame` is under the root (see [`Project::Under`]).
-fn under_root(root: &mut Root, frame: &Frame) -> bool {
-    let file = frame.file.as_deref();
+fn under_root(root: &mut Root, frame: &impl FrameFields) -> bool {
+    let file = frame.file();
     // An absolute source path says where the code was compiled: the best witness,
     // also when the object was installed elsewhere (a wheel built from the
     // tree, installed into a venv).
@@ -147,7 +148,7 @@ fn under_root(root: &mut Root, frame: &Frame) -> bool {
             }
         }
     }
-    if let Some(obj) = &frame.object {
+    if let Some(obj) = frame.object() {
         if root.contains_path(obj) {
             return !root.is_installed(obj);
         }
@@ -165,10 +166,10 @@ fn under_root(root: &mut Root, frame: &Frame) -> bool {
 
 /// Whether `frame`'s object or source path matches one of `patterns` (see
 /// [`Project::Patterns`]).
-fn matches_a_pattern(patterns: &Patterns, frame: &Frame) -> bool {
+fn matches_a_pattern(patterns: &Patterns, frame: &impl FrameFields) -> bool {
     // Borrowed, not cloned: this runs for every frame of every record, and was
     // the largest cost in vg-filter's profile.
-    let candidates = [frame.object.as_deref(), frame.file.as_deref()];
+    let candidates = [frame.object(), frame.file()];
     patterns
         .list
         .iter()
@@ -276,7 +277,7 @@ fn index_sources(root: &Path) -> Vec<String> {
 
 impl Project {
     /// True when the frame is the project's.
-    pub fn frame_matches(&mut self, frame: &Frame) -> bool {
+    pub fn frame_matches(&mut self, frame: &impl FrameFields) -> bool {
         match self {
             Project::Everything => true,
             Project::Patterns(patterns) => matches_a_pattern(patterns, frame),
@@ -287,7 +288,7 @@ impl Project {
         }
     }
     /// Index of the first project frame in a stack.
-    pub fn first_in(&mut self, stack: &[Frame]) -> Option<usize> {
+    pub fn first_in<F: FrameFields>(&mut self, stack: &[F]) -> Option<usize> {
         stack.iter().position(|f| self.frame_matches(f))
     }
 
@@ -300,6 +301,7 @@ impl Project {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Frame;
 
     /// A frame of `obj`, and of `file` in `dir` (joined, as every parser gives it).
     fn frame(obj: Option<&str>, dir: Option<&str>, file: Option<&str>) -> Frame {

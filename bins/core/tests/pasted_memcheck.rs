@@ -69,6 +69,7 @@ fn pasted_logs_give_their_hand_counted_records() {
                 // repeats: vg-filter reads such a repeat as the record (the hand count
                 // counts its header too).
                 Event::Record(r) | Event::Repeat { record: r, .. } => got.push(counted(r)),
+                Event::Lazy(r) => got.push(counted(&r.clone().into_record())),
                 Event::FatalSignal(f) => signals.push(ExpectedSignal {
                     signal: f.signal.clone().unwrap_or_default(),
                     top: f.stack.first().and_then(|f| f.function.clone()),

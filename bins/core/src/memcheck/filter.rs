@@ -228,6 +228,9 @@ pub struct Filter {
     fingerprints: HashSet<String>,
     /// Threads a text log is read with ([`Filter::set_jobs`]).
     jobs: usize,
+    /// Records may come with their main stack not made ([`Filter::lazy_frames`]); tests
+    /// turn it off to compare.
+    lazy: bool,
     /// Bytes the pieces a text log is cut into start at ([`parallel::PIECE`]).
     piece: usize,
 }
@@ -299,6 +302,7 @@ impl Filter {
             fingerprints: HashSet::new(),
             jobs: 1,
             piece: parallel::PIECE,
+            lazy: true,
         }
     }
 
@@ -314,6 +318,12 @@ impl Filter {
         self.piece = piece;
     }
 
+    /// Makes every record's frames as it is read (tests compare it with [`Filter::lazy_frames`]).
+    #[cfg(test)]
+    pub(crate) fn set_lazy(&mut self, lazy: bool) {
+        self.lazy = lazy;
+    }
+
     /// Threads a text log is read with.
     pub(crate) fn jobs(&self) -> usize {
         self.jobs
@@ -324,6 +334,7 @@ impl Filter {
     pub(crate) fn worker(&self) -> Filter {
         let mut w = Filter::with_index(self.opts.clone(), self.suppressions.clone());
         w.baseline = self.baseline.clone();
+        w.lazy = self.lazy;
         w
     }
 
@@ -473,8 +484,9 @@ impl Filter {
                 parallel::read_text(self, input, reader, &mut stats, self.piece)
             }
             memcheck::Format::Text => {
+                let lazy = self.lazy_frames();
                 let mut sink = |event: Event| self.event(input, event);
-                memcheck::text::parse(input, reader, &mut stats, &mut sink)
+                memcheck::text::parse_with(input, reader, lazy, &mut stats, &mut sink)
             }
             memcheck::Format::Xml => {
                 let mut sink = |event: Event| self.event(input, event);
@@ -648,6 +660,7 @@ impl Filter {
     pub(crate) fn event(&mut self, input: &str, event: Event) {
         match event {
             Event::Record(rec) => self.record(input, rec, None),
+            Event::Lazy(rec) => self.lazy_record(input, rec),
             Event::Repeat { record, count } => self.repeat(input, record, count),
             Event::ErrorCount { pid, unique, count } => {
                 if let Some(&i) = self.uniques.get(&(pid, unique)) {
@@ -665,6 +678,45 @@ impl Filter {
             }
             Event::ValgrindPanic(p) => self.panic(PanicRecord::new(p, input)),
         }
+    }
+
+    /// Whether the text parser may hand records on with their main stack not made
+    /// ([`Event::Lazy`]): when nothing but the project's patterns or root judges them, so
+    /// that a record of no project frame is dropped without making its frames.
+    pub(crate) fn lazy_frames(&self) -> bool {
+        self.lazy
+            && self.opts.suppressions.is_empty()
+            && self.source.is_none()
+            && !self.opts.project.is_everything()
+    }
+
+    /// A record whose main stack is not made: counted as [`Filter::record`] would count it
+    /// when it has no project frame, else made and read as any record.
+    fn lazy_record(&mut self, input: &str, lazy: memcheck::LazyRecord) {
+        if !self.lazy_frames() {
+            return self.record(input, lazy.into_record(), None);
+        }
+        let frames = lazy.frames.frames();
+        let project = &mut self.opts.project;
+        let mine = project.first_in(&frames).is_some()
+            || lazy
+                .record
+                .aux
+                .iter()
+                .any(|a| project.first_in(&a.stack).is_some());
+        if mine {
+            drop(frames);
+            return self.record(input, lazy.into_record(), None);
+        }
+        // What `record` and `judge` do with a record of no project frame when nothing
+        // suppresses it and no suppressions are being generated.
+        let depths = self.shape.see_record_in(&lazy.record, &frames);
+        drop(frames);
+        let sum = &mut self.summary;
+        sum.records = sum.records.saturating_add(1);
+        sum.not_project = sum.not_project.saturating_add(1);
+        self.shape.not_project(depths);
+        spare::recycle_lazy(lazy);
     }
 
     /// A record read from a log; `occurrences` when the log says how often it occurred.

@@ -13,7 +13,7 @@
 //!   frame deeper than that is not in the log. Neither is visible in the records themselves:
 //!   [`InputShape`] gathers what is needed to say so, once per input.
 
-use crate::frame::Frame;
+use crate::frame::{Frame, FrameFields};
 use crate::memcheck::{reaches_root, Record};
 use crate::project::Project;
 use std::collections::HashMap;
@@ -89,11 +89,17 @@ impl InputShape {
     /// A record read (before it is judged): its frames' files and its stacks' depths. Gives
     /// its [`cut_candidates`], for [`InputShape::not_project`].
     pub fn see_record(&mut self, rec: &Record) -> Vec<usize> {
-        self.see_files(&rec.stack);
+        self.see_record_in(rec, &rec.stack)
+    }
+
+    /// [`InputShape::see_record`] of a record whose main stack is given apart (frames not
+    /// yet made, see `memcheck::raw`).
+    pub fn see_record_in<F: FrameFields>(&mut self, rec: &Record, main: &[F]) -> Vec<usize> {
+        self.see_files(main);
         for a in &rec.aux {
             self.see_files(&a.stack);
         }
-        let depths = cut_candidates(rec);
+        let depths = cut_candidates_in(rec, main);
         for &stack in &depths {
             match stack.cmp(&self.deepest) {
                 std::cmp::Ordering::Greater => {
@@ -130,12 +136,12 @@ impl InputShape {
         self.see_files(stack);
     }
 
-    fn see_files(&mut self, stack: &[Frame]) {
+    fn see_files<F: FrameFields>(&mut self, stack: &[F]) {
         // Either settles [`InputShape::base_names_hide_project`] for good.
         if self.any_directory || self.project_hits > 0 {
             return;
         }
-        for file in stack.iter().filter_map(|f| f.file.as_deref()) {
+        for file in stack.iter().filter_map(|f| f.file()) {
             self.any_file = true;
             if file.contains('/') {
                 self.any_directory = true;
@@ -187,25 +193,46 @@ impl InputShape {
 /// their thread's root. A record cut by the end of its input, or on purpose (`...`), says
 /// nothing about the limit.
 pub fn cut_candidates(rec: &Record) -> Vec<usize> {
+    cut_candidates_in(rec, &rec.stack)
+}
+
+/// [`cut_candidates`] of a record whose main stack is given apart.
+fn cut_candidates_in<F: FrameFields>(rec: &Record, main: &[F]) -> Vec<usize> {
     if rec.truncated || rec.elided {
         return Vec::new();
     }
-    std::iter::once(&rec.stack)
-        .chain(rec.aux.iter().map(|a| &a.stack))
-        .filter(|s| !s.is_empty() && !reaches_root(s))
-        .map(|s| depth(s))
-        .collect()
+    let mut depths = Vec::new();
+    if !main.is_empty() && !reaches_root(main) {
+        depths.push(depth(main));
+    }
+    for s in rec.aux.iter().map(|a| &a.stack[..]) {
+        if !s.is_empty() && !reaches_root(s) {
+            depths.push(depth(s));
+        }
+    }
+    depths
 }
 
 /// A stack's depth as `--num-callers` counts it: in code addresses. Valgrind prints the
 /// functions inlined at an address as frames of their own, with that same address, so a
 /// stack of 12 addresses may show 14 frames.
-pub fn depth(stack: &[Frame]) -> usize {
+pub fn depth<F: FrameFields>(stack: &[F]) -> usize {
     stack
         .iter()
         .enumerate()
-        .filter(|(i, f)| *i == 0 || f.addr.is_none() || f.addr != stack[i - 1].addr)
+        .filter(
+            |(i, f)| match (f.addr(), (*i > 0).then(|| stack[i - 1].addr())) {
+                (Some(addr), Some(Some(before))) => !same_from_the_end(addr, before),
+                _ => true,
+            },
+        )
         .count()
+}
+
+/// `a == b`, compared from the last byte: two addresses of a stack have the same length and
+/// differ in their last digits, where a compare call would start from the front.
+fn same_from_the_end(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().rev().eq(b.bytes().rev())
 }
 
 /// The hint for an input whose frames name source files by base name only, when `project`
@@ -353,6 +380,8 @@ mod tests {
             ..f("inlined")
         };
         assert_eq!(depth(&[at("0x1"), at("0x1"), at("0x2"), f("x"), f("y")]), 4);
+        // Same length, differing before the last digit; then a longer one ending alike.
+        assert_eq!(depth(&[at("0x12"), at("0x22"), at("0x22"), at("0x122")]), 3);
         let mut truncated = cut.clone();
         truncated.truncated = true;
         assert!(cut_candidates(&truncated).is_empty());

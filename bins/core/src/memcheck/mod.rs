@@ -13,6 +13,7 @@ pub mod header;
 pub mod hints;
 mod parallel;
 pub mod print;
+mod raw;
 pub mod records;
 mod spare;
 pub mod suppressions;
@@ -84,6 +85,9 @@ impl Record {
 pub enum Event {
     /// An error or leak record.
     Record(Record),
+    /// An error or leak record whose main stack is not made yet: only from a text parser
+    /// asked for it (see [`LazyRecord`]).
+    Lazy(LazyRecord),
     /// The process was killed by a signal (`Process terminating with default action of
     /// signal 11 (SIGSEGV)`, XML `<fatal_signal>`).
     FatalSignal(FatalSignal),
@@ -117,8 +121,28 @@ impl Event {
     pub fn into_record(self) -> Option<Record> {
         match self {
             Event::Record(r) => Some(r),
+            Event::Lazy(r) => Some(r.into_record()),
             _ => None,
         }
+    }
+}
+
+/// A record whose main stack is still the text of its frame lines ([`raw`]): what the text
+/// parser hands on instead of an [`Event::Record`] when its consumer asked for it, so that
+/// a record nobody keeps is judged without making its frames.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LazyRecord {
+    /// The record, its main stack empty (its auxiliary stacks are made).
+    pub(crate) record: Record,
+    /// Its main stack.
+    pub(crate) frames: raw::RawStack,
+}
+
+impl LazyRecord {
+    /// The record with its main stack made.
+    pub fn into_record(mut self) -> Record {
+        self.frames.make_into(&mut self.record.stack);
+        self.record
     }
 }
 
@@ -222,10 +246,10 @@ const THREAD_ROOTS: &[&str] = &[
 ];
 
 /// Whether a stack reaches its thread's root (see [`THREAD_ROOTS`]): Valgrind did not cut it.
-pub fn reaches_root(stack: &[Frame]) -> bool {
+pub fn reaches_root<F: crate::frame::FrameFields>(stack: &[F]) -> bool {
     stack
         .last()
-        .and_then(|f| f.function.as_deref())
+        .and_then(|f| f.function())
         .is_some_and(|f| THREAD_ROOTS.contains(&f))
 }
 

@@ -132,7 +132,10 @@ pub(crate) fn read_text<R: Read>(
         if let Err(e) = read {
             return Err(Error::at(input, Some(stats.lines + 1), e.to_string()));
         }
-        let last = order.parser.take().unwrap_or_default();
+        let last = order
+            .parser
+            .take()
+            .unwrap_or_else(|| Pieces::new(filter.lazy_frames()));
         last.finish(stats, &mut |event| filter.event(input, event));
         Ok(())
     })
@@ -237,10 +240,11 @@ fn drain<I: Iterator>(queue: &Mutex<I>) {
 
 /// A worker's reading of one piece.
 fn read_piece(worker: &mut Filter, input: &str, p: Piece) -> Done {
+    let lazy = worker.lazy_frames();
     let mut pieces = if p.seq == 0 {
-        Pieces::default()
+        Pieces::new(lazy)
     } else {
-        Pieces::after(&p.carry)
+        Pieces::after(&p.carry, lazy)
     };
     let mut stats = ParseStats::default();
     let mut again = false;
@@ -342,7 +346,9 @@ impl InOrder {
 
     /// Reads `bytes` here, with the parser that read what came before.
     fn redo(&mut self, bytes: &[u8], filter: &mut Filter, input: &str, stats: &mut ParseStats) {
-        let parser = self.parser.get_or_insert_with(Pieces::default);
+        let parser = self
+            .parser
+            .get_or_insert_with(|| Pieces::new(filter.lazy_frames()));
         parser.feed(bytes, stats, &mut |event| filter.event(input, event));
     }
 }
@@ -507,7 +513,14 @@ mod tests {
 
     /// Everything a filter gives for `log`: records, summary, notes, generated suppressions.
     fn run(log: &[u8], opts: Options, jobs: usize, piece: usize) -> Vec<String> {
+        run_lazy(log, opts, jobs, piece, true)
+    }
+
+    /// [`run`], with records' frames made only when kept (`lazy`, when the options allow
+    /// it: see [`Filter::lazy_frames`]) or always.
+    fn run_lazy(log: &[u8], opts: Options, jobs: usize, piece: usize, lazy: bool) -> Vec<String> {
         let mut filter = Filter::new(opts);
+        filter.set_lazy(lazy);
         filter.set_jobs(jobs);
         filter.set_piece(piece);
         let mut out = Lines::default();
@@ -682,6 +695,42 @@ mod tests {
                 for piece in [64, 1000] {
                     let two = run(&log, options(project.clone(), supps.clone()), 2, piece);
                     assert_eq!(one, two, "{name}, pieces of {piece} bytes");
+                }
+            }
+        }
+    }
+
+    /// Records judged on their frames' text, the frames made only for those kept, read as
+    /// records whose frames are all made: on every text log, on real logs of two processes
+    /// interleaved, on one thread and in pieces on two.
+    #[test]
+    fn records_judged_on_frames_as_text_read_as_made_ones() {
+        let dir = data().join("memcheck-logs");
+        let leaky = gunzip(&dir.join("py311-leaky-malloc-all.log.gz"));
+        let big = gunzip(&dir.join("py311-big-malloc-all.log.gz"));
+        let mut logs = text_logs();
+        let (a, b) = (with_pid(&leaky, "7"), in_thread(&with_pid(&big, "8"), 3));
+        logs.push(("real logs, interleaved".into(), interleaved(&a, &b, 40)));
+        let options = |patterns: &[&str], merge: bool| Options {
+            project: Project::Patterns(
+                patterns
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .into(),
+            ),
+            suppressions: Vec::new(),
+            show_suppressed: false,
+            fail_on: FailOn::Default,
+            merge,
+            gen_suppressions: false,
+        };
+        assert!(Filter::new(options(&["leak"], true)).lazy_frames());
+        for (name, log) in logs {
+            for (patterns, merge) in [(&["leak"][..], true), (&["*.c", "libc*"][..], false)] {
+                for (jobs, piece) in [(1, PIECE), (2, 1000)] {
+                    let run = |lazy| run_lazy(&log, options(patterns, merge), jobs, piece, lazy);
+                    assert_eq!(run(true), run(false), "{name}, {patterns:?}, {jobs} jobs");
                 }
             }
         }

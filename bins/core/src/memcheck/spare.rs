@@ -8,7 +8,8 @@
 //! frame's fields one at a time, takes strings, which kept frames are taken apart for). One
 //! pool per thread (each worker of [`super::parallel`] has its own), bounded.
 
-use super::Record;
+use super::raw::RawStack;
+use super::{LazyRecord, Record};
 use crate::frame::Described;
 use crate::Frame;
 use std::cell::RefCell;
@@ -22,6 +23,9 @@ const MAX_STRINGS: usize = 64;
 /// Most emptied stacks kept: one per record being read at once (a process each), and then
 /// some.
 const MAX_STACKS: usize = 16;
+
+/// Most bytes of text an emptied [`RawStack`] is kept with.
+const MAX_RAW_BYTES: usize = 16 << 10;
 
 /// Room a new stack is made with: Valgrind's default --num-callers (12) and then some.
 const STACK_CAPACITY: usize = 16;
@@ -43,6 +47,8 @@ struct Spare {
     /// Emptied stacks, for the next records.
     empty: Vec<Vec<Frame>>,
     strings: Vec<String>,
+    /// Emptied stacks of frames as text ([`super::raw`]).
+    raw: Vec<RawStack>,
 }
 
 impl Spare {
@@ -170,6 +176,29 @@ pub(crate) fn stack() -> Vec<Frame> {
     SPARE
         .with(|spare| spare.borrow_mut().empty.pop())
         .unwrap_or_else(|| Vec::with_capacity(STACK_CAPACITY))
+}
+
+/// An empty stack of frames as text, an emptied one when there is one.
+pub(crate) fn raw_stack() -> RawStack {
+    SPARE
+        .with(|spare| spare.borrow_mut().raw.pop())
+        .unwrap_or_default()
+}
+
+/// Drops a record whose main stack was not made, keeping what it holds for the next ones.
+pub(crate) fn recycle_lazy(lazy: LazyRecord) {
+    let LazyRecord { record, mut frames } = lazy;
+    recycle(record);
+    // One that grew past a few hundred frames' text is let go: it would hold its memory.
+    if frames.capacity() <= MAX_RAW_BYTES {
+        frames.clear();
+        SPARE.with(|spare| {
+            let raw = &mut spare.borrow_mut().raw;
+            if raw.len() < MAX_STACKS {
+                raw.push(frames);
+            }
+        });
+    }
 }
 
 /// Drops a record, keeping its stacks, frames in them, for the next ones.

@@ -8,9 +8,10 @@
 //! piece per process, but `--trace-children=yes` into one stream interleaves processes, so the
 //! state of the record being assembled is kept per PID.
 
+use super::raw::RawStack;
 use super::{
-    header, spare, AuxStack, Event, FatalSignal, ParseStats, Record, ValgrindPanic, MAX_AUX,
-    MAX_FRAMES,
+    header, spare, AuxStack, Event, FatalSignal, LazyRecord, ParseStats, Record, ValgrindPanic,
+    MAX_AUX, MAX_FRAMES,
 };
 use crate::frame::trim_end;
 use crate::input::MAX_LINE;
@@ -29,7 +30,22 @@ pub fn parse<R: BufRead>(
     stats: &mut ParseStats,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<(), Error> {
-    let mut parser = TextParser::default();
+    parse_with(input, reader, false, stats, on_event)
+}
+
+/// [`parse`]; `lazy`: a whole error record is handed on as an [`Event::Lazy`], its main
+/// stack not made (see [`super::raw`]).
+pub(crate) fn parse_with<R: BufRead>(
+    input: &str,
+    reader: R,
+    lazy: bool,
+    stats: &mut ParseStats,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<(), Error> {
+    let mut parser = TextParser {
+        lazy,
+        ..TextParser::default()
+    };
     let read = for_each_line(reader, |line, end| {
         parser.counted_line(line, end, stats, on_event)
     });
@@ -40,8 +56,8 @@ pub fn parse<R: BufRead>(
     Ok(())
 }
 
-/// Parses a text log a piece at a time: what [`parse`] does, for a caller that reads the
-/// input itself and may hand pieces of it to several parsers (see
+/// Parses a text log a piece at a time: what [`parse_with`] does, for a caller that reads
+/// the input itself and may hand pieces of it to several parsers (see
 /// [`super::parallel`]).
 #[derive(Default)]
 pub(crate) struct Pieces {
@@ -50,12 +66,24 @@ pub(crate) struct Pieces {
 }
 
 impl Pieces {
+    /// For the start of the input; `lazy` as [`parse_with`] takes it.
+    pub(crate) fn new(lazy: bool) -> Self {
+        Pieces {
+            lines: LineSplitter::default(),
+            parser: TextParser {
+                lazy,
+                ..TextParser::default()
+            },
+        }
+    }
+
     /// For a piece that starts a line of a prefixed log after lines that left no record open
     /// and `carry` behind (what [`Pieces::settled`] of a parser that read them gives).
-    pub(crate) fn after(carry: &Carry) -> Self {
+    pub(crate) fn after(carry: &Carry, lazy: bool) -> Self {
         let mut parser = TextParser {
             prefixed_log: true,
             touched: Some(HashSet::new()),
+            lazy,
             ..TextParser::default()
         };
         for (&pid, &tid) in &carry.tids {
@@ -544,6 +572,8 @@ fn is_panic(bare: &str) -> bool {
 #[derive(Default)]
 struct PidState {
     record: Option<Record>,
+    /// The open record's main stack, while it is kept as text ([`StateLine::lazy`]).
+    raw: RawStack,
     /// Thread named by the last `Thread N:` line.
     tid: Option<u32>,
     /// The last unrecognised column-0 line: if frames follow it, it was the header of a
@@ -626,6 +656,8 @@ struct TextParser {
     touched: Option<HashSet<Option<u32>>>,
     /// The last exact prefix [`TextParser::plain_frame`] read.
     last_prefix: PrefixSeen,
+    /// Records are handed on as [`Event::Lazy`] (see [`parse_with`]).
+    lazy: bool,
 }
 
 /// An exact `==PID== ` prefix as written, with the one space [`exact_prefix`] takes off
@@ -747,12 +779,14 @@ impl TextParser {
             return false;
         };
         self.prefixed_log = true;
+        let lazy = self.lazy;
         let state = self.state(Some(pid));
         let line = StateLine {
             pid: Some(pid),
             body: p.body,
             orphan: false,
             hard_blank: true,
+            lazy,
         };
         state_line(state, line, stats, out);
         true
@@ -916,12 +950,14 @@ impl TextParser {
         if self.maybe_orphan && pid.is_some() && frame_head(body).is_some() {
             self.adopt_orphan(pid);
         }
+        let lazy = self.lazy;
         let state = self.state(pid);
         let line = StateLine {
             pid,
             body,
             orphan: p.pid.is_none(),
             hard_blank: p.prefixed,
+            lazy,
         };
         state_line(state, line, stats, out);
         if pid.is_none() && state.orphan {
@@ -963,7 +999,7 @@ impl TextParser {
         let orphan = {
             let none = self.state(None);
             let bare = |r: &Record| r.stack.is_empty() && r.aux.is_empty();
-            if !none.orphan || !none.record.as_ref().is_some_and(bare) {
+            if !none.orphan || !none.record.as_ref().is_some_and(bare) || !none.raw.is_empty() {
                 self.maybe_orphan = false;
                 return;
             }
@@ -1091,6 +1127,8 @@ struct StateLine<'a> {
     /// A blank line of Valgrind's own (`==PID== `) ends a record for sure; a blank line of
     /// a prefix-less log or of the paste may be followed by more of it.
     hard_blank: bool,
+    /// The record's main stack is kept as text ([`TextParser::lazy`]).
+    lazy: bool,
 }
 
 /// Auxiliary descriptions that may stand at column 0 when a paste trimmed its lines.
@@ -1119,6 +1157,7 @@ fn state_line(
         body,
         orphan,
         hard_blank,
+        lazy,
     } = line;
     if is_blank(body) {
         stats.other_lines += 1;
@@ -1170,6 +1209,15 @@ fn state_line(
         if let Some(rec) = state.record.as_mut() {
             let stack = match rec.aux.last_mut() {
                 Some(aux) => &mut aux.stack,
+                // The main stack, as text until someone keeps the record.
+                None if lazy => {
+                    if state.raw.len() < MAX_FRAMES {
+                        state.raw.push(frame.addr, &frame.described);
+                    } else {
+                        stats.dropped_frames += 1;
+                    }
+                    return;
+                }
                 None => &mut rec.stack,
             };
             if stack.len() < MAX_FRAMES {
@@ -1338,6 +1386,12 @@ fn close(state: &mut PidState, how: Close, stats: &mut ParseStats, out: &mut dyn
     let Some(mut rec) = state.record.take() else {
         return;
     };
+    // A record whose main stack is text goes on so only when whole, as an error record:
+    // what else happens to a record below reads its frames.
+    let lazy = how == Close::Complete && !cut && repeats.is_none() && rec.kind != FATAL_KIND;
+    if !lazy {
+        state.raw.make_into(&mut rec.stack);
+    }
     let truncated = cut
         || match how {
             Close::Complete => false,
@@ -1360,7 +1414,15 @@ fn close(state: &mut PidState, how: Close, stats: &mut ParseStats, out: &mut dyn
         stats.truncated_records += 1;
     }
     stats.records += 1;
-    out(Event::Record(rec));
+    if state.raw.is_empty() {
+        out(Event::Record(rec));
+    } else {
+        let frames = std::mem::replace(&mut state.raw, spare::raw_stack());
+        out(Event::Lazy(LazyRecord {
+            record: rec,
+            frames,
+        }));
+    }
 }
 
 /// A fatal-signal report assembled as a record: its explaining lines are those before the
