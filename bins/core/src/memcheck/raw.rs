@@ -51,16 +51,35 @@ impl RawStack {
         self.frames.is_empty()
     }
 
-    /// A frame of `addr` and what was `described` after it.
-    pub(crate) fn push(&mut self, addr: Option<&str>, described: &Described<'_>) {
+    /// A frame of `addr` and what was `described` after it, all read from `line`: the
+    /// line is copied once and the texts are found in the copy (four copies, each a call,
+    /// were twice the cost). Texts from elsewhere are copied apart.
+    pub(crate) fn push(&mut self, line: &str, addr: Option<&str>, described: &Described<'_>) {
+        let start = self.text.len();
+        self.text.push_str(line);
         let frame = RawFrame {
-            addr: self.add(addr),
-            function: self.add(described.function),
-            file: self.add(described.file),
-            object: self.add(described.object),
+            addr: self.span_in(line, start, addr),
+            function: self.span_in(line, start, described.function),
+            file: self.span_in(line, start, described.file),
+            object: self.span_in(line, start, described.object),
             line: described.line,
         };
         self.frames.push(frame);
+    }
+
+    /// Where `text` lies in the copy of `line` made at `start`, when it lies in `line`.
+    fn span_in(&mut self, line: &str, start: usize, text: Option<&str>) -> Span {
+        let Some(text) = text else {
+            return Span::NONE;
+        };
+        let offset = (text.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
+        if offset > line.len() || text.len() > line.len() - offset {
+            return self.add(Some(text));
+        }
+        match (u32::try_from(start + offset), u32::try_from(text.len())) {
+            (Ok(start), Ok(len)) => Span { start, len },
+            _ => Span::NONE,
+        }
     }
 
     fn add(&mut self, text: Option<&str>) -> Span {
@@ -147,7 +166,8 @@ mod tests {
         let mut want = Vec::new();
         for (addr, rest) in lines {
             let d = valgrind_location(rest);
-            raw.push(addr, &d);
+            // Read from the line, and (the address here) from elsewhere.
+            raw.push(rest, addr, &d);
             want.push(FrameRef {
                 addr,
                 function: d.function,

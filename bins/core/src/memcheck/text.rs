@@ -1212,7 +1212,7 @@ fn state_line(
                 // The main stack, as text until someone keeps the record.
                 None if lazy => {
                     if state.raw.len() < MAX_FRAMES {
-                        state.raw.push(frame.addr, &frame.described);
+                        state.raw.push(body, frame.addr, &frame.described);
                     } else {
                         stats.dropped_frames += 1;
                     }
