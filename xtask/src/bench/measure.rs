@@ -230,32 +230,55 @@ impl Runner {
         runs: usize,
         warmup: bool,
     ) -> anyhow::Result<Measurement> {
-        let mut first = None;
+        let mut all = self.measure_together(&[(label, spec)], runs, warmup)?;
+        all.pop().context("no run was made")
+    }
+
+    /// [`Runner::measure`] of commands whose times are compared, their runs taking turns
+    /// (a, b, c, a, b, c, …): a shared machine's speed drifts by a third within minutes,
+    /// and runs made one command after the other would put that drift into the ratios.
+    pub fn measure_together(
+        &self,
+        commands: &[(&str, &Spec)],
+        runs: usize,
+        warmup: bool,
+    ) -> anyhow::Result<Vec<Measurement>> {
+        let runs = runs.max(1);
+        let mut firsts: Vec<Option<Run>> = commands.iter().map(|_| None).collect();
         if warmup {
-            first = Some(self.run(spec, spec.keep_stdout)?);
-        }
-        let mut samples = Vec::with_capacity(runs);
-        let mut rss = Vec::with_capacity(runs);
-        for i in 0..runs.max(1) {
-            let run = self.run(spec, spec.keep_stdout && first.is_none())?;
-            eprintln!(
-                "  bench: {label}: run {}/{} {:.3} s",
-                i + 1,
-                runs.max(1),
-                run.wall.as_secs_f64()
-            );
-            samples.push(run.wall);
-            rss.extend(run.max_rss_kib);
-            if first.is_none() {
-                first = Some(run);
+            for ((_, spec), first) in commands.iter().zip(&mut firsts) {
+                *first = Some(self.run(spec, spec.keep_stdout)?);
             }
         }
-        let first = first.context("no run was made")?;
-        Ok(Measurement {
-            samples,
-            max_rss_kib: rss.into_iter().max(),
-            first,
-        })
+        let mut samples = vec![Vec::with_capacity(runs); commands.len()];
+        let mut rss = vec![Vec::with_capacity(runs); commands.len()];
+        for i in 0..runs {
+            for (c, (label, spec)) in commands.iter().enumerate() {
+                let run = self.run(spec, spec.keep_stdout && firsts[c].is_none())?;
+                eprintln!(
+                    "  bench: {label}: run {}/{runs} {:.3} s",
+                    i + 1,
+                    run.wall.as_secs_f64()
+                );
+                samples[c].push(run.wall);
+                rss[c].extend(run.max_rss_kib);
+                if firsts[c].is_none() {
+                    firsts[c] = Some(run);
+                }
+            }
+        }
+        firsts
+            .into_iter()
+            .zip(samples)
+            .zip(rss)
+            .map(|((first, samples), rss)| {
+                Ok(Measurement {
+                    samples,
+                    max_rss_kib: rss.into_iter().max(),
+                    first: first.context("no run was made")?,
+                })
+            })
+            .collect()
     }
 }
 
