@@ -1053,16 +1053,40 @@ fn plain_frame(buf: &[u8]) -> Option<Plain<'_>> {
     const FIELDS: usize = 6;
     /// Where the blanks from `at` end; their newlines are counted.
     fn blank(buf: &[u8], mut at: usize, newlines: &mut u64) -> usize {
+        // Valgrind's own indent, a newline and four spaces, in one compare.
+        if buf.get(at..at + 5) == Some(b"\n    ") {
+            *newlines += 1;
+            at += 5;
+        }
         while let Some(&b) = buf.get(at) {
-            match b {
-                b' ' | b'\t' | b'\r' => {}
-                b'\n' => *newlines += 1,
-                _ => break,
+            if b == b'\n' {
+                *newlines += 1;
+            } else if b != b' ' && b != b'\t' && b != b'\r' {
+                break;
             }
             at += 1;
         }
         at
     }
+    /// A field's end tag as the eight bytes from its `<` hold it: the tag, and which bits
+    /// of the eight are the tag's.
+    const fn end_tag(tag: &[u8]) -> (u64, u64) {
+        let mut word = 0u64;
+        let mut i = 0;
+        while i < tag.len() {
+            word |= (tag[i] as u64) << (8 * i);
+            i += 1;
+        }
+        (word, u64::MAX >> (64 - 8 * tag.len()))
+    }
+    const END_TAGS: [(u64, u64); FIELDS] = [
+        end_tag(b"</ip>"),
+        end_tag(b"</obj>"),
+        end_tag(b"</fn>"),
+        end_tag(b"</dir>"),
+        end_tag(b"</file>"),
+        end_tag(b"</line>"),
+    ];
     let mut newlines = 0;
     let mut at = blank(buf, 0, &mut newlines);
     if !buf[at..].starts_with(b"<frame>") {
@@ -1073,28 +1097,21 @@ fn plain_frame(buf: &[u8]) -> Option<Plain<'_>> {
     let mut texts: [Option<(usize, usize)>; FIELDS] = [None; FIELDS];
     loop {
         at = blank(buf, at, &mut newlines);
-        let rest = &buf[at..];
-        if rest.starts_with(b"</frame>") {
-            at += b"</frame>".len();
-            break;
-        }
-        // Literal tags, each compared inline: a call to `memcmp` per tag cost more.
-        let (field, open): (usize, &[u8]) = if rest.starts_with(b"<ip>") {
-            (0, b"<ip>")
-        } else if rest.starts_with(b"<obj>") {
-            (1, b"<obj>")
-        } else if rest.starts_with(b"<fn>") {
-            (2, b"<fn>")
-        } else if rest.starts_with(b"<dir>") {
-            (3, b"<dir>")
-        } else if rest.starts_with(b"<file>") {
-            (4, b"<file>")
-        } else if rest.starts_with(b"<line>") {
-            (5, b"<line>")
-        } else {
-            return None;
+        // Literal tags, compared inline: a call to `memcmp` per tag cost more.
+        let (field, open) = match &buf[at..] {
+            [b'<', b'i', b'p', b'>', ..] => (0, 4),
+            [b'<', b'o', b'b', b'j', b'>', ..] => (1, 5),
+            [b'<', b'f', b'n', b'>', ..] => (2, 4),
+            [b'<', b'd', b'i', b'r', b'>', ..] => (3, 5),
+            [b'<', b'f', b'i', b'l', b'e', b'>', ..] => (4, 6),
+            [b'<', b'l', b'i', b'n', b'e', b'>', ..] => (5, 6),
+            [b'<', b'/', b'f', b'r', b'a', b'm', b'e', b'>', ..] => {
+                at += b"</frame>".len();
+                break;
+            }
+            _ => return None,
         };
-        let start = at + open.len();
+        let start = at + open;
         // The text runs to the next markup: an entity is quick-xml's, a newline is counted.
         let mut end = start;
         loop {
@@ -1109,17 +1126,15 @@ fn plain_frame(buf: &[u8]) -> Option<Plain<'_>> {
         if end - start > MAX_LINE {
             return None;
         }
-        // `</name>`
-        let close = &buf[end..];
-        let name = &open[1..];
-        if close.len() < name.len() + 2
-            || close[..2] != *b"</"
-            || !close[2..].iter().zip(name).all(|(a, b)| a == b)
-        {
+        // `</name>`, in one compare of the eight bytes from its `<`: a whole frame still
+        // follows it, so eight bytes there are none too many.
+        let (tag, mask) = END_TAGS[field];
+        let word = u64::from_le_bytes(*buf[end..].first_chunk::<8>()?);
+        if word & mask != tag {
             return None;
         }
         texts[field] = Some((start, end));
-        at = end + open.len() + 1;
+        at = end + open + 1;
     }
     // One check for the whole frame: the markup around the texts is ASCII.
     let whole = std::str::from_utf8(&buf[..at]).ok()?;
@@ -1143,10 +1158,22 @@ fn plain_frame(buf: &[u8]) -> Option<Plain<'_>> {
             function: text(2).filter(|&f| f != "???"),
             dir: text(3),
             file: text(4),
-            line: text(5).and_then(|t| t.parse().ok()),
+            line: text(5).and_then(parse_u32),
         },
         len: at,
         newlines,
+    })
+}
+
+/// `text.parse::<u32>()`, without the generic parser's cost: a frame's line is a few digits.
+fn parse_u32(text: &str) -> Option<u32> {
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    if digits.is_empty() {
+        return None;
+    }
+    digits.bytes().try_fold(0u32, |n, b| {
+        let digit = b.checked_sub(b'0').filter(|&d| d < 10)?;
+        n.checked_mul(10)?.checked_add(u32::from(digit))
     })
 }
 
@@ -2010,6 +2037,31 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(not_plain)
             );
+        }
+    }
+
+    #[test]
+    fn line_numbers_parse_as_str_parse_does() {
+        for text in [
+            "0",
+            "14",
+            "+7",
+            "007",
+            "4294967295",
+            "4294967296",
+            "99999999999",
+            "",
+            "+",
+            "-1",
+            "-0",
+            "1 ",
+            " 1",
+            "1a",
+            "١",
+            "++1",
+            "...",
+        ] {
+            assert_eq!(parse_u32(text), text.parse::<u32>().ok(), "{text:?}");
         }
     }
 
