@@ -1137,7 +1137,7 @@ fn plain_frame(buf: &[u8]) -> Option<Plain<'_>> {
         at = end + open + 1;
     }
     // One check for the whole frame: the markup around the texts is ASCII.
-    let whole = std::str::from_utf8(&buf[..at]).ok()?;
+    let whole = simdutf8::basic::from_utf8(&buf[..at]).ok()?;
     let text = |field: usize| {
         let (start, end) = texts[field]?;
         let text = whole.get(start..end)?;
