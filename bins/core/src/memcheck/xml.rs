@@ -457,8 +457,6 @@ struct State {
     pair: (Option<u64>, Option<String>),
     text: String,
     text_cut: bool,
-    /// A plain frame's `<dir>` and `<file>` joined ([`State::plain_frames`]).
-    joined: String,
 }
 
 impl State {
@@ -772,7 +770,6 @@ impl State {
         let Some(p) = self.pending.as_mut() else {
             return;
         };
-        let joined = &mut self.joined;
         let buf = counter.buffered();
         let (mut used, mut newlines) = (0, 0);
         spare::with(|pool| {
@@ -788,22 +785,23 @@ impl State {
                     stats.dropped_frames += 1;
                     continue;
                 }
-                let file = match (f.dir, f.file) {
-                    (Some(dir), Some(file)) if !file.starts_with('/') => {
-                        joined.clear();
-                        joined.push_str(dir);
-                        join_file(joined, file);
-                        Some(joined.as_str())
-                    }
-                    (_, file) => file,
-                };
                 let described = Described {
                     function: f.function,
-                    file,
+                    file: f.file,
                     line: f.line,
                     object: f.object,
                 };
                 pool.push_frame(&mut p.stack, f.ip, &described);
+                // A relative file gets its directory in front, in the frame's own string:
+                // building the path apart and copying it in cost a copy more per frame.
+                if let (Some(dir), Some(file)) = (f.dir, f.file) {
+                    let placed = p.stack.last_mut().and_then(|f| f.file.as_mut());
+                    if let (false, Some(path)) = (file.starts_with('/'), placed) {
+                        let dir = dir.trim_end_matches('/');
+                        path.insert(0, '/');
+                        path.insert_str(0, dir);
+                    }
+                }
             }
         });
         counter.consume_counted(used, newlines);
