@@ -59,7 +59,6 @@ pub(crate) fn parse_with<R: BufRead>(
 /// Parses a text log a piece at a time: what [`parse_with`] does, for a caller that reads
 /// the input itself and may hand pieces of it to several parsers (see
 /// [`super::parallel`]).
-#[derive(Default)]
 pub(crate) struct Pieces {
     lines: LineSplitter,
     parser: TextParser,
