@@ -133,19 +133,33 @@ pub struct Outcome {
     pub vg_filter_args: Vec<OsString>,
 }
 
-/// The program a Valgrind log says ran: the first word of its `Command:` line.
-pub fn command_of_log(log: &Path) -> Option<String> {
+/// What a log's preamble says: the program Valgrind ran and the process's parent.
+#[derive(Debug, Default)]
+struct Preamble {
+    program: Option<String>,
+    parent: Option<u64>,
+}
+
+/// Reads `log`'s preamble (`Command:` and `Parent PID:` lines).
+fn preamble_of_log(log: &Path) -> Preamble {
     use std::io::BufRead;
-    let file = std::fs::File::open(log).ok()?;
+    let mut preamble = Preamble::default();
+    let Ok(file) = std::fs::File::open(log) else {
+        return preamble;
+    };
     // The preamble is a dozen lines; a log without one is not read to its end.
-    std::io::BufReader::new(file)
+    for line in std::io::BufReader::new(file)
         .lines()
         .take(40)
         .map_while(Result::ok)
-        .find_map(|line| {
-            let (_, rest) = line.split_once("Command: ")?;
-            rest.split_whitespace().next().map(str::to_string)
-        })
+    {
+        if let Some((_, rest)) = line.split_once("Command: ") {
+            preamble.program = rest.split_whitespace().next().map(str::to_string);
+        } else if let Some((_, rest)) = line.split_once("Parent PID: ") {
+            preamble.parent = rest.trim().parse().ok();
+        }
+    }
+    preamble
 }
 
 /// Whether `program` looks like a Python interpreter (`python3.11-dbg`, `/x/bin/python3`).
@@ -155,10 +169,13 @@ pub fn is_python(program: &str) -> bool {
         .is_some_and(|n| n.to_string_lossy().starts_with("python"))
 }
 
-/// The interpreter that ran: the first log (in process-id order) whose command is a
-/// Python, else none (a shell script's logs name the shell, and its children the rest).
+/// The interpreter that ran: the first Python, in process-id order, among the processes
+/// whose parent wrote no log (the command given, rather than the workers it started), else
+/// among all; none when no log names a Python (a shell script's logs name the shell, and
+/// its children the rest). Process ids wrap around (at 32768 by default), so a worker can
+/// have a lower one than the process that started it.
 pub fn interpreter_in_logs(logs: &[PathBuf]) -> Option<String> {
-    let mut by_pid: Vec<(u64, &PathBuf)> = logs
+    let mut processes: Vec<(u64, Preamble)> = logs
         .iter()
         .map(|log| {
             let pid = log
@@ -168,14 +185,18 @@ pub fn interpreter_in_logs(logs: &[PathBuf]) -> Option<String> {
                 .and_then(|n| n.strip_suffix(".log"))
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(u64::MAX);
-            (pid, log)
+            (pid, preamble_of_log(log))
         })
         .collect();
-    by_pid.sort();
-    by_pid
-        .into_iter()
-        .filter_map(|(_, log)| command_of_log(log))
-        .find(|program| is_python(program))
+    processes.sort_by_key(|(pid, _)| *pid);
+    let pids: std::collections::HashSet<u64> = processes.iter().map(|(pid, _)| *pid).collect();
+    let python = |(_, p): &(u64, Preamble)| p.program.clone().filter(|program| is_python(program));
+    let started_here = |(_, p): &&(u64, Preamble)| p.parent.map_or(true, |pp| !pids.contains(&pp));
+    processes
+        .iter()
+        .filter(started_here)
+        .find_map(python)
+        .or_else(|| processes.iter().find_map(python))
 }
 
 /// Says a note now (stderr) and keeps it for the report.
@@ -476,4 +497,85 @@ pub fn run(flags: flags::Memcheck, ws: Workspace) -> anyhow::Result<Status> {
     let o = memcheck(&opts)?;
     tools::print(&report(&o))?;
     Ok(o.status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes `vg.PID.log` files with these preambles in a fresh folder.
+    fn logs(name: &str, preambles: &[(u64, &str, Option<u64>)]) -> Vec<PathBuf> {
+        let dir = std::env::temp_dir().join(format!("dbgpipe-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        preambles
+            .iter()
+            .map(|&(pid, command, parent)| {
+                let path = dir.join(format!("vg.{pid}.log"));
+                let mut text = format!("=={pid}== Memcheck, a memory error detector\n");
+                text.push_str(&format!("=={pid}== Command: {command}\n"));
+                if let Some(parent) = parent {
+                    text.push_str(&format!("=={pid}== Parent PID: {parent}\n"));
+                }
+                std::fs::write(&path, text).unwrap();
+                path
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_interpreter_is_the_commands_not_a_workers_with_a_lower_pid() {
+        // pytest -n 2 as a CI run wrote it: the process ids wrapped around past 32768, so a
+        // worker (started by its full path) came before the command given.
+        let wrapped = logs(
+            "wrapped",
+            &[
+                (21857, "/usr/bin/uname -p", Some(28079)),
+                (
+                    2474,
+                    "/usr/bin/python3.11-dbg -u -c import\\ sys",
+                    Some(25304),
+                ),
+                (25304, "python3.11-dbg -m pytest -n 2 tests/", Some(25301)),
+                (
+                    28079,
+                    "/usr/bin/python3.11-dbg -u -c import\\ sys",
+                    Some(25304),
+                ),
+            ],
+        );
+        assert_eq!(
+            interpreter_in_logs(&wrapped).as_deref(),
+            Some("python3.11-dbg")
+        );
+        // A shell script started the interpreter: the first Python of all, by process id.
+        let script = logs(
+            "script",
+            &[
+                (300, "/usr/bin/python3.11 -c pass", Some(100)),
+                (100, "/bin/sh run.sh", Some(1)),
+                (200, "python3.11-dbg run.py", Some(100)),
+            ],
+        );
+        assert_eq!(
+            interpreter_in_logs(&script).as_deref(),
+            Some("python3.11-dbg")
+        );
+        // Logs without the parent's line: by process id, as before.
+        let bare = logs(
+            "bare",
+            &[
+                (9, "/usr/bin/python3.11 x.py", None),
+                (7, "python3.11-dbg y.py", None),
+            ],
+        );
+        assert_eq!(
+            interpreter_in_logs(&bare).as_deref(),
+            Some("python3.11-dbg")
+        );
+        assert_eq!(
+            interpreter_in_logs(&logs("none", &[(5, "/bin/true", None)])),
+            None
+        );
+    }
 }
