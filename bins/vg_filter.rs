@@ -152,8 +152,8 @@ struct Args {
     #[arg(long)]
     line_buffered: bool,
 
-    /// Threads that read a text log: it is cut into pieces between records, read N at a
-    /// time, and the output is the same as with 1 [default: the number of cores]
+    /// Threads that read a log, text or XML: it is cut into pieces between records, read N
+    /// at a time, and the output is the same as with 1 [default: the number of cores]
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
 }

@@ -186,7 +186,7 @@ pub(crate) struct SuppressionSource {
 }
 
 /// Bytes read before telling what an input is (after leading blanks, the longest marker).
-const HEAD: usize = 4096;
+pub(crate) const HEAD: usize = 4096;
 
 /// What a JSON-lines input held, to carry its summary over.
 #[derive(Default)]
@@ -207,7 +207,11 @@ pub struct Filter {
     panics: Vec<PanicRecord>,
     /// The input's kept records by XML `<pid>` and `<unique>`, where its `<errorcounts>`
     /// find them.
-    uniques: HashMap<(Option<u32>, String), usize>,
+    uniques: HashMap<UniqueKey, usize>,
+    /// `<errorcounts>` pairs of no record this filter read, when it reads a piece of an
+    /// input: the record may be in a piece before, which the filter adding the pieces up
+    /// holds ([`Part::counts`]). None when it reads whole inputs.
+    counts_elsewhere: Option<Vec<(UniqueKey, u64)>>,
     /// The input's kept text records, by PID and the row they went to: where the repeats
     /// of a `-v` log's closing listing ([`Event::Repeat`]) find the record they repeat.
     text_rows: HashSet<(Option<u32>, usize)>,
@@ -226,23 +230,31 @@ pub struct Filter {
     baseline: Option<BTreeMap<String, FixedRecord>>,
     /// Fingerprints of this run's kept records, to tell which baseline records are gone.
     fingerprints: HashSet<String>,
-    /// Threads a text log is read with ([`Filter::set_jobs`]).
+    /// Threads a log is read with ([`Filter::set_jobs`]).
     jobs: usize,
     /// Records may come with their main stack not made ([`Filter::lazy_frames`]); tests
     /// turn it off to compare.
     lazy: bool,
-    /// Bytes the pieces a text log is cut into start at ([`parallel::PIECE`]).
+    /// Bytes the pieces a log is cut into start at ([`parallel::PIECE`]).
     piece: usize,
 }
 
 /// A process and a merge key: where a `-v` repeat finds its rows with merging off.
 type PidKey = (Option<u32>, MergeKey);
 
+/// An XML `<pid>` and an error's `<unique>`: where `<errorcounts>` find the error.
+type UniqueKey = (Option<u32>, String);
+
 /// What a filter made of a piece of an input, read apart from the rest by another filter of
 /// the same options (see [`parallel`]): added to the filter that reads the input, it gives
 /// what that filter would have made reading the piece itself.
 pub(crate) struct Part {
     kept: Vec<ErrorRecord>,
+    /// The rows of `kept` that `<errorcounts>` may find ([`Filter::uniques`]).
+    uniques: Vec<(UniqueKey, usize)>,
+    /// The `<errorcounts>` pairs that found no record of the piece: they count for the
+    /// record the filter adding the part up found for them before adding it.
+    counts: Vec<(UniqueKey, u64)>,
     /// The rows of `kept` that `-v` repeats may find, by PID ([`Filter::text_rows`]).
     rows: Vec<(Option<u32>, usize)>,
     rows_unmerged: Vec<(PidKey, Vec<usize>)>,
@@ -291,6 +303,7 @@ impl Filter {
             fatal_signals: Vec::new(),
             panics: Vec::new(),
             uniques: HashMap::new(),
+            counts_elsewhere: None,
             text_rows: HashSet::new(),
             text_rows_unmerged: HashMap::new(),
             suppressions,
@@ -306,13 +319,13 @@ impl Filter {
         }
     }
 
-    /// Reads text logs with `jobs` threads (1: in this thread only). The records, their
-    /// order and the summary are the same whatever the number.
+    /// Reads logs, text or XML, with `jobs` threads (1: in this thread only). The records,
+    /// their order and the summary are the same whatever the number.
     pub fn set_jobs(&mut self, jobs: usize) {
         self.jobs = jobs.max(1);
     }
 
-    /// Cuts text logs into pieces of about `piece` bytes (tests cut them small).
+    /// Cuts logs into pieces of about `piece` bytes (tests cut them small).
     #[cfg(test)]
     pub(crate) fn set_piece(&mut self, piece: usize) {
         self.piece = piece;
@@ -324,7 +337,7 @@ impl Filter {
         self.lazy = lazy;
     }
 
-    /// Threads a text log is read with.
+    /// Threads a log is read with.
     pub(crate) fn jobs(&self) -> usize {
         self.jobs
     }
@@ -338,6 +351,14 @@ impl Filter {
         w
     }
 
+    /// A [`Filter::worker`] for pieces of an input, not whole ones: what it cannot find
+    /// among its records may be in a piece before ([`Part::counts`]).
+    pub(crate) fn piece_worker(&self) -> Filter {
+        let mut w = self.worker();
+        w.counts_elsewhere = Some(Vec::new());
+        w
+    }
+
     /// What this filter made since it was made or last asked, taken out of it.
     pub(crate) fn take_part(&mut self) -> Part {
         let kept = std::mem::take(&mut self.kept);
@@ -345,6 +366,12 @@ impl Filter {
         let names = std::mem::take(&mut self.suppressed_by);
         Part {
             kept: kept.order,
+            uniques: self.uniques.drain().collect(),
+            counts: self
+                .counts_elsewhere
+                .as_mut()
+                .map(std::mem::take)
+                .unwrap_or_default(),
             rows: self.text_rows.drain().collect(),
             rows_unmerged: self.text_rows_unmerged.drain().collect(),
             suppressed: suppressed.order.into_iter().zip(names).collect(),
@@ -360,6 +387,10 @@ impl Filter {
     /// Adds what another filter made of the next piece of the input being read.
     pub(crate) fn add_part(&mut self, part: Part) {
         let merge = self.opts.merge;
+        // Before the part's records: the pairs found none of them when they were read.
+        for (key, count) in part.counts {
+            self.error_count(key, count);
+        }
         let rows: Vec<usize> = part
             .kept
             .into_iter()
@@ -367,6 +398,9 @@ impl Filter {
             .collect();
         for (pid, i) in part.rows {
             self.text_rows.insert((pid, rows[i]));
+        }
+        for (key, i) in part.uniques {
+            self.uniques.insert(key, rows[i]);
         }
         for (key, local) in part.rows_unmerged {
             let global = local.into_iter().map(|i| rows[i]);
@@ -487,6 +521,9 @@ impl Filter {
                 let lazy = self.lazy_frames();
                 let mut sink = |event: Event| self.event(input, event);
                 memcheck::text::parse_with(input, reader, lazy, &mut stats, &mut sink)
+            }
+            memcheck::Format::Xml if self.jobs > 1 => {
+                parallel::read_xml(self, input, reader, &mut stats, self.piece)
             }
             memcheck::Format::Xml => {
                 let mut sink = |event: Event| self.event(input, event);
@@ -663,10 +700,13 @@ impl Filter {
             Event::Lazy(rec) => self.lazy_record(input, rec),
             Event::Repeat { record, count } => self.repeat(input, record, count),
             Event::ErrorCount { pid, unique, count } => {
-                if let Some(&i) = self.uniques.get(&(pid, unique)) {
-                    let rec = &mut self.kept.order[i];
-                    rec.occurrences = Some(rec.occurrences.unwrap_or(0).saturating_add(count));
+                let key = (pid, unique);
+                if !self.uniques.contains_key(&key) {
+                    if let Some(elsewhere) = &mut self.counts_elsewhere {
+                        return elsewhere.push((key, count));
+                    }
                 }
+                self.error_count(key, count);
             }
             Event::FatalSignal(f) => {
                 self.shape.see_stack(&f.stack);
@@ -677,6 +717,14 @@ impl Filter {
                 self.fatal_signal(FatalSignalRecord::new(f, input, pf));
             }
             Event::ValgrindPanic(p) => self.panic(PanicRecord::new(p, input)),
+        }
+    }
+
+    /// An `<errorcounts>` pair: the kept record it names occurred `count` times.
+    fn error_count(&mut self, key: UniqueKey, count: u64) {
+        if let Some(&i) = self.uniques.get(&key) {
+            let rec = &mut self.kept.order[i];
+            rec.occurrences = Some(rec.occurrences.unwrap_or(0).saturating_add(count));
         }
     }
 

@@ -1,5 +1,7 @@
-//! A text log read on several cores: cut into pieces between records, each piece parsed and
+//! A log read on several cores: cut into pieces between records, each piece parsed and
 //! filtered by a worker thread on its own, and what the workers made added up in input order.
+//! This is for a text log; an XML log is read the same way, but for what is said at
+//! [`read_xml`].
 //!
 //! The output is the one a single thread gives, record for record and count for count:
 //! - A piece is cut after a blank `==PID== ` line that a `==` line follows, where a record
@@ -24,12 +26,12 @@
 use super::filter::{Filter, Part};
 use super::records::Record;
 use super::text::{Carry, Pieces};
-use super::{Event, ParseStats};
+use super::{xml, Event, ParseStats};
 use crate::cli::Input;
 use crate::output::Printer;
 use crate::Error;
 use std::collections::BTreeMap;
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::sync::mpsc;
 use std::sync::Mutex;
 
@@ -44,11 +46,40 @@ const READ: usize = crate::cli::BUFFER;
 const MAX_PIECE: usize = 16 << 20;
 
 /// A piece of the input for a worker.
-struct Piece {
+struct Piece<C = Carry> {
     seq: usize,
     bytes: Vec<u8>,
     /// What the lines before it leave behind, if they leave no record open.
-    carry: Carry,
+    carry: C,
+    /// It ends where the input ends.
+    last: bool,
+}
+
+/// Where a format's pieces are cut, and what the cutter keeps track of between them.
+trait Cut: Clone + Default {
+    /// Pieces are cut after the last of these in them, this many bytes into it.
+    const BOUNDARY: &'static [u8];
+    const AT: usize;
+    /// Takes in a piece, as a parser reading it would (a guess, checked in order).
+    fn see(&mut self, piece: &[u8]);
+}
+
+impl Cut for Carry {
+    /// The end of a blank `==PID== ` line and the start of the next `==PID==` line: a
+    /// record of that process has just ended.
+    const BOUNDARY: &'static [u8] = b"== \n==";
+    const AT: usize = 4;
+    fn see(&mut self, piece: &[u8]) {
+        Carry::see(self, piece);
+    }
+}
+
+impl Cut for xml::Carry {
+    const BOUNDARY: &'static [u8] = xml::BOUNDARY;
+    const AT: usize = xml::BOUNDARY.len();
+    fn see(&mut self, piece: &[u8]) {
+        xml::Carry::see(self, piece);
+    }
 }
 
 /// What a worker made of a piece.
@@ -81,7 +112,7 @@ pub(crate) fn read_text<R: Read>(
     std::thread::scope(|scope| {
         let (done_tx, done_rx) = mpsc::channel::<Done>();
         for _ in 0..jobs {
-            let mut worker = filter.worker();
+            let mut worker = filter.piece_worker();
             let (queue, done_tx) = (&queue, done_tx.clone());
             scope.spawn(move || loop {
                 // Held only while waiting for the next piece, not while reading it.
@@ -97,7 +128,7 @@ pub(crate) fn read_text<R: Read>(
         }
         drop(done_tx);
 
-        let mut cutter = Cutter::new(reader, piece.max(1));
+        let mut cutter = Cutter::<R, Carry>::new(reader, piece.max(1));
         let mut order = InOrder::default();
         let mut sent = 0usize;
         let read = loop {
@@ -139,6 +170,227 @@ pub(crate) fn read_text<R: Read>(
         last.finish(stats, &mut |event| filter.event(input, event));
         Ok(())
     })
+}
+
+/// What a worker made of a piece of an XML input.
+struct XmlDone {
+    seq: usize,
+    bytes: Vec<u8>,
+    /// What the worker took the pieces before to leave behind.
+    carry: xml::Carry,
+    last: bool,
+    /// What the piece leaves behind; an error, or a piece that ends unsettled before the
+    /// input's end, is read again in order.
+    end: Result<xml::PieceEnd, Error>,
+    stats: ParseStats,
+    part: Part,
+}
+
+/// Reads an XML input with `filter`'s jobs, as [`xml::parse`] would with `filter` as its
+/// sink; `piece` as [`read_text`] takes it.
+///
+/// Pieces are cut after `</error>` lines ([`xml::BOUNDARY`]) and read by the workers, each
+/// inside the document the pieces before leave open ([`xml::parse_piece`]). A piece is
+/// added when it starts where the one before ended and ends settled itself (or ends the
+/// input); the first one that does not, and everything after it, is read here in order,
+/// from where the last piece added left off ([`xml::parse_after`]): an XML log that is not
+/// Valgrind's own, a paste, a comment that holds an `</error>`, are read right, only slower.
+pub(crate) fn read_xml<R: BufRead>(
+    filter: &mut Filter,
+    input: &str,
+    reader: R,
+    stats: &mut ParseStats,
+    piece: usize,
+) -> Result<(), Error> {
+    let jobs = filter.jobs();
+    let (work, queue) = mpsc::channel::<Piece<xml::Carry>>();
+    let queue = Mutex::new(queue);
+    std::thread::scope(|scope| {
+        let (done_tx, done_rx) = mpsc::channel::<XmlDone>();
+        for _ in 0..jobs {
+            let mut worker = filter.piece_worker();
+            let (queue, done_tx) = (&queue, done_tx.clone());
+            scope.spawn(move || {
+                let mut buffer = Vec::new();
+                loop {
+                    let next = match queue.lock() {
+                        Ok(q) => q.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok(p) = next else { break };
+                    let mut stats = ParseStats::default();
+                    let after = (p.seq > 0).then_some(&p.carry);
+                    let end = xml::parse_piece(
+                        input,
+                        &p.bytes,
+                        after,
+                        &mut buffer,
+                        &mut stats,
+                        &mut |event| worker.event(input, event),
+                    );
+                    let done = XmlDone {
+                        seq: p.seq,
+                        bytes: p.bytes,
+                        carry: p.carry,
+                        last: p.last,
+                        end,
+                        stats,
+                        part: worker.take_part(),
+                    };
+                    if done_tx.send(done).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+
+        let mut cutter = Cutter::<R, xml::Carry>::new(reader, piece.max(1));
+        let mut order = XmlOrder::default();
+        let (mut sent, mut received) = (0usize, 0usize);
+        // The pieces from the first one not added on, by sequence, for reading here.
+        let mut rest: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+        let mut failed = None;
+        while rest.is_empty() {
+            let next = match cutter.next(&mut order.spare) {
+                Ok(Some(next)) => next,
+                Ok(None) => break,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            };
+            match next {
+                Next::Piece(p) => {
+                    if let Err(mpsc::SendError(p)) = work.send(p) {
+                        rest.insert(p.seq, p.bytes);
+                        break;
+                    }
+                    sent += 1;
+                    // At most two pieces per worker in flight: memory stays flat.
+                    while rest.is_empty() && sent - order.next >= 2 * jobs {
+                        let Ok(d) = done_rx.recv() else { break };
+                        received += 1;
+                        order.take(d, filter, stats, &mut rest);
+                    }
+                }
+                Next::Rest(bytes) => {
+                    rest.insert(cutter.seq, bytes);
+                }
+            }
+        }
+        drop(work);
+        // What no worker has started yet is not read apart any more.
+        let mut drained = 0;
+        if !rest.is_empty() {
+            if let Ok(q) = queue.lock() {
+                for p in q.try_iter() {
+                    drained += 1;
+                    rest.insert(p.seq, p.bytes);
+                }
+            }
+        }
+        while received + drained < sent {
+            let Ok(d) = done_rx.recv() else { break };
+            received += 1;
+            if rest.is_empty() {
+                order.take(d, filter, stats, &mut rest);
+            } else {
+                rest.insert(d.seq, d.bytes);
+            }
+        }
+        // Pieces read after the first one not added wait for it too.
+        rest.extend(
+            std::mem::take(&mut order.waiting)
+                .into_iter()
+                .map(|(seq, d)| (seq, d.bytes)),
+        );
+        let (pending, reader) = cutter.into_rest();
+        // After a read error, what was read before it is read, and then the error said.
+        let reader = reader.take(if failed.is_some() { 0 } else { u64::MAX });
+        let result = if rest.is_empty() {
+            Ok(())
+        } else {
+            let mut bytes = rest.into_values().collect::<Vec<_>>().concat();
+            bytes.extend_from_slice(&pending);
+            let read = io::Cursor::new(bytes).chain(reader);
+            let mut sink = |event: Event| filter.event(input, event);
+            match order.carry {
+                Some(carry) if order.next > 0 => {
+                    let lines = stats.lines;
+                    xml::parse_after(input, read, &carry, lines, stats, &mut sink)
+                }
+                // Nothing added yet: the input read from its start, as a whole. (A piece
+                // added that did not end settled ended the input: nothing follows it.)
+                _ => xml::parse(input, with_head(read), stats, &mut sink),
+            }
+        };
+        match failed {
+            Some(e) if result.is_ok() => {
+                Err(Error::at(input, Some(stats.lines + 1), e.to_string()))
+            }
+            _ => result,
+        }
+    })
+}
+
+/// `input` as [`Filter::read`] hands an input to a parser: its first
+/// [`HEAD`](super::filter::HEAD) bytes in a buffer of their own, which is what a parser's
+/// first look at the input sees.
+fn with_head<R: BufRead>(mut input: R) -> impl BufRead {
+    let mut head = Vec::with_capacity(super::filter::HEAD);
+    while head.len() < super::filter::HEAD {
+        let Ok(chunk) = input.fill_buf() else { break };
+        if chunk.is_empty() {
+            break;
+        }
+        let n = chunk.len().min(super::filter::HEAD - head.len());
+        head.extend_from_slice(&chunk[..n]);
+        input.consume(n);
+    }
+    io::Cursor::new(head).chain(input)
+}
+
+/// The XML workers' results, added to the filter in input order.
+#[derive(Default)]
+struct XmlOrder {
+    next: usize,
+    waiting: BTreeMap<usize, XmlDone>,
+    /// What the pieces added leave behind (they all end settled, but the input's last).
+    carry: Option<xml::Carry>,
+    spare: Vec<Vec<u8>>,
+}
+
+impl XmlOrder {
+    /// Takes one result and adds what is in order, up to the first piece that cannot be
+    /// added: that one goes to `rest` (the pieces after it stay in `waiting`).
+    fn take(
+        &mut self,
+        d: XmlDone,
+        filter: &mut Filter,
+        stats: &mut ParseStats,
+        rest: &mut BTreeMap<usize, Vec<u8>>,
+    ) {
+        self.waiting.insert(d.seq, d);
+        while let Some(d) = self.waiting.remove(&self.next) {
+            let starts_right = d.seq == 0 || self.carry.as_ref() == Some(&d.carry);
+            let settled = match &d.end {
+                Ok(end) if starts_right && (end.settled.is_some() || d.last) => end.settled.clone(),
+                _ => {
+                    rest.insert(d.seq, d.bytes);
+                    return;
+                }
+            };
+            self.next += 1;
+            filter.add_part(d.part);
+            stats.add(&d.stats);
+            if d.stats.num_callers.is_some() {
+                stats.num_callers = d.stats.num_callers;
+            }
+            self.carry = settled;
+            self.spare.push(d.bytes);
+        }
+    }
 }
 
 /// What a worker made of a whole input.
@@ -354,15 +606,15 @@ impl InOrder {
 }
 
 /// What the cutter gives.
-enum Next {
+enum Next<C = Carry> {
     /// A piece for a worker.
-    Piece(Piece),
+    Piece(Piece<C>),
     /// Bytes to read here, in order.
     Rest(Vec<u8>),
 }
 
 /// Cuts the input into pieces at record boundaries.
-struct Cutter<R> {
+struct Cutter<R, C> {
     reader: R,
     piece: usize,
     /// Read past the last cut.
@@ -370,12 +622,12 @@ struct Cutter<R> {
     eof: bool,
     seq: usize,
     /// What the lines before the next piece leave behind.
-    carry: Carry,
+    carry: C,
     /// No boundary was found within [`MAX_PIECE`] bytes: the rest goes to this thread.
     rest: bool,
 }
 
-impl<R: Read> Cutter<R> {
+impl<R: Read, C: Cut> Cutter<R, C> {
     fn new(reader: R, piece: usize) -> Self {
         Cutter {
             reader,
@@ -383,7 +635,7 @@ impl<R: Read> Cutter<R> {
             pending: Vec::new(),
             eof: false,
             seq: 0,
-            carry: Carry::default(),
+            carry: C::default(),
             rest: false,
         }
     }
@@ -409,7 +661,7 @@ impl<R: Read> Cutter<R> {
     }
 
     /// The next piece, in a buffer taken from `spare` when it has one.
-    fn next(&mut self, spare: &mut Vec<Vec<u8>>) -> io::Result<Option<Next>> {
+    fn next(&mut self, spare: &mut Vec<Vec<u8>>) -> io::Result<Option<Next<C>>> {
         let mut buf = spare.pop().unwrap_or_default();
         let mut filled = self.pending.len();
         if buf.len() < filled {
@@ -431,10 +683,10 @@ impl<R: Read> Cutter<R> {
             if self.eof {
                 break buf.len();
             }
-            if let Some(at) = boundary(&buf, from) {
+            if let Some(at) = boundary::<C>(&buf, from) {
                 break at;
             }
-            from = buf.len().saturating_sub(BOUNDARY.len());
+            from = buf.len().saturating_sub(C::BOUNDARY.len());
             if buf.len() >= MAX_PIECE {
                 self.rest = true;
                 return Ok(Some(Next::Rest(buf)));
@@ -451,21 +703,23 @@ impl<R: Read> Cutter<R> {
         self.seq += 1;
         Ok(Some(Next::Piece(Piece {
             seq,
+            last: self.eof && self.pending.is_empty(),
             bytes: buf,
             carry,
         })))
     }
+
+    /// What is left of the input: read past the last cut, then the reader.
+    fn into_rest(self) -> (Vec<u8>, R) {
+        (self.pending, self.reader)
+    }
 }
 
-/// Where to cut `buf`: after its last blank `==PID== ` line that a `==` line follows (a
-/// record of that process has just ended), looked for from `from` on.
-fn boundary(buf: &[u8], from: usize) -> Option<usize> {
+/// Where to cut `buf`: after the last of `C`'s boundaries in it, looked for from `from` on.
+fn boundary<C: Cut>(buf: &[u8], from: usize) -> Option<usize> {
     let from = from.min(buf.len());
-    memchr::memmem::rfind(&buf[from..], BOUNDARY).map(|i| from + i + 4)
+    memchr::memmem::rfind(&buf[from..], C::BOUNDARY).map(|i| from + i + C::AT)
 }
-
-/// The end of a blank `==PID== ` line and the start of the next `==PID==` line.
-const BOUNDARY: &[u8] = b"== \n==";
 
 #[cfg(test)]
 mod tests {
@@ -635,6 +889,117 @@ mod tests {
             Err(e) => out.0.push(format!("error: {e}")),
         }
         out.0
+    }
+
+    /// Every XML log in `tests/data`, by name.
+    fn xml_logs() -> Vec<(String, Vec<u8>)> {
+        let mut logs = Vec::new();
+        let mut dirs = vec![data()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.display().to_string();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if name.ends_with(".xml.gz") {
+                    logs.push((name, gunzip(&path)));
+                } else if !name.ends_with(".gz") {
+                    let bytes = std::fs::read(&path).unwrap();
+                    if bytes.starts_with(b"<?xml") {
+                        logs.push((name, bytes));
+                    }
+                }
+            }
+        }
+        logs.sort();
+        logs
+    }
+
+    #[test]
+    fn xml_pieces_read_on_two_threads_give_what_one_thread_gives() {
+        let logs = xml_logs();
+        assert!(logs.len() >= 20, "{} XML logs", logs.len());
+        let big = &logs
+            .iter()
+            .find(|(n, _)| n.ends_with("py311-leaky-malloc-all.xml.gz"))
+            .unwrap()
+            .1;
+        let small = &logs
+            .iter()
+            .find(|(n, _)| n.ends_with("xml1.stderr.exp"))
+            .unwrap()
+            .1;
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let mut inputs = logs.clone();
+        // `cat vg.*.xml`, and a document cut short before the next.
+        inputs.push(("two documents".into(), [&big[..], small].concat()));
+        inputs.push(("two again".into(), [&small[..], big].concat()));
+        inputs.push((
+            "a cut document".into(),
+            [&big[..big.len() / 2], small].concat(),
+        ));
+        // What is not Valgrind's own writing: a paste, quoted or after prose, and an
+        // `</error>` line and a `<pid>` in comments between errors.
+        let quoted: String = text(big).lines().map(|l| format!("> {l}\n")).collect();
+        inputs.push(("quoted".into(), quoted.into_bytes()));
+        inputs.push((
+            "after prose".into(),
+            [&b"Here is the log:\n\n"[..], big].concat(),
+        ));
+        let commented = text(big).replacen(
+            "</error>\n",
+            "</error>\n<!-- <pid>7</pid>\n</error>\n<error> -->\n",
+            40,
+        );
+        inputs.push(("comments".into(), commented.into_bytes()));
+        // Damaged: an error that never ends, elements cut, bytes that are not UTF-8.
+        let mut seed = 0x2545_F491_4F6C_DD1D_u64;
+        let mut random = |below: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % below as u64) as usize
+        };
+        for round in 0..40 {
+            // Mostly the small log, whose few pieces a change touches more often.
+            let mut mangled = if round % 8 == 0 { big } else { small }.clone();
+            for _ in 0..1 + random(3) {
+                let at = random(mangled.len());
+                match random(3) {
+                    0 => mangled[at] = b"<>&/\n \xff"[random(7)],
+                    1 => {
+                        let end = (at + random(300)).min(mangled.len());
+                        mangled.drain(at..end);
+                    }
+                    _ => mangled
+                        .splice(at..at, b"</error>\n".iter().copied())
+                        .for_each(drop),
+                }
+            }
+            inputs.push((format!("mangled {round}"), mangled));
+        }
+        let patterns = || Project::Patterns(vec!["leak".into()].into());
+        for (i, (name, xml)) in inputs.iter().enumerate() {
+            let mut option_sets = vec![(options(Project::Everything, Vec::new()), "everything")];
+            // The real logs with the project's options too; the others every record kept,
+            // so that every `<errorcounts>` pair finds its record, in a piece or before.
+            if i < logs.len() {
+                option_sets.push((options(patterns(), Vec::new()), "--project"));
+                option_sets.push((
+                    options(patterns(), shipped_suppressions()),
+                    "--project --suppressions",
+                ));
+            }
+            for (opts, what) in option_sets {
+                let one = run(xml, opts.clone(), 1, PIECE);
+                for piece in [300, 20_000] {
+                    assert!(
+                        run(xml, opts.clone(), 2, piece) == one,
+                        "{name} ({what}) in pieces of {piece}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

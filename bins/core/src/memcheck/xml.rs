@@ -202,12 +202,143 @@ fn parse_counted<R: BufRead>(
     on_record: &mut dyn FnMut(Event),
 ) -> Result<(), Error> {
     counter.newlines = skipped_lines;
+    let mut xml = reader(counter);
+    let mut state = State::default();
+    let result = read_events(input, &mut xml, &mut state, stats, on_record);
+    if result.is_ok() {
+        state.finish(stats, on_record);
+    }
+    stats.lines += xml.get_ref().newlines;
+    result.map(drop)
+}
+
+/// quick-xml's reader over `counter`, configured as every reading here wants it.
+fn reader<R: BufRead>(counter: LineCounter<R>) -> Reader<LineCounter<R>> {
     let mut xml = Reader::from_reader(counter);
     // `<fn/>` then behaves like `<fn></fn>`, so there is one code path per element.
     xml.config_mut().expand_empty_elements = true;
-    let result = read_events(input, &mut xml, stats, on_record);
-    stats.lines += xml.get_ref().newlines;
-    result
+    xml
+}
+
+/// Where pieces of an XML input are cut ([`super::parallel`]): after an `</error>` line. A
+/// piece then starts between two errors of a document, where the parser's state is only
+/// the document's `<pid>` ([`Carry`]), unless the bytes are not what Valgrind writes (the
+/// end tag in a comment, say): then the piece before does not end [`settled`](State::settled),
+/// and the input is read on in order from there.
+pub(crate) const BOUNDARY: &[u8] = b"</error>\n";
+
+/// What the pieces before a piece of an XML input leave behind when they leave nothing open
+/// but their document: its `<pid>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Carry {
+    pid: Option<u32>,
+}
+
+impl Carry {
+    /// Takes in a piece as a parser reading it would, as far as the `<pid>` goes. A guess,
+    /// checked once the piece before is read: a `<pid>` in a comment misleads it, and then
+    /// the piece is read again in order.
+    pub(crate) fn see(&mut self, bytes: &[u8]) {
+        // A document Valgrind writes starts with `<?xml`, and a `?` is rare after it: a
+        // piece without one starts no document, and is not searched for tags whose bytes
+        // (`<`, `>`, letters) are everywhere, which took longer than reading the piece.
+        if memchr::memchr(b'?', bytes).is_none() {
+            return;
+        }
+        let last = |needle: &[u8]| memchr::memmem::find_iter(bytes, needle).last();
+        let document = last(b"<valgrindoutput");
+        match last(b"<pid>") {
+            Some(at) if document.map_or(true, |d| d < at) => {
+                let text = &bytes[at + b"<pid>".len()..];
+                let text = &text[..memchr::memchr(b'<', text).unwrap_or(text.len())];
+                // As `set_field` reads it.
+                self.pid = std::str::from_utf8(text)
+                    .ok()
+                    .and_then(|t| t.trim().parse().ok());
+            }
+            _ if document.is_some() => self.pid = None,
+            _ => {}
+        }
+    }
+}
+
+/// How a piece of an XML input was read ([`parse_piece`]).
+pub(crate) struct PieceEnd {
+    /// What it leaves behind when it leaves nothing open but its document: the next piece
+    /// may then be read apart.
+    pub(crate) settled: Option<Carry>,
+}
+
+/// The start tag that a reader of a piece after the first is given before the piece, so
+/// that quick-xml knows the document open, as the reader of the whole input would.
+const OPEN_DOCUMENT: &[u8] = b"<valgrindoutput>";
+
+/// Reads a piece of an XML input cut after [`BOUNDARY`]: the input's first (`after`
+/// `None`), or one after a piece that ended settled in `after`. Reads as [`parse`] would
+/// read those bytes there, but that the first piece is only read here when the input starts
+/// plainly with its XML (otherwise it ends unsettled unread: the input is read in order).
+/// `buffer` is the line counter's, kept between pieces.
+pub(crate) fn parse_piece(
+    input: &str,
+    bytes: &[u8],
+    after: Option<&Carry>,
+    buffer: &mut Vec<u8>,
+    stats: &mut ParseStats,
+    on_record: &mut dyn FnMut(Event),
+) -> Result<PieceEnd, Error> {
+    let unsettled = PieceEnd { settled: None };
+    let (prefix, mut state) = match after {
+        Some(carry) => (OPEN_DOCUMENT, State::after(carry)),
+        None => {
+            // What `parse_with_buffer` passes over or unquotes is left to it.
+            let head = &bytes[..bytes.len().min(super::filter::HEAD)];
+            if super::xml_start(head) != Some(0) || super::quoted_xml(head) {
+                return Ok(unsettled);
+            }
+            (&b""[..], State::default())
+        }
+    };
+    let counter = LineCounter::with_buffer(io::Read::chain(prefix, bytes), std::mem::take(buffer));
+    let mut xml = reader(counter);
+    if after.is_some() {
+        // The document's start tag given before the piece, known to the parser already.
+        let _ = xml.read_event_into(&mut Vec::new());
+    }
+    let result = read_events(input, &mut xml, &mut state, stats, on_record);
+    let counter = xml.into_inner();
+    stats.lines += counter.newlines;
+    *buffer = counter.into_buffer();
+    let cut = result?;
+    let end = PieceEnd {
+        settled: state.settled(cut),
+    };
+    // A no-op where it ends settled; where it does not, this is the input's end (else the
+    // piece is read again in order).
+    state.finish(stats, on_record);
+    Ok(end)
+}
+
+/// Reads the rest of an XML input from the end of a piece that ended settled in `after`,
+/// as [`parse`] reading the whole input would read on from there; `lines` were read before.
+pub(crate) fn parse_after<R: BufRead>(
+    input: &str,
+    rest: R,
+    after: &Carry,
+    lines: u64,
+    stats: &mut ParseStats,
+    on_record: &mut dyn FnMut(Event),
+) -> Result<(), Error> {
+    let mut counter = LineCounter::new(io::Read::chain(OPEN_DOCUMENT, rest), LINE_COUNTER_BUFFER);
+    counter.newlines = lines;
+    let mut xml = reader(counter);
+    let _ = xml.read_event_into(&mut Vec::new());
+    let mut state = State::after(after);
+    let result = read_events(input, &mut xml, &mut state, stats, on_record);
+    if result.is_ok() {
+        state.finish(stats, on_record);
+    }
+    stats.lines += xml.get_ref().newlines - lines;
+    result.map(drop)
 }
 
 /// A quoted paste of XML (`> <error>`, an email's or a blockquote's) read without its
@@ -261,14 +392,16 @@ impl<R: BufRead> BufRead for Unquote<R> {
 }
 
 /// The event loop of [`parse`], apart so that the line count is taken on every way out.
+/// The caller ends `state` ([`State::finish`]) when it is done with the input. `Ok(true)`
+/// when the input ended inside markup.
 fn read_events<R: BufRead>(
     input: &str,
     xml: &mut Reader<LineCounter<R>>,
+    state: &mut State,
     stats: &mut ParseStats,
     on_record: &mut dyn FnMut(Event),
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let mut buf = Vec::new();
-    let mut state = State::default();
     loop {
         buf.clear();
         // Each call starts at a text run or at the `<` of a markup, and only markup fails, so
@@ -328,13 +461,13 @@ fn read_events<R: BufRead>(
                     state.push_text(&String::from_utf8_lossy(&c), stats);
                 }
             }
-            Ok(XmlEvent::Eof) => break,
+            Ok(XmlEvent::Eof) => return Ok(false),
             // Declarations (one per concatenated document), comments, PIs, doctypes.
             Ok(_) => {}
             Err(quick_xml::Error::Io(e)) => return Err(Error::io(input, &e)),
             // quick-xml reports markup cut by the end of input (`<fra`, `<!-- …`) as a syntax
             // error; for us that is a truncated input, as when the cut falls between tags.
-            Err(quick_xml::Error::Syntax(_)) if at_eof(xml.get_mut()) => break,
+            Err(quick_xml::Error::Syntax(_)) if at_eof(xml.get_mut()) => return Ok(true),
             // The end-tag side of the same cut (`</fra` + `<?xml …?>`, or the end tag of a
             // start tag that swallowed a declaration): quick-xml has closed the element anyway.
             Err(quick_xml::Error::IllFormed(IllFormedError::MismatchedEndTag {
@@ -352,8 +485,6 @@ fn read_events<R: BufRead>(
             Err(e) => return Err(fail(format!("malformed XML: {e}"))),
         }
     }
-    state.finish(stats, on_record);
-    Ok(())
 }
 
 /// Where the reader stands, as far as the record is concerned.
@@ -460,6 +591,23 @@ struct State {
 }
 
 impl State {
+    /// Inside the document of `carry`, between its errors.
+    fn after(carry: &Carry) -> Self {
+        State {
+            ctx: vec![Ctx::Doc],
+            open: 1,
+            pid: carry.pid,
+            ..State::default()
+        }
+    }
+
+    /// What the input read so far leaves behind, when it leaves nothing open but its
+    /// document, and the input did not end inside markup (`cut`).
+    fn settled(&self, cut: bool) -> Option<Carry> {
+        let between_errors = self.ctx == [Ctx::Doc] && self.open == 1 && self.skip == 0;
+        (!cut && between_errors && self.pending.is_none()).then_some(Carry { pid: self.pid })
+    }
+
     fn at_top_level(&self) -> bool {
         self.open == 0
     }
@@ -950,6 +1098,27 @@ impl<R> LineCounter<R> {
             len: 0,
             failed: None,
         }
+    }
+}
+
+impl<R> LineCounter<R> {
+    /// A counter that fills `buf` (kept from another: its size, or
+    /// [`LINE_COUNTER_BUFFER`] when empty).
+    fn with_buffer(inner: R, buf: Vec<u8>) -> Self {
+        let capacity = if buf.is_empty() {
+            LINE_COUNTER_BUFFER
+        } else {
+            buf.len()
+        };
+        LineCounter {
+            buf,
+            ..LineCounter::new(inner, capacity)
+        }
+    }
+
+    /// The buffer, for another counter.
+    fn into_buffer(self) -> Vec<u8> {
+        self.buf
     }
 }
 
