@@ -114,15 +114,11 @@ pub(crate) fn read_text<R: Read>(
         for _ in 0..jobs {
             let mut worker = filter.piece_worker();
             let (queue, done_tx) = (&queue, done_tx.clone());
-            scope.spawn(move || loop {
-                // Held only while waiting for the next piece, not while reading it.
-                let next = match queue.lock() {
-                    Ok(q) => q.recv(),
-                    Err(_) => break,
-                };
-                let Ok(p) = next else { break };
-                if done_tx.send(read_piece(&mut worker, input, p)).is_err() {
-                    break;
+            scope.spawn(move || {
+                while let Some(p) = next_piece(queue) {
+                    if done_tx.send(read_piece(&mut worker, input, p)).is_err() {
+                        break;
+                    }
                 }
             });
         }
@@ -172,6 +168,13 @@ pub(crate) fn read_text<R: Read>(
     })
 }
 
+/// The next piece from the queue the workers share, once one comes; none once the queue is
+/// closed (or a worker panicked holding it). The lock is held only while waiting for the
+/// piece, not while it is read.
+fn next_piece<T>(queue: &Mutex<mpsc::Receiver<T>>) -> Option<T> {
+    queue.lock().ok()?.recv().ok()
+}
+
 /// What a worker made of a piece of an XML input.
 struct XmlDone {
     seq: usize,
@@ -179,9 +182,9 @@ struct XmlDone {
     /// What the worker took the pieces before to leave behind.
     carry: xml::Carry,
     last: bool,
-    /// What the piece leaves behind; an error, or a piece that ends unsettled before the
-    /// input's end, is read again in order.
-    end: Result<xml::PieceEnd, Error>,
+    /// What the piece leaves behind when it ends settled ([`xml::parse_piece`]); an error,
+    /// or a piece that ends unsettled before the input's end, is read again in order.
+    end: Result<Option<xml::Carry>, Error>,
     stats: ParseStats,
     part: Part,
 }
@@ -212,12 +215,7 @@ pub(crate) fn read_xml<R: BufRead>(
             let (queue, done_tx) = (&queue, done_tx.clone());
             scope.spawn(move || {
                 let mut buffer = Vec::new();
-                loop {
-                    let next = match queue.lock() {
-                        Ok(q) => q.recv(),
-                        Err(_) => break,
-                    };
-                    let Ok(p) = next else { break };
+                while let Some(p) = next_piece(queue) {
                     let mut stats = ParseStats::default();
                     let after = (p.seq > 0).then_some(&p.carry);
                     let end = xml::parse_piece(
@@ -375,7 +373,7 @@ impl XmlOrder {
         while let Some(d) = self.waiting.remove(&self.next) {
             let starts_right = d.seq == 0 || self.carry.as_ref() == Some(&d.carry);
             let settled = match &d.end {
-                Ok(end) if starts_right && (end.settled.is_some() || d.last) => end.settled.clone(),
+                Ok(end) if starts_right && (end.is_some() || d.last) => end.clone(),
                 _ => {
                     rest.insert(d.seq, d.bytes);
                     return;
@@ -787,24 +785,33 @@ mod tests {
         out.0
     }
 
-    fn text_logs() -> Vec<(String, Vec<u8>)> {
-        let mut logs = Vec::new();
-        let mut dirs = vec![
-            data().join("pasted/valgrind"),
-            data().join("valgrind/memcheck"),
-        ];
+    /// The files under `dirs`, at any depth, sorted.
+    fn files_under(mut dirs: Vec<PathBuf>) -> Vec<PathBuf> {
+        let mut files = Vec::new();
         while let Some(dir) = dirs.pop() {
             for entry in std::fs::read_dir(&dir).unwrap() {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
                     dirs.push(path);
-                    continue;
+                } else {
+                    files.push(path);
                 }
-                let name = path.display().to_string();
-                let bytes = std::fs::read(&path).unwrap();
-                if bytes.starts_with(b"<?xml") || name.ends_with(".xml") {
-                    continue;
-                }
+            }
+        }
+        files.sort();
+        files
+    }
+
+    fn text_logs() -> Vec<(String, Vec<u8>)> {
+        let dirs = vec![
+            data().join("pasted/valgrind"),
+            data().join("valgrind/memcheck"),
+        ];
+        let mut logs = Vec::new();
+        for path in files_under(dirs) {
+            let name = path.display().to_string();
+            let bytes = std::fs::read(&path).unwrap();
+            if !(bytes.starts_with(b"<?xml") || name.ends_with(".xml")) {
                 logs.push((name, bytes));
             }
         }
@@ -894,20 +901,14 @@ mod tests {
     /// Every XML log in `tests/data`, by name.
     fn xml_logs() -> Vec<(String, Vec<u8>)> {
         let mut logs = Vec::new();
-        let mut dirs = vec![data()];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                let name = path.display().to_string();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if name.ends_with(".xml.gz") {
-                    logs.push((name, gunzip(&path)));
-                } else if !name.ends_with(".gz") {
-                    let bytes = std::fs::read(&path).unwrap();
-                    if bytes.starts_with(b"<?xml") {
-                        logs.push((name, bytes));
-                    }
+        for path in files_under(vec![data()]) {
+            let name = path.display().to_string();
+            if name.ends_with(".xml.gz") {
+                logs.push((name, gunzip(&path)));
+            } else if !name.ends_with(".gz") {
+                let bytes = std::fs::read(&path).unwrap();
+                if bytes.starts_with(b"<?xml") {
+                    logs.push((name, bytes));
                 }
             }
         }

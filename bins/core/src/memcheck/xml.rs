@@ -262,13 +262,6 @@ impl Carry {
     }
 }
 
-/// How a piece of an XML input was read ([`parse_piece`]).
-pub(crate) struct PieceEnd {
-    /// What it leaves behind when it leaves nothing open but its document: the next piece
-    /// may then be read apart.
-    pub(crate) settled: Option<Carry>,
-}
-
 /// The start tag that a reader of a piece after the first is given before the piece, so
 /// that quick-xml knows the document open, as the reader of the whole input would.
 const OPEN_DOCUMENT: &[u8] = b"<valgrindoutput>";
@@ -277,7 +270,9 @@ const OPEN_DOCUMENT: &[u8] = b"<valgrindoutput>";
 /// `None`), or one after a piece that ended settled in `after`. Reads as [`parse`] would
 /// read those bytes there, but that the first piece is only read here when the input starts
 /// plainly with its XML (otherwise it ends unsettled unread: the input is read in order).
-/// `buffer` is the line counter's, kept between pieces.
+/// `buffer` is the line counter's, kept between pieces. Gives what the piece leaves behind
+/// when it leaves nothing open but its document (it ends settled): the next piece may then
+/// be read apart.
 pub(crate) fn parse_piece(
     input: &str,
     bytes: &[u8],
@@ -285,15 +280,14 @@ pub(crate) fn parse_piece(
     buffer: &mut Vec<u8>,
     stats: &mut ParseStats,
     on_record: &mut dyn FnMut(Event),
-) -> Result<PieceEnd, Error> {
-    let unsettled = PieceEnd { settled: None };
+) -> Result<Option<Carry>, Error> {
     let (prefix, mut state) = match after {
         Some(carry) => (OPEN_DOCUMENT, State::after(carry)),
         None => {
             // What `parse_with_buffer` passes over or unquotes is left to it.
             let head = &bytes[..bytes.len().min(super::filter::HEAD)];
             if super::xml_start(head) != Some(0) || super::quoted_xml(head) {
-                return Ok(unsettled);
+                return Ok(None);
             }
             (&b""[..], State::default())
         }
@@ -309,13 +303,11 @@ pub(crate) fn parse_piece(
     stats.lines += counter.newlines;
     *buffer = counter.into_buffer();
     let cut = result?;
-    let end = PieceEnd {
-        settled: state.settled(cut),
-    };
+    let settled = state.settled(cut);
     // A no-op where it ends settled; where it does not, this is the input's end (else the
     // piece is read again in order).
     state.finish(stats, on_record);
-    Ok(end)
+    Ok(settled)
 }
 
 /// Reads the rest of an XML input from the end of a piece that ended settled in `after`,
